@@ -1,0 +1,181 @@
+#pragma once
+// The graph: nodes, edges, saved tensors, grad mode and the engine's entry points.
+//
+// Note [Graph ownership]
+// A non-leaf tensor owns its grad_fn node; a node owns the nodes of its
+// inputs through its edges, and the leaves' AccumulateGrad nodes own the
+// leaves. Nothing points forward, so there are no cycles: a saved *output*
+// is kept as a history-free alias and re-attached to its node on unpack.
+// Node destruction is iterative (see Node::~Node), so dropping the last
+// handle to a 10^6-node chain does not recurse.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "xgrad/tensor.hpp"
+
+namespace xg {
+
+// ---------------------------------------------------------------- grad mode
+
+namespace detail {
+inline thread_local bool grad_mode_enabled = true;
+}
+
+struct GradMode {
+  static bool is_enabled() { return detail::grad_mode_enabled; }
+  static void set_enabled(bool on) { detail::grad_mode_enabled = on; }
+};
+
+/// RAII: ops inside record no graph (like torch::NoGradGuard). Thread-local.
+class NoGradGuard {
+ public:
+  NoGradGuard() : prev_(GradMode::is_enabled()) { GradMode::set_enabled(false); }
+  ~NoGradGuard() { GradMode::set_enabled(prev_); }
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+/// RAII: sets grad mode to `enabled` for a scope.
+class AutoGradMode {
+ public:
+  explicit AutoGradMode(bool enabled) : prev_(GradMode::is_enabled()) { GradMode::set_enabled(enabled); }
+  ~AutoGradMode() { GradMode::set_enabled(prev_); }
+  AutoGradMode(const AutoGradMode&) = delete;
+  AutoGradMode& operator=(const AutoGradMode&) = delete;
+
+ private:
+  bool prev_;
+};
+
+// ---------------------------------------------------------------- nodes
+
+/// Where a gradient goes: input slot `input_nr` of node `fn`. `shape` and
+/// `dtype` are the tensor's, so the engine can check what a backward returns.
+struct Edge {
+  std::shared_ptr<Node> fn;
+  std::uint32_t input_nr = 0;
+  Shape shape;
+  Dtype dtype = Dtype::Float32;
+  bool valid() const { return fn != nullptr; }
+};
+
+class Node : public std::enable_shared_from_this<Node> {
+ public:
+  explicit Node(const char* name, std::uint32_t num_outputs = 1);
+  virtual ~Node();
+  Node(const Node&) = delete;
+  Node& operator=(const Node&) = delete;
+
+  const char* name() const { return name_; }
+  std::uint32_t num_outputs() const { return num_outputs_; }
+  std::uint64_t sequence_nr() const { return sequence_nr_; }
+  /// True when input i needs a gradient (its edge leads somewhere).
+  bool needs_input_grad(std::size_t i) const { return i < next_edges.size() && next_edges[i].valid(); }
+
+  /// One gradient per output in (undefined where nothing flowed), one per
+  /// next edge out (undefined means zero).
+  virtual TensorList apply(TensorList&& grads) = 0;
+  /// Frees what backward needed; called after the sweep unless retain_graph.
+  virtual void release_saved() {}
+
+  std::vector<Edge> next_edges;
+
+ private:
+  friend class Engine;
+  const char* name_;
+  std::uint32_t num_outputs_;
+  std::uint64_t sequence_nr_;
+  // Engine scratch; one backward at a time runs over a given graph.
+  std::uint64_t visit_mark_ = 0;
+  std::int32_t pending_ = 0;
+  bool needed_ = false;
+  TensorList input_buffer_;
+};
+
+/// A tensor kept for backward. Checks, when unpacked, that no in-place op
+/// changed it in between (storage version), and re-attaches saved outputs
+/// to their node so that backward-of-backward sees the dependency.
+class SavedTensor {
+ public:
+  SavedTensor() = default;
+  SavedTensor(const Tensor& t, bool is_output);
+  Tensor unpack(Node& owner) const;
+  bool defined() const { return data_.defined(); }
+
+ private:
+  Tensor data_;
+  std::uint64_t version_ = 0;
+  std::uint32_t output_nr_ = 0;
+  bool is_output_ = false;
+};
+
+namespace detail {
+
+[[noreturn]] void throw_released(const char* node_name);
+
+/// A node whose backward is a closure `TensorList(const Tensor& grad, Node& self)`;
+/// what the closure captures is the op's saved state, freed by release_saved.
+template <class F>
+class FunctionNode final : public Node {
+ public:
+  FunctionNode(const char* name, F&& fn) : Node(name), fn_(std::move(fn)) {}
+  TensorList apply(TensorList&& grads) override {
+    if (!fn_) throw_released(name());
+    return (*fn_)(grads[0], *this);
+  }
+  void release_saved() override { fn_.reset(); }
+
+ private:
+  std::optional<F> fn_;
+};
+
+Edge gradient_edge(const Tensor& t);  ///< where t's gradient goes (empty if none)
+void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_nr = 0);
+
+inline bool needs_grad(const Tensor& t) { return GradMode::is_enabled() && t.requires_grad(); }
+inline bool needs_grad(const Tensor& a, const Tensor& b) {
+  return GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+}
+bool needs_grad(const TensorList& ts);
+
+/// Makes `out` the result of a node named `name` with backward `fn` over `inputs`.
+template <class F, class... Ts>
+void record(Tensor& out, const char* name, F&& fn, const Ts&... inputs) {
+  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(fn));
+  node->next_edges.reserve(sizeof...(Ts));
+  (node->next_edges.push_back(gradient_edge(inputs)), ...);
+  set_history(out, std::move(node));
+}
+
+template <class F>
+void record_list(Tensor& out, const char* name, F&& fn, const TensorList& inputs) {
+  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(fn));
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor& t : inputs) node->next_edges.push_back(gradient_edge(t));
+  set_history(out, std::move(node));
+}
+
+/// A new handle on the same storage with its own (empty) history.
+Tensor alias(const Tensor& t);
+
+}  // namespace detail
+
+// ---------------------------------------------------------------- engine
+
+/// Accumulates d(sum of tensors · grad_tensors)/d(leaf) into every leaf's .grad.
+void backward(const TensorList& tensors, const TensorList& grad_tensors = {},
+              bool retain_graph = false, bool create_graph = false);
+
+/// Like torch.autograd.grad: returns d(outputs · grad_outputs)/d(inputs)
+/// without touching any .grad. retain_graph defaults to create_graph.
+TensorList grad(const TensorList& outputs, const TensorList& inputs,
+                const TensorList& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
+                bool create_graph = false, bool allow_unused = false);
+
+}  // namespace xg

@@ -1,0 +1,56 @@
+#pragma once
+// gradcheck / gradgradcheck: compare the analytic Jacobian (built from
+// vector-Jacobian products through the engine) with central finite
+// differences, in float64, element by element.
+#include <functional>
+#include <string>
+#include <type_traits>
+
+#include "xgrad/autograd.hpp"
+
+namespace xg {
+
+struct GradcheckOptions {
+  double eps = 1e-6;   ///< finite-difference step
+  double atol = 1e-5;  ///< |analytic - numeric| <= atol + rtol * |numeric|
+  double rtol = 1e-3;
+};
+
+struct GradcheckResult {
+  bool ok = true;
+  std::string report;  ///< on failure: which output, input and element, analytic vs numeric
+  explicit operator bool() const { return ok; }
+};
+
+using MultiFunction = std::function<TensorList(const TensorList&)>;
+
+namespace detail {
+GradcheckResult gradcheck_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts);
+GradcheckResult gradgradcheck_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts);
+
+template <class F>
+MultiFunction as_multi(F&& f) {
+  using R = std::invoke_result_t<F&, const TensorList&>;
+  if constexpr (std::is_same_v<std::decay_t<R>, Tensor>) {
+    return [f = std::forward<F>(f)](const TensorList& in) -> TensorList { return {f(in)}; };
+  } else {
+    return MultiFunction(std::forward<F>(f));
+  }
+}
+}  // namespace detail
+
+/// Checks first derivatives of f (returning a Tensor or a TensorList) at
+/// `inputs` with respect to every input that requires grad. Inputs must be float64.
+template <class F>
+GradcheckResult gradcheck(F&& f, const TensorList& inputs, const GradcheckOptions& opts = {}) {
+  return detail::gradcheck_impl(detail::as_multi(std::forward<F>(f)), inputs, opts);
+}
+
+/// Checks second derivatives: gradcheck of (inputs, v) -> vjp(f, inputs, v)
+/// with random v, the backward built with create_graph.
+template <class F>
+GradcheckResult gradgradcheck(F&& f, const TensorList& inputs, const GradcheckOptions& opts = {}) {
+  return detail::gradgradcheck_impl(detail::as_multi(std::forward<F>(f)), inputs, opts);
+}
+
+}  // namespace xg

@@ -1,0 +1,127 @@
+#pragma once
+// Every op, with its forward and gradient: this header is the derivative table.
+// g is the incoming gradient, y the result, sum_to(x, s) sums a broadcast
+// gradient back to shape s. Binary ops broadcast like NumPy and accept a
+// scalar on either side. Mixing float32 and float64 is an error: convert with to().
+#include <cstdint>
+#include <vector>
+
+#include "xgrad/tensor.hpp"
+
+namespace xg {
+
+// ---- elementwise, binary (ops_elementwise.cpp)
+Tensor add(const Tensor& a, const Tensor& b);      ///< y = a + b;  da = sum_to(g), db = sum_to(g)
+Tensor sub(const Tensor& a, const Tensor& b);      ///< y = a - b;  da = g, db = -g
+Tensor mul(const Tensor& a, const Tensor& b);      ///< y = a * b;  da = g * b, db = g * a
+Tensor div(const Tensor& a, const Tensor& b);      ///< y = a / b;  da = g / b, db = -g * a / b²
+Tensor pow(const Tensor& a, const Tensor& b);      ///< y = a^b;    da = g * b * a^(b-1), db = g * y * log(a) (0 where a = 0)
+Tensor maximum(const Tensor& a, const Tensor& b);  ///< y = max(a, b); g goes to the larger, halved on ties
+Tensor minimum(const Tensor& a, const Tensor& b);  ///< y = min(a, b); g goes to the smaller, halved on ties
+
+Tensor add(const Tensor& a, double s);  ///< y = a + s;  da = g
+Tensor sub(const Tensor& a, double s);  ///< y = a - s;  da = g
+Tensor sub(double s, const Tensor& a);  ///< y = s - a;  da = -g
+Tensor mul(const Tensor& a, double s);  ///< y = a * s;  da = g * s
+Tensor div(const Tensor& a, double s);  ///< y = a / s;  da = g / s
+Tensor div(double s, const Tensor& a);  ///< y = s / a;  da = -g * y / a
+Tensor pow(const Tensor& a, double p);  ///< y = a^p;    da = g * p * a^(p-1)
+Tensor pow(double s, const Tensor& a);  ///< y = s^a;    da = g * y * log(s)
+
+// ---- elementwise, unary
+Tensor neg(const Tensor& x);      ///< y = -x;        dx = -g
+Tensor exp(const Tensor& x);      ///< y = eˣ;        dx = g * y
+Tensor log(const Tensor& x);      ///< y = ln x;      dx = g / x
+Tensor sqrt(const Tensor& x);     ///< y = √x;        dx = g / (2y)
+Tensor abs(const Tensor& x);      ///< y = |x|;       dx = g * sign(x)
+Tensor sin(const Tensor& x);      ///< y = sin x;     dx = g * cos x
+Tensor cos(const Tensor& x);      ///< y = cos x;     dx = -g * sin x
+Tensor tanh(const Tensor& x);     ///< y = tanh x;    dx = g * (1 - y²)
+Tensor sigmoid(const Tensor& x);  ///< y = 1/(1+e⁻ˣ); dx = g * y * (1 - y)
+Tensor relu(const Tensor& x);     ///< y = max(x, 0); dx = g * (x > 0)
+Tensor square(const Tensor& x);   ///< y = x²;        dx = 2 g x
+Tensor clamp(const Tensor& x, double lo, double hi);  ///< dx = g where lo ≤ x ≤ hi, else 0
+Tensor clamp_min(const Tensor& x, double lo);
+Tensor clamp_max(const Tensor& x, double hi);
+Tensor sign(const Tensor& x);     ///< not differentiable (gradient 0 almost everywhere)
+
+// ---- comparisons: not differentiable; the result is 0/1 in the inputs' dtype,
+// so a mask multiplies directly (xgrad has no bool dtype).
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor eq(const Tensor& a, double s);
+Tensor ne(const Tensor& a, double s);
+Tensor lt(const Tensor& a, double s);
+Tensor le(const Tensor& a, double s);
+Tensor gt(const Tensor& a, double s);
+Tensor ge(const Tensor& a, double s);
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  ///< cond ≠ 0 ? a : b; da = g * cond, db = g * (1 - cond)
+
+// ---- reductions (ops_reduce.cpp); dims may be negative; an empty dim list means all
+Tensor sum(const Tensor& x);                                         ///< dx = expand(g)
+Tensor sum(const Tensor& x, const Dims& dims, bool keepdim = false);
+Tensor mean(const Tensor& x);                                        ///< dx = expand(g) / n
+Tensor mean(const Tensor& x, const Dims& dims, bool keepdim = false);
+Tensor max(const Tensor& x);  ///< dx = g shared evenly by the elements equal to the max
+Tensor max(const Tensor& x, const Dims& dims, bool keepdim = false);
+Tensor min(const Tensor& x);
+Tensor min(const Tensor& x, const Dims& dims, bool keepdim = false);
+/// var with `correction` (1 = unbiased, like torch); composed of mean/sub/mul/sum.
+Tensor var(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
+Tensor std(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
+Tensor argmax(const Tensor& x);  ///< int64 index into the flattened tensor
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);  ///< int64
+Tensor argmin(const Tensor& x);
+Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// Sums g over the dims that broadcasting added or stretched, to `shape`. dx = expand(g)
+Tensor sum_to(const Tensor& g, const Shape& shape);
+
+// ---- linear algebra (ops_linalg.cpp): OpenBLAS sgemm/dgemm, transposes as flags
+/// 1-d·1-d dot, 2-d·2-d, 1-d/2-d mixes, and batched 3-d (batch broadcast from 1 or 2-d).
+/// y = a @ b;  da = g @ bᵀ, db = aᵀ @ g (summed over broadcast batches)
+Tensor matmul(const Tensor& a, const Tensor& b);
+/// y = op(a) @ op(b), op = transpose when the flag is set (2-d or 3-d, no copies).
+Tensor matmul_t(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
+Tensor outer(const Tensor& a, const Tensor& b);  ///< y = a bᵀ for 1-d a, b
+
+// ---- shape (ops_shape.cpp)
+Tensor reshape(const Tensor& x, const Shape& shape);  ///< shares storage; one -1 allowed; dx = reshape(g, x.shape)
+Tensor flatten(const Tensor& x, std::int64_t start_dim = 0, std::int64_t end_dim = -1);
+Tensor squeeze(const Tensor& x);                      ///< drops all size-1 dims
+Tensor squeeze(const Tensor& x, std::int64_t dim);
+Tensor unsqueeze(const Tensor& x, std::int64_t dim);
+Tensor permute(const Tensor& x, const Dims& order);   ///< copies; dx = permute(g, inverse)
+Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1);
+Tensor expand(const Tensor& x, const Shape& shape);   ///< broadcast copy; -1 keeps a dim; dx = sum_to(g, x.shape)
+Tensor broadcast_to(const Tensor& x, const Shape& shape);
+/// Elements start, start+step, ... < end along dim (negative start/end count from the end,
+/// clamped like Python slices). dx = g scattered into zeros.
+Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1);
+Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length);
+Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index);  ///< removes dim
+Tensor cat(const TensorList& xs, std::int64_t dim = 0);   ///< dx_i = slice of g
+Tensor stack(const TensorList& xs, std::int64_t dim = 0);
+TensorList split(const Tensor& x, std::int64_t split_size, std::int64_t dim = 0);
+TensorList split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim = 0);
+TensorList chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+
+// ---- operators
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& a) { return neg(a); }
+inline Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+inline Tensor operator+(double s, const Tensor& a) { return add(a, s); }
+inline Tensor operator-(const Tensor& a, double s) { return sub(a, s); }
+inline Tensor operator-(double s, const Tensor& a) { return sub(s, a); }
+inline Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+inline Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+inline Tensor operator/(const Tensor& a, double s) { return div(a, s); }
+inline Tensor operator/(double s, const Tensor& a) { return div(s, a); }
+
+}  // namespace xg

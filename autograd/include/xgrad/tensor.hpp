@@ -1,0 +1,170 @@
+#pragma once
+// xg::Tensor: a cheap, shared handle to an n-d array that records the ops
+// applied to it, so that backward() can fill gradients.
+#include <cstdint>
+#include <initializer_list>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "xgrad/detail/tensor_impl.hpp"
+#include "xgrad/dtype.hpp"
+#include "xgrad/error.hpp"
+#include "xgrad/shape.hpp"
+
+namespace xg {
+
+class Tensor;
+using TensorList = std::vector<Tensor>;
+
+/// Like torch::TensorOptions: `TensorOptions(float64).requires_grad(true)`.
+class TensorOptions {
+ public:
+  TensorOptions() = default;
+  TensorOptions(Dtype d) : dtype_(d) {}  // NOLINT: implicit, so a Dtype can stand for options
+  TensorOptions dtype(Dtype d) const { auto o = *this; o.dtype_ = d; return o; }
+  TensorOptions requires_grad(bool r) const { auto o = *this; o.requires_grad_ = r; return o; }
+  Dtype dtype() const { return dtype_; }
+  bool requires_grad() const { return requires_grad_; }
+
+ private:
+  Dtype dtype_ = Dtype::Float32;
+  bool requires_grad_ = false;
+};
+
+class Tensor {
+ public:
+  Tensor() = default;  ///< undefined tensor (no data), like a default torch::Tensor
+  explicit Tensor(std::shared_ptr<detail::TensorImpl> impl) : impl_(std::move(impl)) {}
+
+  // ---- metadata
+  bool defined() const { return impl_ != nullptr; }
+  const Shape& shape() const { return impl()->shape; }
+  std::int64_t dim() const { return static_cast<std::int64_t>(impl()->shape.size()); }
+  std::int64_t size(std::int64_t dim) const;  ///< negative dims count from the end
+  std::int64_t numel() const { return impl()->numel; }
+  Dtype dtype() const { return impl()->dtype; }
+
+  // ---- data access (contiguous, row-major); T must match dtype()
+  template <class T> T* data();
+  template <class T> const T* data() const;
+  double item() const;  ///< the single value of a one-element tensor
+  template <class T> T item() const { return static_cast<T>(item()); }
+  template <class T> std::vector<T> to_vector() const;  ///< converts from any dtype
+  std::string str() const;  ///< what operator<< prints
+
+  // ---- autograd
+  bool requires_grad() const { return impl()->requires_grad; }
+  Tensor& requires_grad_(bool requires = true);  ///< only on leaves
+  bool is_leaf() const { return impl()->grad_fn == nullptr; }
+  const std::shared_ptr<Node>& grad_fn() const { return impl()->grad_fn; }
+  Tensor grad() const;                   ///< accumulated gradient; undefined until backward
+  void set_grad(const Tensor& g);        ///< replace .grad (shape and dtype must match)
+  void zero_grad(bool set_to_none = true);
+  /// Back-propagate from this tensor. `gradient` may be omitted for one-element tensors.
+  void backward(const Tensor& gradient = {}, bool retain_graph = false,
+                bool create_graph = false) const;
+  Tensor detach() const;  ///< same data, no history, requires_grad false
+
+  // ---- conversion and copies
+  Tensor to(Dtype d) const;  ///< differentiable between float dtypes
+  Tensor clone() const;      ///< differentiable copy with its own storage
+
+  // ---- method spellings of the free functions in ops.hpp
+  Tensor sum() const;
+  Tensor sum(const Dims& dims, bool keepdim = false) const;
+  Tensor mean() const;
+  Tensor mean(const Dims& dims, bool keepdim = false) const;
+  Tensor max() const;
+  Tensor min() const;
+  Tensor reshape(const Shape& shape) const;
+  Tensor view(const Shape& shape) const;
+  Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
+  Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
+  Tensor t() const;
+  Tensor permute(const Dims& order) const;
+  Tensor squeeze() const;
+  Tensor squeeze(std::int64_t dim) const;
+  Tensor unsqueeze(std::int64_t dim) const;
+  Tensor expand(const Shape& shape) const;
+  Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
+  Tensor select(std::int64_t dim, std::int64_t index) const;
+  Tensor matmul(const Tensor& other) const;
+  Tensor pow(double exponent) const;
+  Tensor exp() const;
+  Tensor log() const;
+  Tensor sqrt() const;
+  Tensor abs() const;
+  Tensor tanh() const;
+  Tensor sigmoid() const;
+  Tensor relu() const;
+
+  // ---- in-place (no autograd: use under NoGradGuard or on tensors without grad)
+  Tensor& add_(const Tensor& other, double alpha = 1.0);
+  Tensor& sub_(const Tensor& other, double alpha = 1.0);
+  Tensor& mul_(const Tensor& other);
+  Tensor& mul_(double s);
+  Tensor& div_(const Tensor& other);
+  Tensor& add_(double s);
+  Tensor& zero_();
+  Tensor& fill_(double value);
+  Tensor& copy_(const Tensor& src);
+  Tensor& clamp_(double lo, double hi);
+
+  Tensor& operator+=(const Tensor& o) { return add_(o); }
+  Tensor& operator-=(const Tensor& o) { return sub_(o); }
+  Tensor& operator*=(const Tensor& o) { return mul_(o); }
+  Tensor& operator/=(const Tensor& o) { return div_(o); }
+  Tensor& operator+=(double s) { return add_(s); }
+  Tensor& operator-=(double s) { return add_(-s); }
+  Tensor& operator*=(double s) { return mul_(s); }
+  Tensor& operator/=(double s) { return mul_(1.0 / s); }
+
+  // ---- internals
+  detail::TensorImpl* impl() const;  ///< throws on an undefined tensor
+  const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }
+  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+
+ private:
+  std::shared_ptr<detail::TensorImpl> impl_;
+};
+
+std::ostream& operator<<(std::ostream& os, const Tensor& t);
+
+// ---- factories
+Tensor empty(const Shape& shape, TensorOptions opts = {});
+Tensor zeros(const Shape& shape, TensorOptions opts = {});
+Tensor ones(const Shape& shape, TensorOptions opts = {});
+Tensor full(const Shape& shape, double value, TensorOptions opts = {});
+Tensor zeros_like(const Tensor& t);
+Tensor ones_like(const Tensor& t);
+Tensor full_like(const Tensor& t, double value);
+Tensor scalar_tensor(double value, TensorOptions opts = {});  ///< 0-d tensor
+Tensor arange(double start, double end, double step = 1.0, TensorOptions opts = {});
+Tensor arange(double end, TensorOptions opts = {});
+Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opts = {});
+Tensor eye(std::int64_t n, TensorOptions opts = {});
+Tensor eye(std::int64_t n, std::int64_t m, TensorOptions opts = {});
+Tensor rand(const Shape& shape, TensorOptions opts = {});   ///< uniform [0, 1)
+Tensor randn(const Shape& shape, TensorOptions opts = {});  ///< standard normal
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOptions opts = Dtype::Int64);
+Tensor rand_like(const Tensor& t);
+Tensor randn_like(const Tensor& t);
+/// Values row-major into `shape`; `tensor({1, 2, 3, 4}, {2, 2})`.
+Tensor tensor(std::initializer_list<double> values, const Shape& shape, TensorOptions opts = {});
+Tensor tensor(std::initializer_list<double> values, TensorOptions opts = {});  ///< 1-d
+template <class T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions opts = dtype_of<T>::value);
+
+/// Seeds the one global generator used by rand/randn/randint and later by
+/// init, dropout and data shuffling: same seed, same numbers.
+void manual_seed(std::uint64_t seed);
+std::uint64_t random_u64();  ///< next raw draw of the global generator
+double random_uniform();     ///< next draw in [0, 1)
+
+/// One thread count for OpenBLAS and xgrad's own kernels.
+void set_num_threads(int n);
+int get_num_threads();
+
+}  // namespace xg

@@ -1,0 +1,9 @@
+#pragma once
+// The one header users include: #include <xgrad/xgrad.hpp>
+#include "xgrad/autograd.hpp"
+#include "xgrad/dtype.hpp"
+#include "xgrad/error.hpp"
+#include "xgrad/gradcheck.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/shape.hpp"
+#include "xgrad/tensor.hpp"

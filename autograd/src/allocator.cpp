@@ -1,0 +1,92 @@
+// A pooled, 64-byte-aligned allocator for tensor storage.
+//
+// Note [Storage pool]
+// Tiny tensors are dominated by allocation: each op makes its result and, in
+// backward, a gradient. Freed blocks go to a thread-local free list per
+// power-of-two size class (up to 64 MiB) and are handed out again, so a
+// training step reuses last step's memory. Each list keeps at most a few
+// blocks of the larger classes, so memory stays bounded. Blocks freed on
+// another thread simply join that thread's lists.
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "internal.hpp"
+
+namespace xg::detail {
+namespace {
+
+constexpr std::size_t kAlign = 64;
+constexpr int kMinClass = 6;   // 64 bytes
+constexpr int kMaxClass = 26;  // 64 MiB
+
+int size_class(std::size_t bytes) {
+  int c = kMinClass;
+  while ((std::size_t{1} << c) < bytes) ++c;
+  return c;
+}
+
+std::size_t max_cached(int c) { return c <= 16 ? 256 : c <= 20 ? 16 : 4; }
+
+// Tensors that outlive the thread's pool (globals destroyed at exit) must
+// still free safely: after the pool's destructor, blocks bypass it.
+thread_local bool pool_destroyed = false;
+
+struct Pool {
+  std::vector<void*> free_lists[kMaxClass + 1];
+  ~Pool() {
+    for (auto& list : free_lists)
+      for (void* p : list) std::free(p);
+    pool_destroyed = true;
+  }
+};
+
+Pool* pool() {
+  if (pool_destroyed) return nullptr;
+  thread_local Pool p;
+  return &p;
+}
+
+}  // namespace
+
+void* pool_alloc(std::size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  const int c = size_class(bytes);
+  Pool* cache = pool();
+  if (c <= kMaxClass && cache) {
+    auto& list = cache->free_lists[c];
+    if (!list.empty()) {
+      void* p = list.back();
+      list.pop_back();
+      return p;
+    }
+  }
+  if (c <= kMaxClass) {
+    bytes = std::size_t{1} << c;
+  } else {
+    bytes = (bytes + kAlign - 1) / kAlign * kAlign;
+  }
+  void* p = std::aligned_alloc(kAlign, bytes);
+  if (!p) throw std::bad_alloc();
+  return p;
+}
+
+void pool_free(void* p, std::size_t bytes) {
+  if (!p) return;
+  if (bytes == 0) bytes = 1;
+  const int c = size_class(bytes);
+  Pool* cache = pool();
+  if (c <= kMaxClass && cache) {
+    auto& list = cache->free_lists[c];
+    if (list.size() < max_cached(c)) {
+      list.push_back(p);
+      return;
+    }
+  }
+  std::free(p);
+}
+
+Storage::Storage(std::size_t bytes) : data(pool_alloc(bytes)), nbytes(bytes) {}
+Storage::~Storage() { pool_free(data, nbytes); }
+
+}  // namespace xg::detail

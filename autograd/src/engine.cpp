@@ -1,0 +1,213 @@
+// The backward sweep.
+//
+// Note [Engine]
+// 1. Walk the graph from the roots once, iteratively, recording every node
+//    reachable (post-order: a node after all its inputs' nodes).
+// 2. For grad(), mark the nodes that lead to a requested input ("needed");
+//    for backward() every node is needed.
+// 3. Count, for each needed node, the edges that reach it from needed nodes.
+// 4. Seed the roots' gradients, then repeatedly take a node whose count is
+//    zero (all its incoming gradients are summed), run its backward, check
+//    each returned gradient against the input it is for, add it into the next
+//    node's buffer and decrement that node's count.
+// No recursion anywhere, so depth is limited only by memory.
+#include <algorithm>
+
+#include "internal.hpp"
+
+namespace xg {
+
+class Engine {
+ public:
+  /// Runs the sweep. With `targets`, returns the gradient arriving at each
+  /// target edge and leaves every .grad alone; without, accumulates into leaves.
+  static TensorList run(const std::vector<Edge>& roots, TensorList root_grads, bool keep_graph,
+                        bool create_graph, const std::vector<Edge>* targets) {
+    static std::uint64_t mark_counter = 0;
+    const std::uint64_t mark = ++mark_counter;
+
+    std::vector<Node*> order;
+    collect(roots, mark, order);
+
+    struct Cleanup {
+      std::vector<Node*>& nodes;
+      ~Cleanup() {
+        for (Node* n : nodes) {
+          n->pending_ = 0;
+          n->needed_ = false;
+          n->input_buffer_.clear();
+        }
+      }
+    } cleanup{order};
+
+    for (Node* n : order) {
+      bool needed = !targets;
+      if (targets) {
+        for (const Edge& t : *targets) needed = needed || t.fn.get() == n;
+        for (const Edge& e : n->next_edges) needed = needed || (e.fn && e.fn->needed_);
+      }
+      n->needed_ = needed;
+    }
+    for (Node* n : order) {
+      if (!n->needed_) continue;
+      for (const Edge& e : n->next_edges)
+        if (e.fn && e.fn->needed_) ++e.fn->pending_;
+    }
+
+    std::vector<Node*> ready;
+    for (std::size_t i = 0; i < roots.size(); ++i) {
+      Node* r = roots[i].fn.get();
+      if (!r->needed_) continue;
+      accumulate(*r, roots[i].input_nr, std::move(root_grads[i]), create_graph);
+    }
+    for (const Edge& r : roots) {
+      Node* n = r.fn.get();
+      if (n->needed_ && n->pending_ == 0) {
+        n->pending_ = -1;  // queued once, even if it is several roots
+        ready.push_back(n);
+      }
+    }
+
+    TensorList captured(targets ? targets->size() : 0);
+    while (!ready.empty()) {
+      Node* n = ready.back();
+      ready.pop_back();
+      TensorList grads = std::move(n->input_buffer_);
+      n->input_buffer_ = TensorList();
+      grads.resize(n->num_outputs());
+
+      bool execute = true;
+      if (targets) {
+        for (std::size_t k = 0; k < targets->size(); ++k)
+          if ((*targets)[k].fn.get() == n) captured[k] = grads[(*targets)[k].input_nr];
+        execute = !detail::is_accumulate_grad(n) &&
+                  std::any_of(n->next_edges.begin(), n->next_edges.end(),
+                              [](const Edge& e) { return e.fn && e.fn->needed_; });
+      }
+      execute = execute && std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
+
+      TensorList outs;
+      if (execute) {
+        AutoGradMode mode(create_graph);
+        outs = n->apply(std::move(grads));
+        XG_CHECK(outs.size() == n->next_edges.size() || n->next_edges.empty(), n->name(), "backward returned ",
+                 outs.size(), " gradients for ", n->next_edges.size(), " inputs");
+        if (!keep_graph) n->release_saved();
+      }
+      for (std::size_t i = 0; i < n->next_edges.size(); ++i) {
+        const Edge& e = n->next_edges[i];
+        if (!e.fn || !e.fn->needed_) continue;
+        if (i < outs.size() && outs[i].defined()) {
+          check_gradient(*n, i, outs[i], e);
+          accumulate(*e.fn, e.input_nr, std::move(outs[i]), create_graph);
+        }
+        if (--e.fn->pending_ == 0) ready.push_back(e.fn.get());
+      }
+    }
+    return captured;
+  }
+
+ private:
+  static void collect(const std::vector<Edge>& roots, std::uint64_t mark, std::vector<Node*>& order) {
+    std::vector<std::pair<Node*, std::size_t>> stack;
+    for (const Edge& r : roots) {
+      if (r.fn->visit_mark_ == mark) continue;
+      r.fn->visit_mark_ = mark;
+      stack.emplace_back(r.fn.get(), 0);
+      while (!stack.empty()) {
+        Node* n = stack.back().first;
+        const std::size_t i = stack.back().second++;
+        if (i < n->next_edges.size()) {
+          Node* c = n->next_edges[i].fn.get();
+          if (c && c->visit_mark_ != mark) {
+            c->visit_mark_ = mark;
+            stack.emplace_back(c, 0);
+          }
+        } else {
+          order.push_back(n);
+          stack.pop_back();
+        }
+      }
+    }
+  }
+
+  static void accumulate(Node& n, std::uint32_t slot_nr, Tensor g, bool create_graph) {
+    if (!g.defined()) return;
+    if (n.input_buffer_.empty()) n.input_buffer_.resize(n.num_outputs());
+    Tensor& slot = n.input_buffer_[slot_nr];
+    if (!slot.defined()) {
+      slot = std::move(g);
+    } else {
+      AutoGradMode mode(create_graph);
+      slot = add(slot, g);
+    }
+  }
+
+  static void check_gradient(const Node& n, std::size_t i, const Tensor& g, const Edge& e) {
+    XG_CHECK(g.shape() == e.shape && g.dtype() == e.dtype, n.name(), "backward returned a gradient of ",
+             g.dtype(), g.shape(), " for input ", i, ", which is ", e.dtype, e.shape);
+  }
+};
+
+namespace {
+
+std::vector<Edge> root_edges(const TensorList& tensors, const char* op) {
+  std::vector<Edge> roots;
+  roots.reserve(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    detail::check_defined(tensors[i], op);
+    XG_CHECK(tensors[i].requires_grad(), op, "element ", i, " of the outputs (", tensors[i].dtype(),
+             tensors[i].shape(), ") does not require grad and has no grad_fn");
+    roots.push_back(detail::gradient_edge(tensors[i]));
+  }
+  return roots;
+}
+
+TensorList root_gradients(const TensorList& tensors, const TensorList& grads, const char* op) {
+  XG_CHECK(grads.empty() || grads.size() == tensors.size(), op, "got ", grads.size(), " gradients for ",
+           tensors.size(), " outputs");
+  TensorList out;
+  out.reserve(tensors.size());
+  for (std::size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i];
+    if (grads.empty() || !grads[i].defined()) {
+      XG_CHECK(t.numel() == 1, op, "a gradient can be implied only for one-element outputs; output ", i,
+               " has shape ", t.shape(), ", so pass a gradient of that shape");
+      out.push_back(ones_like(t));
+    } else {
+      XG_CHECK(grads[i].shape() == t.shape() && grads[i].dtype() == t.dtype(), op, "gradient ", i, " is ",
+               grads[i].dtype(), grads[i].shape(), " but output ", i, " is ", t.dtype(), t.shape());
+      out.push_back(grads[i]);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void backward(const TensorList& tensors, const TensorList& grad_tensors, bool retain_graph, bool create_graph) {
+  auto roots = root_edges(tensors, "backward");
+  auto grads = root_gradients(tensors, grad_tensors, "backward");
+  Engine::run(roots, std::move(grads), retain_graph || create_graph, create_graph, nullptr);
+}
+
+TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
+                std::optional<bool> retain_graph, bool create_graph, bool allow_unused) {
+  auto roots = root_edges(outputs, "grad");
+  auto grads = root_gradients(outputs, grad_outputs, "grad");
+  std::vector<Edge> targets;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    detail::check_defined(inputs[i], "grad");
+    XG_CHECK(inputs[i].requires_grad(), "grad", "input ", i, " (", inputs[i].dtype(), inputs[i].shape(),
+             ") does not require grad");
+    targets.push_back(detail::gradient_edge(inputs[i]));
+  }
+  TensorList result = Engine::run(roots, std::move(grads), retain_graph.value_or(create_graph), create_graph, &targets);
+  for (std::size_t i = 0; i < result.size(); ++i) {
+    XG_CHECK(result[i].defined() || allow_unused, "grad", "input ", i, " (", inputs[i].dtype(), inputs[i].shape(),
+             ") was not used to compute the outputs; pass allow_unused=true to get an undefined gradient");
+  }
+  return result;
+}
+
+}  // namespace xg

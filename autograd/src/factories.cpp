@@ -1,0 +1,181 @@
+// Factories, the global random generator and the thread setting.
+#include <cblas.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "internal.hpp"
+
+namespace xg {
+namespace {
+
+Tensor filled(const Shape& shape, double value, TensorOptions opts) {
+  Tensor t = detail::make_tensor(shape, opts.dtype());
+  detail::dispatch_all(opts.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* p = t.data<T>();
+    const T v = static_cast<T>(value);
+    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = v;
+  });
+  if (opts.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+
+// One generator for the whole program (Note [Reproducibility]): the same seed
+// gives the same weights, batches and dropout masks, bit for bit.
+std::mt19937_64& generator() {
+  static std::mt19937_64 gen(0x5eed);
+  return gen;
+}
+
+template <class T, class Draw>
+Tensor generated(const Shape& shape, TensorOptions opts, const char* op, Draw draw) {
+  Tensor t = detail::make_tensor(shape, opts.dtype());
+  detail::dispatch_float(opts.dtype(), op, [&](auto z) {
+    using U = decltype(z);
+    U* p = t.data<U>();
+    for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = static_cast<U>(draw());
+  });
+  if (opts.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+
+}  // namespace
+
+void manual_seed(std::uint64_t seed) { generator().seed(seed); }
+std::uint64_t random_u64() { return generator()(); }
+double random_uniform() { return static_cast<double>(random_u64() >> 11) * 0x1.0p-53; }
+
+static double random_normal() {
+  // Box–Muller, written out so that the numbers do not depend on the
+  // standard library's distribution implementation.
+  double u1 = random_uniform();
+  while (u1 <= 0.0) u1 = random_uniform();
+  const double u2 = random_uniform();
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+Tensor empty(const Shape& shape, TensorOptions opts) {
+  Tensor t = detail::make_tensor(shape, opts.dtype());
+  if (opts.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+Tensor zeros(const Shape& shape, TensorOptions opts) { return filled(shape, 0.0, opts); }
+Tensor ones(const Shape& shape, TensorOptions opts) { return filled(shape, 1.0, opts); }
+Tensor full(const Shape& shape, double value, TensorOptions opts) { return filled(shape, value, opts); }
+Tensor zeros_like(const Tensor& t) { return filled(t.shape(), 0.0, t.dtype()); }
+Tensor ones_like(const Tensor& t) { return filled(t.shape(), 1.0, t.dtype()); }
+Tensor full_like(const Tensor& t, double value) { return filled(t.shape(), value, t.dtype()); }
+Tensor scalar_tensor(double value, TensorOptions opts) { return filled(Shape{}, value, opts); }
+
+Tensor arange(double start, double end, double step, TensorOptions opts) {
+  XG_CHECK(step != 0.0, "arange", "step must be nonzero");
+  XG_CHECK((end - start) / step >= 0, "arange", "the range [", start, ", ", end, ") with step ", step,
+           " goes the wrong way");
+  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
+  Tensor t = detail::make_tensor(Shape{n}, opts.dtype());
+  detail::dispatch_all(opts.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* p = t.data<T>();
+    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+  });
+  if (opts.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+Tensor arange(double end, TensorOptions opts) { return arange(0.0, end, 1.0, opts); }
+
+Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opts) {
+  XG_CHECK(steps >= 0, "linspace", "steps must be non-negative, got ", steps);
+  Tensor t = detail::make_tensor(Shape{steps}, opts.dtype());
+  const double h = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
+  detail::dispatch_all(opts.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* p = t.data<T>();
+    for (std::int64_t i = 0; i < steps; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * h);
+    if (steps > 1) p[steps - 1] = static_cast<T>(end);
+  });
+  if (opts.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+
+Tensor eye(std::int64_t n, TensorOptions opts) { return eye(n, n, opts); }
+Tensor eye(std::int64_t n, std::int64_t m, TensorOptions opts) {
+  Tensor t = filled(Shape{n, m}, 0.0, opts.requires_grad(false));
+  detail::dispatch_all(opts.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* p = t.data<T>();
+    for (std::int64_t i = 0; i < std::min(n, m); ++i) p[i * m + i] = T(1);
+  });
+  if (opts.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+
+Tensor rand(const Shape& shape, TensorOptions opts) {
+  return generated<double>(shape, opts, "rand", [] { return random_uniform(); });
+}
+Tensor randn(const Shape& shape, TensorOptions opts) {
+  return generated<double>(shape, opts, "randn", [] { return random_normal(); });
+}
+Tensor rand_like(const Tensor& t) { return rand(t.shape(), t.dtype()); }
+Tensor randn_like(const Tensor& t) { return randn(t.shape(), t.dtype()); }
+
+Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOptions opts) {
+  XG_CHECK(high > low, "randint", "empty range [", low, ", ", high, ")");
+  const auto span = static_cast<std::uint64_t>(high - low);
+  Tensor t = detail::make_tensor(shape, opts.dtype());
+  detail::dispatch_all(opts.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* p = t.data<T>();
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+      p[i] = static_cast<T>(low + static_cast<std::int64_t>(random_u64() % span));
+  });
+  return t;
+}
+
+Tensor tensor(std::initializer_list<double> values, const Shape& shape, TensorOptions opts) {
+  XG_CHECK(static_cast<std::int64_t>(values.size()) == shape.numel(), "tensor", values.size(),
+           " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  Tensor t = detail::make_tensor(shape, opts.dtype());
+  detail::dispatch_all(opts.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* p = t.data<T>();
+    for (double v : values) *p++ = static_cast<T>(v);
+  });
+  if (opts.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+Tensor tensor(std::initializer_list<double> values, TensorOptions opts) {
+  return tensor(values, Shape{static_cast<std::int64_t>(values.size())}, opts);
+}
+
+template <class T>
+Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions opts) {
+  XG_CHECK(static_cast<std::int64_t>(values.size()) == shape.numel(), "from_vector", values.size(),
+           " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  Tensor t = detail::make_tensor(shape, opts.dtype());
+  detail::dispatch_all(opts.dtype(), [&](auto z) {
+    using U = decltype(z);
+    U* p = t.data<U>();
+    for (std::size_t i = 0; i < values.size(); ++i) p[i] = static_cast<U>(values[i]);
+  });
+  if (opts.requires_grad()) t.requires_grad_(true);
+  return t;
+}
+template Tensor from_vector<float>(const std::vector<float>&, const Shape&, TensorOptions);
+template Tensor from_vector<double>(const std::vector<double>&, const Shape&, TensorOptions);
+template Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&, TensorOptions);
+
+namespace {
+int g_num_threads = 0;
+}
+
+void set_num_threads(int n) {
+  XG_CHECK(n >= 1, "set_num_threads", "thread count must be >= 1, got ", n);
+  g_num_threads = n;
+  openblas_set_num_threads(n);
+}
+
+int get_num_threads() { return g_num_threads > 0 ? g_num_threads : openblas_get_num_threads(); }
+
+}  // namespace xg

@@ -1,0 +1,49 @@
+#pragma once
+// Helpers shared by the .cpp files of autograd/. Not installed.
+#include <cstdint>
+#include <string>
+
+#include "xgrad/autograd.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/tensor.hpp"
+
+namespace xg::detail {
+
+void* pool_alloc(std::size_t bytes);  // 64-byte aligned
+void pool_free(void* p, std::size_t bytes);
+
+/// Uninitialised contiguous tensor.
+Tensor make_tensor(const Shape& shape, Dtype dtype);
+
+/// Calls f(T{}) with T the C++ type of a float dtype; int64 is an error naming `op`.
+template <class F>
+decltype(auto) dispatch_float(Dtype d, const char* op, F&& f) {
+  switch (d) {
+    case Dtype::Float32: return f(float{});
+    case Dtype::Float64: return f(double{});
+    default: break;
+  }
+  fail(op, "expected a float32 or float64 tensor, got ", dtype_name(d),
+       " (convert with .to(xg::float32))");
+}
+
+template <class F>
+decltype(auto) dispatch_all(Dtype d, F&& f) {
+  switch (d) {
+    case Dtype::Float32: return f(float{});
+    case Dtype::Float64: return f(double{});
+    case Dtype::Int64: return f(std::int64_t{});
+  }
+  return f(float{});
+}
+
+/// Wraps a negative dim; throws naming op, dim and the tensor's rank.
+std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op);
+/// NumPy broadcast of two shapes; throws naming op and both shapes.
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+/// Throws unless a and b share a dtype (and are defined), naming op, shapes and dtypes.
+void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);
+void check_defined(const Tensor& t, const char* op);
+
+}  // namespace xg::detail
+namespace xg::detail { bool is_accumulate_grad(const Node* n); }

@@ -1,0 +1,327 @@
+// Elementwise ops: validate, compute, record the backward right beside it.
+// Backward formulas are Tensor ops, so they are differentiable themselves
+// (create_graph, gradgradcheck). Broadcast inputs get sum_to(grad, shape).
+#include <cmath>
+#include <limits>
+
+#include "kernels.hpp"
+
+namespace xg {
+
+using detail::BinaryOp;
+using detail::needs_grad;
+using detail::record;
+using detail::UnaryOp;
+
+namespace {
+/// The gradient for input i, or undefined when input i needs none.
+template <class F>
+Tensor if_needed(const Node& self, std::size_t i, F f) {
+  return self.needs_input_grad(i) ? f() : Tensor();
+}
+}  // namespace
+
+// ---------------------------------------------------------------- binary
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  Tensor y = detail::binary_kernel(BinaryOp::Add, a, b, "add");
+  if (needs_grad(a, b)) {
+    record(y, "AddBackward", [sa = a.shape(), sb = b.shape()](const Tensor& g, Node& self) -> TensorList {
+      return {if_needed(self, 0, [&] { return sum_to(g, sa); }), if_needed(self, 1, [&] { return sum_to(g, sb); })};
+    }, a, b);
+  }
+  return y;
+}
+
+Tensor sub(const Tensor& a, const Tensor& b) {
+  Tensor y = detail::binary_kernel(BinaryOp::Sub, a, b, "sub");
+  if (needs_grad(a, b)) {
+    record(y, "SubBackward", [sa = a.shape(), sb = b.shape()](const Tensor& g, Node& self) -> TensorList {
+      return {if_needed(self, 0, [&] { return sum_to(g, sa); }), if_needed(self, 1, [&] { return sum_to(-g, sb); })};
+    }, a, b);
+  }
+  return y;
+}
+
+Tensor mul(const Tensor& a, const Tensor& b) {
+  Tensor y = detail::binary_kernel(BinaryOp::Mul, a, b, "mul");
+  if (needs_grad(a, b)) {
+    // Each input's gradient needs the other input: save only what is needed.
+    SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
+    SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
+    record(y, "MulBackward", [sa = a.shape(), sb = b.shape(), saved_a, saved_b](const Tensor& g, Node& self) -> TensorList {
+      return {if_needed(self, 0, [&] { return sum_to(g * saved_b.unpack(self), sa); }),
+              if_needed(self, 1, [&] { return sum_to(g * saved_a.unpack(self), sb); })};
+    }, a, b);
+  }
+  return y;
+}
+
+Tensor div(const Tensor& a, const Tensor& b) {
+  Tensor y = detail::binary_kernel(BinaryOp::Div, a, b, "div");
+  if (needs_grad(a, b)) {
+    record(y, "DivBackward", [sa = a.shape(), saved_a = SavedTensor(a, false), saved_b = SavedTensor(b, false)](
+                                 const Tensor& g, Node& self) -> TensorList {
+      const Tensor b_ = saved_b.unpack(self);
+      return {if_needed(self, 0, [&] { return sum_to(g / b_, sa); }),
+              if_needed(self, 1, [&] { return sum_to(-g * saved_a.unpack(self) / (b_ * b_), b_.shape()); })};
+    }, a, b);
+  }
+  return y;
+}
+
+Tensor pow(const Tensor& a, const Tensor& b) {
+  Tensor y = detail::binary_kernel(BinaryOp::Pow, a, b, "pow");
+  if (needs_grad(a, b)) {
+    record(y, "PowBackward", [sa = SavedTensor(a, false), sb = SavedTensor(b, false), sy = SavedTensor(y, true)](
+                                 const Tensor& g, Node& self) -> TensorList {
+      const Tensor a_ = sa.unpack(self), b_ = sb.unpack(self);
+      Tensor da = if_needed(self, 0, [&] { return sum_to(g * b_ * pow(a_, b_ - 1.0), a_.shape()); });
+      Tensor db = if_needed(self, 1, [&] {
+        // d(a^b)/db = a^b ln a, taken as 0 where a = 0 and b >= 0 (the limit), like torch.
+        const Tensor at_zero = eq(a_, 0.0) * ge(b_, 0.0);
+        const Tensor safe_log = log(where(at_zero, ones_like(a_), a_));
+        return sum_to(g * sy.unpack(self) * safe_log, b_.shape());
+      });
+      return {da, db};
+    }, a, b);
+  }
+  return y;
+}
+
+namespace {
+/// max/min: the gradient goes to the winner, split evenly on ties.
+Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
+  const char* name = is_max ? "maximum" : "minimum";
+  Tensor y = detail::binary_kernel(is_max ? BinaryOp::Max : BinaryOp::Min, a, b, name);
+  if (needs_grad(a, b)) {
+    record(y, is_max ? "MaximumBackward" : "MinimumBackward",
+           [is_max, sa = SavedTensor(a, false), sb = SavedTensor(b, false)](const Tensor& g, Node& self) -> TensorList {
+             const Tensor a_ = sa.unpack(self).detach(), b_ = sb.unpack(self).detach();
+             const Tensor wins_a = (is_max ? gt(a_, b_) : lt(a_, b_)) + eq(a_, b_) * 0.5;
+             return {if_needed(self, 0, [&] { return sum_to(g * wins_a, a_.shape()); }),
+                     if_needed(self, 1, [&] { return sum_to(g * (1.0 - wins_a), b_.shape()); })};
+           }, a, b);
+  }
+  return y;
+}
+}  // namespace
+
+Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(a, b, true); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(a, b, false); }
+
+// ---------------------------------------------------------------- with a scalar
+
+Tensor add(const Tensor& a, double s) {
+  Tensor y = detail::scalar_kernel(BinaryOp::Add, a, s, false, "add");
+  if (needs_grad(a)) record(y, "AddScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
+  return y;
+}
+
+Tensor sub(const Tensor& a, double s) {
+  Tensor y = detail::scalar_kernel(BinaryOp::Sub, a, s, false, "sub");
+  if (needs_grad(a)) record(y, "SubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
+  return y;
+}
+
+Tensor sub(double s, const Tensor& a) {
+  Tensor y = detail::scalar_kernel(BinaryOp::Sub, a, s, true, "sub");
+  if (needs_grad(a)) record(y, "RsubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, a);
+  return y;
+}
+
+Tensor mul(const Tensor& a, double s) {
+  Tensor y = detail::scalar_kernel(BinaryOp::Mul, a, s, false, "mul");
+  if (needs_grad(a)) record(y, "MulScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g * s}; }, a);
+  return y;
+}
+
+Tensor div(const Tensor& a, double s) {
+  Tensor y = detail::scalar_kernel(BinaryOp::Div, a, s, false, "div");
+  if (needs_grad(a)) record(y, "DivScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g / s}; }, a);
+  return y;
+}
+
+Tensor div(double s, const Tensor& a) {
+  Tensor y = detail::scalar_kernel(BinaryOp::Div, a, s, true, "div");
+  if (needs_grad(a)) {
+    record(y, "RdivScalarBackward", [sa = SavedTensor(a, false), sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+      return {-g * sy.unpack(self) / sa.unpack(self)};
+    }, a);
+  }
+  return y;
+}
+
+Tensor pow(const Tensor& a, double p) {
+  Tensor y = p == 2.0 ? detail::unary_kernel(UnaryOp::Square, a, "pow")
+                      : detail::scalar_kernel(BinaryOp::Pow, a, p, false, "pow");
+  if (needs_grad(a)) {
+    record(y, "PowScalarBackward", [p, sa = SavedTensor(a, false)](const Tensor& g, Node& self) -> TensorList {
+      if (p == 0.0) return {zeros_like(g)};
+      const Tensor a_ = sa.unpack(self);
+      return {p == 1.0 ? g : p == 2.0 ? g * a_ * 2.0 : g * pow(a_, p - 1.0) * p};
+    }, a);
+  }
+  return y;
+}
+
+Tensor pow(double s, const Tensor& a) {
+  Tensor y = detail::scalar_kernel(BinaryOp::Pow, a, s, true, "pow");
+  if (needs_grad(a)) {
+    record(y, "RpowScalarBackward", [s, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+      return {g * sy.unpack(self) * std::log(s)};
+    }, a);
+  }
+  return y;
+}
+
+// ---------------------------------------------------------------- unary
+
+Tensor neg(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Neg, x, "neg");
+  if (needs_grad(x)) record(y, "NegBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, x);
+  return y;
+}
+
+Tensor exp(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Exp, x, "exp");
+  if (needs_grad(x)) {
+    record(y, "ExpBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+      return {g * sy.unpack(self)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor log(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Log, x, "log");
+  if (needs_grad(x)) {
+    record(y, "LogBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      return {g / sx.unpack(self)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor sqrt(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Sqrt, x, "sqrt");
+  if (needs_grad(x)) {
+    record(y, "SqrtBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+      return {g / (sy.unpack(self) * 2.0)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor abs(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Abs, x, "abs");
+  if (needs_grad(x)) {
+    record(y, "AbsBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      return {g * sign(sx.unpack(self).detach())};
+    }, x);
+  }
+  return y;
+}
+
+Tensor sin(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Sin, x, "sin");
+  if (needs_grad(x)) {
+    record(y, "SinBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      return {g * cos(sx.unpack(self))};
+    }, x);
+  }
+  return y;
+}
+
+Tensor cos(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Cos, x, "cos");
+  if (needs_grad(x)) {
+    record(y, "CosBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      return {-g * sin(sx.unpack(self))};
+    }, x);
+  }
+  return y;
+}
+
+Tensor tanh(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Tanh, x, "tanh");
+  if (needs_grad(x)) {
+    record(y, "TanhBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+      const Tensor y_ = sy.unpack(self);
+      return {g * (1.0 - y_ * y_)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor sigmoid(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Sigmoid, x, "sigmoid");
+  if (needs_grad(x)) {
+    record(y, "SigmoidBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+      const Tensor y_ = sy.unpack(self);
+      return {g * y_ * (1.0 - y_)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor relu(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Relu, x, "relu");
+  if (needs_grad(x)) {
+    record(y, "ReluBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+      return {g * gt(sy.unpack(self).detach(), 0.0)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor square(const Tensor& x) { return pow(x, 2.0); }
+
+Tensor clamp(const Tensor& x, double lo, double hi) {
+  XG_CHECK(!(lo > hi), "clamp", "min ", lo, " is greater than max ", hi);
+  Tensor y = detail::clamp_kernel(x, lo, hi, "clamp");
+  if (needs_grad(x)) {
+    record(y, "ClampBackward", [lo, hi, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      return {g * detail::in_range_mask(sx.unpack(self), lo, hi)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor clamp_min(const Tensor& x, double lo) { return clamp(x, lo, std::numeric_limits<double>::infinity()); }
+Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, -std::numeric_limits<double>::infinity(), hi); }
+
+Tensor sign(const Tensor& x) {
+  Tensor y = detail::unary_kernel(UnaryOp::Sign, x, "sign");
+  if (needs_grad(x)) record(y, "SignBackward", [](const Tensor& g, Node&) -> TensorList { return {zeros_like(g)}; }, x);
+  return y;
+}
+
+// ---------------------------------------------------------------- comparisons (no gradient)
+
+#define XG_COMPARISON(fn, OP)                                                                          \
+  Tensor fn(const Tensor& a, const Tensor& b) { return detail::binary_kernel(BinaryOp::OP, a, b, #fn); } \
+  Tensor fn(const Tensor& a, double s) { return detail::scalar_kernel(BinaryOp::OP, a, s, false, #fn); }
+XG_COMPARISON(eq, Eq)
+XG_COMPARISON(ne, Ne)
+XG_COMPARISON(lt, Lt)
+XG_COMPARISON(le, Le)
+XG_COMPARISON(gt, Gt)
+XG_COMPARISON(ge, Ge)
+#undef XG_COMPARISON
+
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  Tensor y = detail::where_kernel(cond, a, b, "where");
+  if (needs_grad(a, b)) {
+    record(y, "WhereBackward", [sc = SavedTensor(cond.detach(), false), sa = a.shape(), sb = b.shape()](
+                                   const Tensor& g, Node& self) -> TensorList {
+      const Tensor c = sc.unpack(self);
+      const Tensor zero = zeros(Shape{}, g.dtype());
+      return {if_needed(self, 0, [&] { return sum_to(where(c, g, zero), sa); }),
+              if_needed(self, 1, [&] { return sum_to(where(c, zero, g), sb); })};
+    }, a, b);
+  }
+  return y;
+}
+
+}  // namespace xg

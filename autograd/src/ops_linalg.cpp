@@ -1,0 +1,70 @@
+// Matrix products through OpenBLAS. Transposes are flags and leading
+// dimensions, never copies; the backward of matmul_t is matmul_t again with
+// other flags, so it is differentiable to any order.
+#include "kernels.hpp"
+
+namespace xg {
+
+using detail::needs_grad;
+using detail::record;
+
+Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  detail::check_same_dtype(a, b, "matmul");
+  detail::dispatch_float(a.dtype(), "matmul", [](auto) {});
+  XG_CHECK((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), "matmul",
+           "matmul_t takes 2-d or 3-d operands, got shapes ", a.shape(), " and ", b.shape());
+  const std::int64_t ra = a.size(-2), ca = a.size(-1), rb = b.size(-2), cb = b.size(-1);
+  const std::int64_t m = ta ? ca : ra, k = ta ? ra : ca, kb = tb ? cb : rb, n = tb ? rb : cb;
+  XG_CHECK(k == kb, "matmul", "shapes ", a.shape(), (ta ? "ᵀ" : ""), " and ", b.shape(), (tb ? "ᵀ" : ""),
+           " cannot be multiplied (", k, " != ", kb, ")");
+  const std::int64_t ba = a.dim() == 3 ? a.size(0) : 1, bb = b.dim() == 3 ? b.size(0) : 1;
+  XG_CHECK(ba == bb || ba == 1 || bb == 1, "matmul", "batch sizes of ", a.shape(), " and ", b.shape(),
+           " do not broadcast (", ba, " vs ", bb, ")");
+  const std::int64_t batch = std::max(ba, bb);
+  const bool batched = a.dim() == 3 || b.dim() == 3;
+  Tensor y = detail::make_tensor(batched ? Shape{batch, m, n} : Shape{m, n}, a.dtype());
+  detail::gemm_batched(a, b, y, batch, m, n, k, ta, tb, ba == 1 ? 0 : m * k, bb == 1 ? 0 : k * n);
+  if (needs_grad(a, b)) {
+    SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
+    SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
+    record(y, "MatmulBackward", [ta, tb, sa = a.shape(), sb = b.shape(), saved_a, saved_b](const Tensor& g, Node& self) -> TensorList {
+      Tensor da, db;
+      if (self.needs_input_grad(0)) {
+        const Tensor b_ = saved_b.unpack(self);
+        da = sum_to(ta ? matmul_t(b_, g, tb, true) : matmul_t(g, b_, false, !tb), sa);
+      }
+      if (self.needs_input_grad(1)) {
+        const Tensor a_ = saved_a.unpack(self);
+        db = sum_to(tb ? matmul_t(g, a_, true, ta) : matmul_t(a_, g, !ta, false), sb);
+      }
+      return {da, db};
+    }, a, b);
+  }
+  return y;
+}
+
+Tensor matmul(const Tensor& a, const Tensor& b) {
+  detail::check_same_dtype(a, b, "matmul");
+  const std::int64_t da = a.dim(), db = b.dim();
+  XG_CHECK(da >= 1 && da <= 3 && db >= 1 && db <= 3, "matmul", "supports 1-d, 2-d and 3-d operands, got shapes ",
+           a.shape(), " and ", b.shape());
+  XG_CHECK(a.size(-1) == b.size(db == 1 ? 0 : -2), "matmul", "shapes ", a.shape(), " and ", b.shape(),
+           " cannot be multiplied (", a.size(-1), " != ", b.size(db == 1 ? 0 : -2), ")");
+  if (da == 1 && db == 1) return reshape(matmul_t(unsqueeze(a, 0), unsqueeze(b, 1), false, false), Shape{});
+  if (da == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
+  if (db == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  if (da == 3 && db == 2) {
+    // One big GEMM instead of a batch of small ones.
+    const std::int64_t batch = a.size(0), m = a.size(1);
+    return reshape(matmul_t(reshape(a, Shape{batch * m, a.size(2)}), b, false, false), Shape{batch, m, b.size(1)});
+  }
+  return matmul_t(a, b, false, false);
+}
+
+Tensor outer(const Tensor& a, const Tensor& b) {
+  XG_CHECK(a.dim() == 1 && b.dim() == 1, "outer", "expects two 1-d tensors, got shapes ", a.shape(), " and ",
+           b.shape());
+  return matmul_t(unsqueeze(a, 1), unsqueeze(b, 0), false, false);
+}
+
+}  // namespace xg

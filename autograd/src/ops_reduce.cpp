@@ -1,0 +1,137 @@
+// Reductions. sum and max/min have their own nodes; mean, var, std and
+// sum_to are composed of differentiable ops and get gradients for free.
+#include "kernels.hpp"
+
+namespace xg {
+
+using detail::needs_grad;
+using detail::record;
+
+namespace {
+
+/// Which dims a reduction removes; an empty list means all of them.
+std::vector<bool> reduce_mask(const Tensor& x, const Dims& dims, const char* op) {
+  detail::check_defined(x, op);
+  const auto nd = static_cast<std::size_t>(x.dim());
+  std::vector<bool> mask(nd, dims.empty());
+  for (std::int64_t d : dims) {
+    const auto w = static_cast<std::size_t>(detail::wrap_dim(d, x.dim(), op));
+    if (nd == 0) continue;
+    XG_CHECK(!mask[w], op, "dim ", d, " appears more than once in ", dims);
+    mask[w] = true;
+  }
+  return mask;
+}
+
+Shape kept_shape(const Shape& in, const std::vector<bool>& mask) {
+  Shape s = in;
+  for (std::size_t d = 0; d < mask.size(); ++d)
+    if (mask[d]) s[d] = 1;
+  return s;
+}
+
+std::int64_t reduced_count(const Shape& in, const std::vector<bool>& mask) {
+  std::int64_t n = 1;
+  for (std::size_t d = 0; d < mask.size(); ++d)
+    if (mask[d]) n *= in[d];
+  return n;
+}
+
+/// The gradient of a reduction, broadcast back over the reduced dims.
+Tensor expand_back(const Tensor& g, const Shape& in, const std::vector<bool>& mask) {
+  return expand(reshape(g, kept_shape(in, mask)), in);
+}
+
+Tensor extremum(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
+  const char* name = is_max ? "max" : "min";
+  const auto mask = reduce_mask(x, dims, name);
+  XG_CHECK(x.numel() > 0, name, "cannot reduce an empty tensor of shape ", x.shape(), " (no identity)");
+  Tensor y = detail::reduce_kernel(is_max ? detail::ReduceOp::Max : detail::ReduceOp::Min, x, mask, keepdim);
+  detail::dispatch_float(x.dtype(), name, [](auto) {});
+  if (needs_grad(x)) {
+    record(y, is_max ? "MaxBackward" : "MinBackward",
+           [mask, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+             // Ties share the gradient evenly, as torch does for amax/amin.
+             const Tensor x_ = sx.unpack(self).detach();
+             const Tensor y_ = reshape(sy.unpack(self).detach(), kept_shape(x_.shape(), mask));
+             const Tensor winners = eq(x_, y_);
+             const Tensor share = winners / detail::reduce_kernel(detail::ReduceOp::Sum, winners, mask, true);
+             return {expand_back(g, x_.shape(), mask) * share};
+           }, x);
+  }
+  return y;
+}
+
+Tensor arg_extremum(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {
+  const char* name = is_max ? "argmax" : "argmin";
+  detail::check_defined(x, name);
+  XG_CHECK(x.numel() > 0, name, "cannot take the ", name, " of an empty tensor of shape ", x.shape());
+  const std::int64_t d = detail::wrap_dim(dim, x.dim(), name);
+  return detail::arg_reduce_kernel(is_max, x, x.dim() == 0 ? 0 : d, keepdim && x.dim() > 0);
+}
+
+}  // namespace
+
+Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
+  const auto mask = reduce_mask(x, dims, "sum");
+  Tensor y = detail::reduce_kernel(detail::ReduceOp::Sum, x, mask, keepdim);
+  if (needs_grad(x)) {
+    record(y, "SumBackward", [mask, in = x.shape()](const Tensor& g, Node&) -> TensorList {
+      return {expand_back(g, in, mask)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor sum(const Tensor& x) { return sum(x, Dims{}, false); }
+
+Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  const auto mask = reduce_mask(x, dims, "mean");
+  detail::dispatch_float(x.dtype(), "mean", [](auto) {});
+  return sum(x, dims, keepdim) / static_cast<double>(reduced_count(x.shape(), mask));
+}
+
+Tensor mean(const Tensor& x) { return mean(x, Dims{}, false); }
+
+Tensor max(const Tensor& x) { return extremum(x, Dims{}, false, true); }
+Tensor max(const Tensor& x, const Dims& dims, bool keepdim) { return extremum(x, dims, keepdim, true); }
+Tensor min(const Tensor& x) { return extremum(x, Dims{}, false, false); }
+Tensor min(const Tensor& x, const Dims& dims, bool keepdim) { return extremum(x, dims, keepdim, false); }
+
+Tensor var(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {
+  const auto mask = reduce_mask(x, dims, "var");
+  const Tensor centred = x - mean(x, dims, true);
+  const auto n = reduced_count(x.shape(), mask);
+  return sum(centred * centred, dims, keepdim) / static_cast<double>(n - correction);
+}
+
+Tensor std(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {
+  return sqrt(var(x, dims, keepdim, correction));
+}
+
+Tensor argmax(const Tensor& x) { return arg_extremum(reshape(x.detach(), Shape{-1}), 0, false, true); }
+Tensor argmin(const Tensor& x) { return arg_extremum(reshape(x.detach(), Shape{-1}), 0, false, false); }
+Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extremum(x, dim, keepdim, true); }
+Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extremum(x, dim, keepdim, false); }
+
+Tensor sum_to(const Tensor& g, const Shape& shape) {
+  detail::check_defined(g, "sum_to");
+  if (g.shape() == shape) return g;
+  const Shape& gs = g.shape();
+  XG_CHECK(shape.size() <= gs.size(), "sum_to", "cannot sum shape ", gs, " to the larger rank shape ", shape);
+  const std::size_t lead = gs.size() - shape.size();
+  Dims dims;
+  for (std::size_t d = 0; d < gs.size(); ++d) {
+    if (d < lead) {
+      dims.push_back(static_cast<std::int64_t>(d));
+      continue;
+    }
+    const std::int64_t want = shape[d - lead];
+    XG_CHECK(want == gs[d] || want == 1, "sum_to", "shape ", shape, " does not broadcast to ", gs);
+    if (want == 1 && gs[d] != 1) dims.push_back(static_cast<std::int64_t>(d));
+  }
+  if (dims.empty()) return reshape(g, shape);
+  return reshape(sum(g, dims, true), shape);
+}
+
+}  // namespace xg

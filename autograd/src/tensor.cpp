@@ -1,0 +1,178 @@
+// Tensor handle: metadata, data access, autograd fields, method spellings.
+#include "xgrad/tensor.hpp"
+
+#include <cstring>
+
+#include "internal.hpp"
+
+namespace xg {
+
+namespace detail {
+
+Tensor make_tensor(const Shape& shape, Dtype dtype) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->shape = shape;
+  impl->numel = shape.numel();
+  impl->dtype = dtype;
+  for (std::int64_t d : shape) XG_CHECK(d >= 0, "empty", "negative extent in shape ", shape);
+  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * dtype_size(dtype));
+  return Tensor(std::move(impl));
+}
+
+Tensor alias(const Tensor& t) {
+  auto impl = std::make_shared<TensorImpl>();
+  impl->storage = t.impl()->storage;
+  impl->shape = t.shape();
+  impl->numel = t.numel();
+  impl->dtype = t.dtype();
+  return Tensor(std::move(impl));
+}
+
+}  // namespace detail
+
+detail::TensorImpl* Tensor::impl() const {
+  XG_CHECK(impl_ != nullptr, "Tensor", "this tensor is undefined (default-constructed, or a gradient that was never computed)");
+  return impl_.get();
+}
+
+std::int64_t Tensor::size(std::int64_t d) const {
+  return shape()[static_cast<std::size_t>(detail::wrap_dim(d, dim(), "size"))];
+}
+
+template <class T>
+T* Tensor::data() {
+  XG_CHECK(dtype() == dtype_of<T>::value, "data", "tensor has dtype ", dtype(), ", asked for ",
+           dtype_of<T>::value);
+  return static_cast<T*>(impl()->storage->data);
+}
+
+template <class T>
+const T* Tensor::data() const {
+  XG_CHECK(dtype() == dtype_of<T>::value, "data", "tensor has dtype ", dtype(), ", asked for ",
+           dtype_of<T>::value);
+  return static_cast<const T*>(impl()->storage->data);
+}
+
+template float* Tensor::data<float>();
+template double* Tensor::data<double>();
+template std::int64_t* Tensor::data<std::int64_t>();
+template const float* Tensor::data<float>() const;
+template const double* Tensor::data<double>() const;
+template const std::int64_t* Tensor::data<std::int64_t>() const;
+
+double Tensor::item() const {
+  XG_CHECK(numel() == 1, "item", "expected a tensor with one element, got shape ", shape());
+  return detail::dispatch_all(dtype(), [&](auto t) {
+    return static_cast<double>(*static_cast<const decltype(t)*>(impl()->storage->data));
+  });
+}
+
+template <class T>
+std::vector<T> Tensor::to_vector() const {
+  return detail::dispatch_all(dtype(), [&](auto t) {
+    const auto* p = static_cast<const decltype(t)*>(impl()->storage->data);
+    return std::vector<T>(p, p + numel());
+  });
+}
+template std::vector<float> Tensor::to_vector<float>() const;
+template std::vector<double> Tensor::to_vector<double>() const;
+template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+
+Tensor& Tensor::requires_grad_(bool requires) {
+  XG_CHECK(is_leaf(), "requires_grad_", "only leaves can change requires_grad; this tensor comes from ",
+           grad_fn()->name(), " (use detach() to make a leaf)");
+  XG_CHECK(!requires || is_floating(dtype()), "requires_grad_", "only float tensors can require grad, got ",
+           dtype());
+  impl()->requires_grad = requires;
+  return *this;
+}
+
+Tensor Tensor::grad() const { return Tensor(impl()->grad); }
+
+void Tensor::set_grad(const Tensor& g) {
+  if (g.defined()) {
+    XG_CHECK(g.shape() == shape() && g.dtype() == dtype(), "set_grad", "gradient ", g.dtype(), g.shape(),
+             " does not match tensor ", dtype(), shape());
+  }
+  impl()->grad = g.impl_ptr();
+}
+
+void Tensor::zero_grad(bool set_to_none) {
+  auto& g = impl()->grad;
+  if (!g) return;
+  if (set_to_none) {
+    g.reset();
+  } else {
+    Tensor(g).zero_();
+  }
+}
+
+void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
+  TensorList grads;
+  if (gradient.defined()) grads.push_back(gradient);
+  xg::backward({*this}, grads, retain_graph, create_graph);
+}
+
+Tensor Tensor::detach() const { return detail::alias(*this); }
+
+Tensor Tensor::clone() const {
+  Tensor out = detail::make_tensor(shape(), dtype());
+  std::memcpy(out.impl()->storage->data, impl()->storage->data, static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+  if (detail::needs_grad(*this)) {
+    detail::record(out, "CloneBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, *this);
+  }
+  return out;
+}
+
+Tensor Tensor::to(Dtype d) const {
+  if (d == dtype()) return *this;
+  Tensor out = detail::make_tensor(shape(), d);
+  detail::dispatch_all(dtype(), [&](auto src_t) {
+    using S = decltype(src_t);
+    detail::dispatch_all(d, [&](auto dst_t) {
+      using D = decltype(dst_t);
+      const S* src = static_cast<const S*>(impl()->storage->data);
+      D* dst = static_cast<D*>(out.impl()->storage->data);
+      for (std::int64_t i = 0; i < numel(); ++i) dst[i] = static_cast<D>(src[i]);
+    });
+  });
+  if (is_floating(d) && detail::needs_grad(*this)) {
+    const Dtype src = dtype();
+    detail::record(out, "ToBackward", [src](const Tensor& g, Node&) -> TensorList { return {g.to(src)}; }, *this);
+  }
+  return out;
+}
+
+// ---- method spellings
+Tensor Tensor::sum() const { return xg::sum(*this); }
+Tensor Tensor::sum(const Dims& dims, bool keepdim) const { return xg::sum(*this, dims, keepdim); }
+Tensor Tensor::mean() const { return xg::mean(*this); }
+Tensor Tensor::mean(const Dims& dims, bool keepdim) const { return xg::mean(*this, dims, keepdim); }
+Tensor Tensor::max() const { return xg::max(*this); }
+Tensor Tensor::min() const { return xg::min(*this); }
+Tensor Tensor::reshape(const Shape& s) const { return xg::reshape(*this, s); }
+Tensor Tensor::view(const Shape& s) const { return xg::reshape(*this, s); }
+Tensor Tensor::flatten(std::int64_t s, std::int64_t e) const { return xg::flatten(*this, s, e); }
+Tensor Tensor::transpose(std::int64_t a, std::int64_t b) const { return xg::transpose(*this, a, b); }
+Tensor Tensor::t() const {
+  XG_CHECK(dim() <= 2, "t", "expects a tensor with <= 2 dims, got shape ", shape());
+  return dim() < 2 ? *this : xg::transpose(*this, 0, 1);
+}
+Tensor Tensor::permute(const Dims& o) const { return xg::permute(*this, o); }
+Tensor Tensor::squeeze() const { return xg::squeeze(*this); }
+Tensor Tensor::squeeze(std::int64_t d) const { return xg::squeeze(*this, d); }
+Tensor Tensor::unsqueeze(std::int64_t d) const { return xg::unsqueeze(*this, d); }
+Tensor Tensor::expand(const Shape& s) const { return xg::expand(*this, s); }
+Tensor Tensor::narrow(std::int64_t d, std::int64_t s, std::int64_t l) const { return xg::narrow(*this, d, s, l); }
+Tensor Tensor::select(std::int64_t d, std::int64_t i) const { return xg::select(*this, d, i); }
+Tensor Tensor::matmul(const Tensor& o) const { return xg::matmul(*this, o); }
+Tensor Tensor::pow(double p) const { return xg::pow(*this, p); }
+Tensor Tensor::exp() const { return xg::exp(*this); }
+Tensor Tensor::log() const { return xg::log(*this); }
+Tensor Tensor::sqrt() const { return xg::sqrt(*this); }
+Tensor Tensor::abs() const { return xg::abs(*this); }
+Tensor Tensor::tanh() const { return xg::tanh(*this); }
+Tensor Tensor::sigmoid() const { return xg::sigmoid(*this); }
+Tensor Tensor::relu() const { return xg::relu(*this); }
+
+}  // namespace xg

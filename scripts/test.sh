@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite: set-up and build, then every doctest case through ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+cd build
+ctest --output-on-failure -j "${XGRAD_JOBS:-2}"

@@ -1,0 +1,34 @@
+#pragma once
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+#include <xgrad/xgrad.hpp>
+
+namespace test {
+
+inline std::vector<double> values(const xg::Tensor& t) { return t.to_vector<double>(); }
+
+inline void check_values(const xg::Tensor& t, const std::vector<double>& expected, double tol = 1e-6) {
+  const auto v = values(t);
+  REQUIRE(v.size() == expected.size());
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    CAPTURE(i);
+    CHECK(v[i] == doctest::Approx(expected[i]).epsilon(tol));
+  }
+}
+
+/// Runs f and returns the xg::Error message it throws ("" if none).
+template <class F>
+std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const xg::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+}  // namespace test
