@@ -8,7 +8,7 @@
 
 namespace xg::detail {
 
-enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Sign, Square, Reciprocal };
+enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Sign, Square, Reciprocal, Erf };
 enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge };
 
 Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name);
@@ -20,6 +20,8 @@ Tensor clamp_kernel(const Tensor& x, double lo, double hi, const char* name);
 /// 1 where lo <= x <= hi, else 0.
 Tensor in_range_mask(const Tensor& x, double lo, double hi);
 Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, const char* name);
+/// Cumulative sum along dim (contiguous [outer, n, inner] walk).
+Tensor cumsum_kernel(const Tensor& x, std::int64_t dim);
 /// Fused y = a + alpha * b in place on `a` (b broadcast to a's shape).
 void add_inplace_kernel(Tensor& a, const Tensor& b, double alpha, const char* name);
 void mul_inplace_kernel(Tensor& a, const Tensor& b, const char* name);

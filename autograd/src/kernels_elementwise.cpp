@@ -149,6 +149,7 @@ void unary_typed(UnaryOp op, const T* x, T* y, std::int64_t n) {
     case UnaryOp::Sign: return unary_loop(x, y, n, [](T v) { return T((v > T(0)) - (v < T(0))); });
     case UnaryOp::Square: return unary_loop(x, y, n, [](T v) { return v * v; });
     case UnaryOp::Reciprocal: return unary_loop(x, y, n, [](T v) { return T(1) / v; });
+    case UnaryOp::Erf: return unary_loop(x, y, n, [](T v) { return std::erf(v); });
   }
 }
 

@@ -161,4 +161,25 @@ Tensor arg_reduce_kernel(bool is_max, const Tensor& x, std::int64_t dim, bool ke
   return out;
 }
 
+Tensor cumsum_kernel(const Tensor& x, std::int64_t dim) {
+  Tensor out = make_tensor(x.shape(), x.dtype());
+  std::int64_t outer = 1, inner = 1;
+  for (std::int64_t d = 0; d < dim; ++d) outer *= x.size(d);
+  for (std::int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
+  const std::int64_t n = x.dim() == 0 ? 1 : x.size(dim);
+  dispatch_float(x.dtype(), "cumsum", [&](auto z) {
+    using T = decltype(z);
+    const T* p = x.data<T>();
+    T* q = out.data<T>();
+    for (std::int64_t o = 0; o < outer; ++o) {
+      const std::int64_t base = o * n * inner;
+      for (std::int64_t i = 0; i < inner; ++i) q[base + i] = p[base + i];
+      for (std::int64_t k = 1; k < n; ++k)
+        for (std::int64_t i = 0; i < inner; ++i)
+          q[base + k * inner + i] = q[base + (k - 1) * inner + i] + p[base + k * inner + i];
+    }
+  });
+  return out;
+}
+
 }  // namespace xg::detail

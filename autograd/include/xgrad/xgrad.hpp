@@ -5,5 +5,6 @@
 #include "xgrad/error.hpp"
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/ops.hpp"
+#include "xgrad/ops_nn.hpp"
 #include "xgrad/shape.hpp"
 #include "xgrad/tensor.hpp"

@@ -1,0 +1,108 @@
+#pragma once
+// Ops that models are made of: activations, softmax family, losses, indexing,
+// convolution and pooling, normalisation, dropout. Shapes follow libtorch
+// (NCHW). Most are composed of the differentiable primitives in ops.hpp and
+// so get first and second derivatives for free; the few with their own
+// backward say so.
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "xgrad/tensor.hpp"
+
+namespace xg {
+
+enum class Reduction { None, Mean, Sum };
+
+// ---- activations (ops_activation.cpp)
+Tensor erf(const Tensor& x);                                   ///< own node; dx = g · 2/√π · e^(−x²)
+Tensor leaky_relu(const Tensor& x, double negative_slope = 0.01);
+Tensor elu(const Tensor& x, double alpha = 1.0);
+Tensor gelu(const Tensor& x, bool tanh_approximation = false);  ///< exact (erf) or tanh form
+Tensor silu(const Tensor& x);                                   ///< x · sigmoid(x)
+Tensor softplus(const Tensor& x, double beta = 1.0, double threshold = 20.0);
+/// Stable (max-subtracted); own nodes. softmax: dx = y ⊙ (g − Σ g⊙y); log_softmax: dx = g − eʸ Σ g
+Tensor softmax(const Tensor& x, std::int64_t dim);
+Tensor log_softmax(const Tensor& x, std::int64_t dim);
+/// log Σ eˣ over dims, max-subtracted; own node; dx = g · e^(x − y)
+Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim = false);
+Tensor cumsum(const Tensor& x, std::int64_t dim);  ///< own node; dx = reverse cumsum of g
+
+// ---- losses (ops_loss.cpp); input first, target second, like torch
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r = Reduction::Mean);
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r = Reduction::Mean);
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction r = Reduction::Mean, double beta = 1.0);
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction r = Reduction::Mean, double delta = 1.0);
+
+struct CrossEntropyOptions {
+  Reduction reduction = Reduction::Mean;
+  Tensor weight;                 ///< optional per-class weights [C]
+  double label_smoothing = 0.0;  ///< in [0, 1]
+  std::int64_t ignore_index = -100;
+};
+/// logits [N, C] (or [C]) and int64 class targets [N] (or []).
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts = {});
+/// log-probabilities [N, C] and int64 targets [N].
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts = {});
+/// probabilities in [0, 1]; log clamped at −100 like torch.
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction r = Reduction::Mean,
+                            const Tensor& weight = {});
+/// stable: max(x, 0) − x·y + log(1 + e^(−|x|)); pos_weight scales the positive term.
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction r = Reduction::Mean,
+                                        const Tensor& weight = {}, const Tensor& pos_weight = {});
+
+// ---- indexing (ops_index.cpp); index tensors are int64, out-of-range indices throw
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index);  ///< dx = index_add of g
+/// Adds src's slices into x along dim at index (out of place). dx = g, dsrc = index_select(g)
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);        ///< dx = scatter_add of g
+/// out = x, then out[index[i][j]][j] += src[i][j] (dim 0; likewise other dims). dx = g, dsrc = gather(g)
+Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
+Tensor embedding(const Tensor& weight, const Tensor& indices);  ///< rows of weight; shape indices.shape + [D]
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);  ///< mask: nonzero = fill
+Tensor one_hot(const Tensor& indices, std::int64_t num_classes, Dtype dtype = Dtype::Int64);
+
+// ---- convolution and pooling (ops_conv.cpp), NCHW
+struct Conv2dOptions {
+  std::pair<std::int64_t, std::int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
+  std::int64_t groups = 1;
+};
+/// x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or undefined. Lowered to GEMM via im2col.
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& opts = {});
+/// x [N, C, L], weight [O, C/groups, k]; stride/padding/dilation apply to L.
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
+              std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
+/// Patches: [N, C, H, W] -> [N, C·kh·kw, out_h·out_w] (zero padding); adjoint of col2im.
+Tensor im2col(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel, const Conv2dOptions& opts);
+Tensor col2im(const Tensor& cols, const Shape& image_shape, std::pair<std::int64_t, std::int64_t> kernel,
+              const Conv2dOptions& opts);
+/// Max over windows; the gradient goes to the (first) max of each window.
+Tensor max_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel,
+                  std::optional<std::pair<std::int64_t, std::int64_t>> stride = std::nullopt,
+                  std::pair<std::int64_t, std::int64_t> padding = {0, 0});
+/// Mean over windows, zero padding counted (torch's count_include_pad=true).
+Tensor avg_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel,
+                  std::optional<std::pair<std::int64_t, std::int64_t>> stride = std::nullopt,
+                  std::pair<std::int64_t, std::int64_t> padding = {0, 0});
+Tensor adaptive_avg_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> output_size);
+/// Flat gather: y[i] = x.flatten()[index[i]]; shape of index. dx = put of g. (Used by max_pool2d.)
+Tensor take(const Tensor& x, const Tensor& index);
+/// Constant padding; pads = {left, right} for the last dim, then {top, bottom} for the one before, ...
+Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value = 0.0);
+
+// ---- normalisation and dropout (ops_norm.cpp)
+/// Normalises over the last normalized_shape.size() dims (biased variance).
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+/// x [N, C, ...]. In training, batch statistics normalise and the running
+/// buffers are updated in place (unbiased variance, like torch); in eval the
+/// running statistics are used.
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
+                  bool training, double momentum = 0.1, double eps = 1e-5);
+Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
+/// Inverted dropout: zeroes with probability p, scales the rest by 1/(1-p); identity when !training.
+Tensor dropout(const Tensor& x, double p = 0.5, bool training = true);
+
+}  // namespace xg

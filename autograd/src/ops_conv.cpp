@@ -1,0 +1,258 @@
+// Convolution and pooling, NCHW. conv2d lowers to GEMM through im2col; the
+// backward of im2col is col2im and vice versa, so conv2d is a composition of
+// differentiable ops (im2col, matmul, add, reshape) with first and second
+// derivatives for free.
+#include "kernels.hpp"
+#include "xgrad/ops_nn.hpp"
+
+namespace xg {
+
+using detail::needs_grad;
+using detail::record;
+using Pair = std::pair<std::int64_t, std::int64_t>;
+
+namespace {
+
+struct Geometry {
+  std::int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
+};
+
+Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o, const char* op) {
+  XG_CHECK(image.size() == 4, op, "expects an input [N, C, H, W], got ", image);
+  Geometry g{image[0], image[1], image[2], image[3], kernel.first, kernel.second, o.stride.first, o.stride.second,
+             o.padding.first, o.padding.second, o.dilation.first, o.dilation.second, 0, 0};
+  XG_CHECK(g.kh > 0 && g.kw > 0 && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.ph >= 0 && g.pw >= 0, op,
+           "kernel, stride and dilation must be positive and padding non-negative");
+  g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
+  g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
+  XG_CHECK(g.oh > 0 && g.ow > 0 && g.h + 2 * g.ph >= g.dh * (g.kh - 1) + 1 && g.w + 2 * g.pw >= g.dw * (g.kw - 1) + 1, op,
+           "input ", image, " is too small for a ", g.kh, "x", g.kw, " kernel (padding ", g.ph, "x", g.pw, ", dilation ",
+           g.dh, "x", g.dw, ")");
+  return g;
+}
+
+/// Calls f(col_offset, image_offset or -1 for padding) for every entry of the column matrix.
+template <class F>
+void for_each_patch(const Geometry& g, F f) {
+  const std::int64_t L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
+  for (std::int64_t n = 0; n < g.n; ++n)
+    for (std::int64_t c = 0; c < g.c; ++c)
+      for (std::int64_t ki = 0; ki < g.kh; ++ki)
+        for (std::int64_t kj = 0; kj < g.kw; ++kj) {
+          const std::int64_t row = (c * g.kh + ki) * g.kw + kj;
+          const std::int64_t col_base = (n * rows + row) * L;
+          const std::int64_t img_base = (n * g.c + c) * g.h * g.w;
+          for (std::int64_t oy = 0; oy < g.oh; ++oy) {
+            const std::int64_t iy = oy * g.sh - g.ph + ki * g.dh;
+            const bool row_ok = iy >= 0 && iy < g.h;
+            for (std::int64_t ox = 0; ox < g.ow; ++ox) {
+              const std::int64_t ix = ox * g.sw - g.pw + kj * g.dw;
+              f(col_base + oy * g.ow + ox, row_ok && ix >= 0 && ix < g.w ? img_base + iy * g.w + ix : -1);
+            }
+          }
+        }
+}
+
+}  // namespace
+
+Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts) {
+  detail::check_defined(x, "im2col");
+  const Geometry g = geometry(x.shape(), kernel, opts, "im2col");
+  Tensor cols = detail::make_tensor(Shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow}, x.dtype());
+  detail::dispatch_float(x.dtype(), "im2col", [&](auto z) {
+    using T = decltype(z);
+    const T* src = x.data<T>();
+    T* dst = cols.data<T>();
+    for_each_patch(g, [&](std::int64_t co, std::int64_t io) { dst[co] = io >= 0 ? src[io] : T(0); });
+  });
+  if (needs_grad(x)) {
+    record(cols, "Im2colBackward", [kernel, opts, in = x.shape()](const Tensor& gr, Node&) -> TensorList {
+      return {col2im(gr, in, kernel, opts)};
+    }, x);
+  }
+  return cols;
+}
+
+Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const Conv2dOptions& opts) {
+  detail::check_defined(cols, "col2im");
+  const Geometry g = geometry(image_shape, kernel, opts, "col2im");
+  const Shape want{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
+  XG_CHECK(cols.shape() == want, "col2im", "columns ", cols.shape(), " do not match image ", image_shape, " (expected ",
+           want, ")");
+  Tensor img = zeros(image_shape, cols.dtype());
+  detail::dispatch_float(cols.dtype(), "col2im", [&](auto z) {
+    using T = decltype(z);
+    const T* src = cols.data<T>();
+    T* dst = img.data<T>();
+    for_each_patch(g, [&](std::int64_t co, std::int64_t io) {
+      if (io >= 0) dst[io] += src[co];
+    });
+  });
+  if (needs_grad(cols)) {
+    record(img, "Col2imBackward", [kernel, opts](const Tensor& gr, Node&) -> TensorList {
+      return {im2col(gr, kernel, opts)};
+    }, cols);
+  }
+  return img;
+}
+
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts) {
+  detail::check_same_dtype(x, weight, "conv2d");
+  XG_CHECK(x.dim() == 4 && weight.dim() == 4, "conv2d", "expects input [N, C, H, W] and weight [O, C/groups, kh, kw], got ",
+           x.shape(), " and ", weight.shape());
+  const std::int64_t groups = opts.groups, out_ch = weight.size(0);
+  XG_CHECK(groups >= 1 && x.size(1) == weight.size(1) * groups && out_ch % groups == 0, "conv2d", "input ", x.shape(),
+           " has ", x.size(1), " channels but weight ", weight.shape(), " with groups=", groups, " expects ",
+           weight.size(1) * groups, " (and out channels divisible by groups)");
+  if (bias.defined()) {
+    detail::check_same_dtype(x, bias, "conv2d");
+    XG_CHECK(bias.dim() == 1 && bias.size(0) == out_ch, "conv2d", "bias ", bias.shape(), " should be [", out_ch, "]");
+  }
+  const Geometry g = geometry(x.shape(), {weight.size(2), weight.size(3)}, opts, "conv2d");
+  const Tensor cols = im2col(x, {g.kh, g.kw}, opts);  // [N, C·kh·kw, L]
+  const Tensor w2 = reshape(weight, Shape{out_ch, -1});  // [O, C/groups·kh·kw]
+  Tensor out;
+  if (groups == 1) {
+    out = matmul(w2, cols);  // [N, O, L]
+  } else {
+    const std::int64_t rows = w2.size(1), og = out_ch / groups;
+    TensorList parts;
+    for (std::int64_t gi = 0; gi < groups; ++gi)
+      parts.push_back(matmul(narrow(w2, 0, gi * og, og), narrow(cols, 1, gi * rows, rows)));
+    out = cat(parts, 1);
+  }
+  if (bias.defined()) out = out + reshape(bias, Shape{1, out_ch, 1});
+  return reshape(out, Shape{g.n, out_ch, g.oh, g.ow});
+}
+
+Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::int64_t stride, std::int64_t padding,
+              std::int64_t dilation, std::int64_t groups) {
+  detail::check_defined(x, "conv1d");
+  detail::check_defined(weight, "conv1d");
+  XG_CHECK(x.dim() == 3 && weight.dim() == 3, "conv1d", "expects input [N, C, L] and weight [O, C/groups, k], got ",
+           x.shape(), " and ", weight.shape());
+  Conv2dOptions o;
+  o.stride = {1, stride};
+  o.padding = {0, padding};
+  o.dilation = {1, dilation};
+  o.groups = groups;
+  const Tensor y = conv2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, o);
+  return squeeze(y, 2);
+}
+
+Tensor max_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair padding) {
+  detail::check_defined(x, "max_pool2d");
+  Conv2dOptions o;
+  o.stride = stride.value_or(kernel);
+  o.padding = padding;
+  const Geometry g = geometry(x.shape(), kernel, o, "max_pool2d");
+  XG_CHECK(2 * g.ph <= g.kh && 2 * g.pw <= g.kw, "max_pool2d", "padding ", g.ph, "x", g.pw,
+           " must be at most half the kernel ", g.kh, "x", g.kw);
+  // Flat index of each window's max (padding acts as −inf), then take():
+  // its backward sends each gradient to that element.
+  Tensor index = detail::make_tensor(Shape{g.n, g.c, g.oh, g.ow}, Dtype::Int64);
+  std::int64_t* idx = index.data<std::int64_t>();
+  detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto z) {
+    using T = decltype(z);
+    const T* p = x.data<T>();
+    for (std::int64_t plane = 0; plane < g.n * g.c; ++plane) {
+      const std::int64_t base = plane * g.h * g.w;
+      for (std::int64_t oy = 0; oy < g.oh; ++oy)
+        for (std::int64_t ox = 0; ox < g.ow; ++ox) {
+          std::int64_t best = -1;
+          T bv = T(0);
+          for (std::int64_t ki = 0; ki < g.kh; ++ki) {
+            const std::int64_t iy = oy * g.sh - g.ph + ki;
+            if (iy < 0 || iy >= g.h) continue;
+            for (std::int64_t kj = 0; kj < g.kw; ++kj) {
+              const std::int64_t ix = ox * g.sw - g.pw + kj;
+              if (ix < 0 || ix >= g.w) continue;
+              const T v = p[base + iy * g.w + ix];
+              if (best < 0 || v > bv || v != v) {
+                best = base + iy * g.w + ix;
+                bv = v;
+              }
+            }
+          }
+          idx[(plane * g.oh + oy) * g.ow + ox] = best;
+        }
+    }
+  });
+  return take(x, index);
+}
+
+Tensor avg_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair padding) {
+  detail::check_defined(x, "avg_pool2d");
+  XG_CHECK(x.dim() == 4, "avg_pool2d", "expects an input [N, C, H, W], got ", x.shape());
+  Conv2dOptions o;
+  o.stride = stride.value_or(kernel);
+  o.padding = padding;
+  const std::int64_t n = x.size(0), c = x.size(1);
+  const Tensor cols = im2col(reshape(x, Shape{n * c, 1, x.size(2), x.size(3)}), kernel, o);
+  const Geometry g = geometry(x.shape(), kernel, o, "avg_pool2d");
+  return reshape(mean(cols, {1}), Shape{n, c, g.oh, g.ow});
+}
+
+namespace {
+/// [out, in] matrix whose row i averages the input cells of adaptive window i.
+Tensor adaptive_matrix(std::int64_t in, std::int64_t out, Dtype dtype) {
+  Tensor m = zeros(Shape{out, in}, dtype);
+  detail::dispatch_float(dtype, "adaptive_avg_pool2d", [&](auto z) {
+    using T = decltype(z);
+    T* p = m.data<T>();
+    for (std::int64_t i = 0; i < out; ++i) {
+      const std::int64_t start = (i * in) / out, end = ((i + 1) * in + out - 1) / out;
+      for (std::int64_t j = start; j < end; ++j) p[i * in + j] = T(1) / static_cast<T>(end - start);
+    }
+  });
+  return m;
+}
+}  // namespace
+
+Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
+  detail::check_defined(x, "adaptive_avg_pool2d");
+  XG_CHECK(x.dim() == 4, "adaptive_avg_pool2d", "expects an input [N, C, H, W], got ", x.shape());
+  XG_CHECK(output_size.first > 0 && output_size.second > 0, "adaptive_avg_pool2d", "output size must be positive");
+  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  // y = P_h · x · P_wᵀ for every plane: two GEMMs, differentiable through matmul.
+  const Tensor ph = adaptive_matrix(h, output_size.first, x.dtype());
+  const Tensor pw = adaptive_matrix(w, output_size.second, x.dtype());
+  const Tensor rows = matmul(ph, reshape(x, Shape{n * c, h, w}));  // [NC, oh, w]
+  const Tensor y = matmul_t(rows, pw, false, true);                  // [NC, oh, ow]
+  return reshape(y, Shape{n, c, output_size.first, output_size.second});
+}
+
+Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value) {
+  detail::check_defined(x, "pad");
+  XG_CHECK(pads.size() % 2 == 0 && static_cast<std::int64_t>(pads.size()) <= 2 * x.dim(), "pad", "expects pairs of pads, at most two per dim, got ",
+           pads.size(), " values for shape ", x.shape());
+  Shape out = x.shape();
+  std::int64_t offset = 0;
+  Shape strides;
+  {
+    std::vector<std::int64_t> before(static_cast<std::size_t>(x.dim()), 0);
+    for (std::size_t i = 0; i < pads.size(); i += 2) {
+      XG_CHECK(pads[i] >= 0 && pads[i + 1] >= 0, "pad", "pads must be non-negative, got ", pads[i], " and ", pads[i + 1]);
+      const std::size_t d = static_cast<std::size_t>(x.dim()) - 1 - i / 2;
+      before[d] = pads[i];
+      out[d] += pads[i] + pads[i + 1];
+    }
+    strides = detail::contiguous_strides(out);
+    for (std::size_t d = 0; d < before.size(); ++d) offset += before[d] * strides[d];
+  }
+  Tensor y = full(out, value, x.dtype());
+  detail::scatter_strided(y, offset, strides, x);
+  if (needs_grad(x)) {
+    record(y, "PadBackward", [pads, in = x.shape()](const Tensor& g, Node&) -> TensorList {
+      Tensor crop = g;
+      for (std::size_t i = 0; i < pads.size(); i += 2) {
+        const auto d = static_cast<std::int64_t>(in.size()) - 1 - static_cast<std::int64_t>(i / 2);
+        crop = narrow(crop, d, pads[i], in[static_cast<std::size_t>(d)]);
+      }
+      return {crop};
+    }, x);
+  }
+  return y;
+}
+
+}  // namespace xg

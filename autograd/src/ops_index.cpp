@@ -1,0 +1,211 @@
+// Indexing: index_select / index_add and gather / scatter_add are adjoint
+// pairs, each the other's backward, so any order of derivative works.
+// Index tensors are int64; every index is range-checked before use.
+#include "kernels.hpp"
+#include "xgrad/ops_nn.hpp"
+
+namespace xg {
+
+using detail::needs_grad;
+using detail::record;
+
+namespace {
+
+void check_index(const Tensor& index, const char* op) {
+  detail::check_defined(index, op);
+  XG_CHECK(index.dtype() == Dtype::Int64, op, "indices must be int64, got ", index.dtype(), index.shape());
+}
+
+void check_range(const Tensor& index, std::int64_t size, std::int64_t dim, const char* op) {
+  const std::int64_t* p = index.data<std::int64_t>();
+  for (std::int64_t i = 0; i < index.numel(); ++i)
+    XG_CHECK(p[i] >= 0 && p[i] < size, op, "index ", p[i], " is out of range for dim ", dim, " of size ", size);
+}
+
+/// [outer, n, inner] view of a contiguous shape around dim.
+void split_around(const Shape& s, std::int64_t dim, std::int64_t& outer, std::int64_t& n, std::int64_t& inner) {
+  outer = inner = 1;
+  for (std::int64_t d = 0; d < dim; ++d) outer *= s[static_cast<std::size_t>(d)];
+  for (std::size_t d = static_cast<std::size_t>(dim) + 1; d < s.size(); ++d) inner *= s[d];
+  n = s.empty() ? 1 : s[static_cast<std::size_t>(dim)];
+}
+
+/// Calls f(x_offset, other_offset) for every element of `over` (row-major), where
+/// x_offset addresses x at the same position but with dim replaced by index[pos].
+template <class F>
+void for_each_indexed(const Shape& over, const Shape& x_shape, std::int64_t dim, const std::int64_t* index, F f) {
+  const Shape xs = detail::contiguous_strides(x_shape);
+  const std::size_t nd = over.size();
+  Shape pos(nd, 0);
+  std::int64_t base = 0;  // x offset without the dim term
+  for (std::int64_t k = 0; k < over.numel(); ++k) {
+    f(base + index[k] * xs[static_cast<std::size_t>(dim)], k);
+    for (std::size_t d = nd; d-- > 0;) {
+      if (static_cast<std::int64_t>(d) != dim) base += xs[d];
+      if (++pos[d] < over[d]) break;
+      if (static_cast<std::int64_t>(d) != dim) base -= xs[d] * over[d];
+      pos[d] = 0;
+    }
+  }
+}
+
+void check_gather_shapes(const Tensor& x, std::int64_t dim, const Tensor& index, const char* op) {
+  XG_CHECK(index.dim() == x.dim(), op, "index ", index.shape(), " must have as many dims as the input ", x.shape());
+  for (std::int64_t d = 0; d < x.dim(); ++d)
+    XG_CHECK(d == dim || index.size(d) <= x.size(d), op, "index ", index.shape(), " is larger than the input ",
+             x.shape(), " in dim ", d);
+}
+
+}  // namespace
+
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  detail::check_defined(x, "index_select");
+  check_index(index, "index_select");
+  XG_CHECK(index.dim() <= 1, "index_select", "index must be 1-d, got ", index.shape());
+  const std::int64_t d = detail::wrap_dim(dim, x.dim(), "index_select");
+  std::int64_t outer, n, inner;
+  split_around(x.shape(), d, outer, n, inner);
+  check_range(index, n, d, "index_select");
+  Shape out_shape = x.shape();
+  if (x.dim() > 0) out_shape[static_cast<std::size_t>(d)] = index.numel();
+  Tensor y = detail::make_tensor(out_shape, x.dtype());
+  const std::int64_t* idx = index.data<std::int64_t>();
+  const std::int64_t m = index.numel();
+  detail::dispatch_all(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* src = x.data<T>();
+    T* dst = y.data<T>();
+    for (std::int64_t o = 0; o < outer; ++o)
+      for (std::int64_t i = 0; i < m; ++i) {
+        const T* from = src + (o * n + idx[i]) * inner;
+        T* to = dst + (o * m + i) * inner;
+        for (std::int64_t k = 0; k < inner; ++k) to[k] = from[k];
+      }
+  });
+  if (needs_grad(x)) {
+    record(y, "IndexSelectBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
+      return {index_add(zeros(in, g.dtype()), d, index, g)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_same_dtype(x, src, "index_add");
+  check_index(index, "index_add");
+  const std::int64_t d = detail::wrap_dim(dim, x.dim(), "index_add");
+  std::int64_t outer, n, inner;
+  split_around(x.shape(), d, outer, n, inner);
+  check_range(index, n, d, "index_add");
+  Shape want = x.shape();
+  if (x.dim() > 0) want[static_cast<std::size_t>(d)] = index.numel();
+  XG_CHECK(src.shape() == want, "index_add", "source ", src.shape(), " should be ", want, " for input ", x.shape(),
+           " and ", index.numel(), " indices");
+  Tensor y = x.detach().clone();
+  const std::int64_t* idx = index.data<std::int64_t>();
+  const std::int64_t m = index.numel();
+  detail::dispatch_float(x.dtype(), "index_add", [&](auto z) {
+    using T = decltype(z);
+    const T* s = src.data<T>();
+    T* dst = y.data<T>();
+    for (std::int64_t o = 0; o < outer; ++o)
+      for (std::int64_t i = 0; i < m; ++i) {
+        const T* from = s + (o * m + i) * inner;
+        T* to = dst + (o * n + idx[i]) * inner;
+        for (std::int64_t k = 0; k < inner; ++k) to[k] += from[k];
+      }
+  });
+  if (needs_grad(x, src)) {
+    record(y, "IndexAddBackward", [d, index](const Tensor& g, Node& self) -> TensorList {
+      return {self.needs_input_grad(0) ? g : Tensor(),
+              self.needs_input_grad(1) ? index_select(g, d, index) : Tensor()};
+    }, x, src);
+  }
+  return y;
+}
+
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+  detail::check_defined(x, "gather");
+  check_index(index, "gather");
+  const std::int64_t d = detail::wrap_dim(dim, x.dim(), "gather");
+  check_gather_shapes(x, d, index, "gather");
+  check_range(index, x.dim() == 0 ? 1 : x.size(d), d, "gather");
+  Tensor y = detail::make_tensor(index.shape(), x.dtype());
+  detail::dispatch_all(x.dtype(), [&](auto z) {
+    using T = decltype(z);
+    const T* src = x.data<T>();
+    T* dst = y.data<T>();
+    for_each_indexed(index.shape(), x.shape(), d, index.data<std::int64_t>(),
+                     [&](std::int64_t xo, std::int64_t k) { dst[k] = src[xo]; });
+  });
+  if (needs_grad(x)) {
+    record(y, "GatherBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
+      return {scatter_add(zeros(in, g.dtype()), d, index, g)};
+    }, x);
+  }
+  return y;
+}
+
+Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  detail::check_same_dtype(x, src, "scatter_add");
+  check_index(index, "scatter_add");
+  const std::int64_t d = detail::wrap_dim(dim, x.dim(), "scatter_add");
+  check_gather_shapes(x, d, index, "scatter_add");
+  XG_CHECK(src.shape() == index.shape(), "scatter_add", "source ", src.shape(), " must have the index's shape ",
+           index.shape());
+  check_range(index, x.dim() == 0 ? 1 : x.size(d), d, "scatter_add");
+  Tensor y = x.detach().clone();
+  detail::dispatch_float(x.dtype(), "scatter_add", [&](auto z) {
+    using T = decltype(z);
+    const T* s = src.data<T>();
+    T* dst = y.data<T>();
+    for_each_indexed(index.shape(), x.shape(), d, index.data<std::int64_t>(),
+                     [&](std::int64_t xo, std::int64_t k) { dst[xo] += s[k]; });
+  });
+  if (needs_grad(x, src)) {
+    record(y, "ScatterAddBackward", [d, index](const Tensor& g, Node& self) -> TensorList {
+      return {self.needs_input_grad(0) ? g : Tensor(), self.needs_input_grad(1) ? gather(g, d, index) : Tensor()};
+    }, x, src);
+  }
+  return y;
+}
+
+Tensor take(const Tensor& x, const Tensor& index) {
+  detail::check_defined(x, "take");
+  check_index(index, "take");
+  return reshape(gather(reshape(x, Shape{-1}), 0, reshape(index, Shape{-1})), index.shape());
+}
+
+Tensor embedding(const Tensor& weight, const Tensor& indices) {
+  detail::check_defined(weight, "embedding");
+  check_index(indices, "embedding");
+  XG_CHECK(weight.dim() == 2, "embedding", "weight must be [num_embeddings, dim], got ", weight.shape());
+  Shape out = indices.shape();
+  out.push_back(weight.size(1));
+  return reshape(index_select(weight, 0, reshape(indices, Shape{-1})), out);
+}
+
+Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  detail::check_defined(x, "masked_fill");
+  detail::check_defined(mask, "masked_fill");
+  const Tensor m = mask.dtype() == x.dtype() ? mask.detach() : mask.detach().to(x.dtype());
+  return where(m, full(Shape{}, value, x.dtype()), x);
+}
+
+Tensor one_hot(const Tensor& indices, std::int64_t num_classes, Dtype dtype) {
+  check_index(indices, "one_hot");
+  XG_CHECK(num_classes > 0, "one_hot", "num_classes must be positive, got ", num_classes);
+  check_range(indices, num_classes, 0, "one_hot");
+  Shape out = indices.shape();
+  out.push_back(num_classes);
+  Tensor y = zeros(out, dtype);
+  const std::int64_t* p = indices.data<std::int64_t>();
+  detail::dispatch_all(dtype, [&](auto z) {
+    using T = decltype(z);
+    T* q = y.data<T>();
+    for (std::int64_t i = 0; i < indices.numel(); ++i) q[i * num_classes + p[i]] = T(1);
+  });
+  return y;
+}
+
+}  // namespace xg

@@ -1,0 +1,162 @@
+// Losses, composed of differentiable ops (so second order works), with the
+// numerically delicate parts done the stable way.
+#include <cmath>
+
+#include "internal.hpp"
+#include "xgrad/ops_nn.hpp"
+
+namespace xg {
+namespace {
+
+Tensor reduce(const Tensor& t, Reduction r) {
+  switch (r) {
+    case Reduction::None: return t;
+    case Reduction::Sum: return sum(t);
+    case Reduction::Mean: return mean(t);
+  }
+  return t;
+}
+
+void check_pair(const Tensor& input, const Tensor& target, const char* op) {
+  detail::check_same_dtype(input, target, op);
+  XG_CHECK(input.shape() == target.shape(), op, "input ", input.shape(), " and target ", target.shape(),
+           " differ in shape (reshape one; silent broadcasting here is usually a bug)");
+}
+
+/// Validates int64 class targets against C classes and returns them as a list.
+std::vector<std::int64_t> class_targets(const Tensor& target, std::int64_t n, std::int64_t classes,
+                                        std::int64_t ignore_index, const char* op) {
+  XG_CHECK(target.dtype() == Dtype::Int64, op, "class targets must be int64, got ", target.dtype(), target.shape(),
+           " (for probabilities as targets pass a float tensor shaped like the input)");
+  XG_CHECK(target.numel() == n && target.dim() <= 1, op, "expected ", n, " class targets, got shape ", target.shape());
+  auto t = target.to_vector<std::int64_t>();
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    XG_CHECK(t[i] == ignore_index || (t[i] >= 0 && t[i] < classes), op, "target ", t[i], " at position ", i,
+             " is out of range for ", classes, " classes");
+  }
+  return t;
+}
+
+}  // namespace
+
+Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
+  check_pair(input, target, "mse_loss");
+  return reduce(square(input - target), r);
+}
+
+Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r) {
+  check_pair(input, target, "l1_loss");
+  return reduce(abs(input - target), r);
+}
+
+Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction r, double beta) {
+  check_pair(input, target, "smooth_l1_loss");
+  XG_CHECK(beta >= 0, "smooth_l1_loss", "beta must be >= 0, got ", beta);
+  const Tensor d = abs(input - target);
+  if (beta == 0) return reduce(d, r);
+  return reduce(where(lt(d.detach(), beta), square(d) * (0.5 / beta), d - 0.5 * beta), r);
+}
+
+Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction r, double delta) {
+  check_pair(input, target, "huber_loss");
+  XG_CHECK(delta > 0, "huber_loss", "delta must be > 0, got ", delta);
+  const Tensor d = abs(input - target);
+  return reduce(where(lt(d.detach(), delta), square(d) * 0.5, (d - 0.5 * delta) * delta), r);
+}
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts) {
+  detail::check_defined(log_probs, "nll_loss");
+  XG_CHECK(log_probs.dim() == 1 || log_probs.dim() == 2, "nll_loss", "expects input [N, C] or [C], got ",
+           log_probs.shape());
+  const Tensor lp = log_probs.dim() == 1 ? unsqueeze(log_probs, 0) : log_probs;
+  const std::int64_t n = lp.size(0), classes = lp.size(1);
+  const auto t = class_targets(target, n, classes, opts.ignore_index, "nll_loss");
+  std::vector<double> w_host;
+  if (opts.weight.defined()) {
+    XG_CHECK(opts.weight.dim() == 1 && opts.weight.size(0) == classes, "nll_loss", "weight has shape ",
+             opts.weight.shape(), " but there are ", classes, " classes");
+    w_host = opts.weight.to_vector<double>();
+  }
+  // Per-sample weight: the class weight, 0 for ignored targets.
+  std::vector<double> sample_w(static_cast<std::size_t>(n));
+  std::vector<std::int64_t> safe(static_cast<std::size_t>(n));
+  for (std::size_t i = 0; i < t.size(); ++i) {
+    const bool ignored = t[i] == opts.ignore_index;
+    safe[i] = ignored ? 0 : t[i];
+    sample_w[i] = ignored ? 0.0 : (w_host.empty() ? 1.0 : w_host[static_cast<std::size_t>(t[i])]);
+  }
+  const Tensor idx = from_vector(safe, Shape{n, 1});
+  const Tensor w = from_vector(sample_w, Shape{n}, lp.dtype());
+  const Tensor picked = reshape(gather(lp, 1, idx), Shape{n});
+  Tensor loss = -picked * w;
+  if (opts.label_smoothing > 0) {
+    // torch: (1 − ε)·nll + ε·(−Σ_c w_c log p_c / C), the second term only for kept targets.
+    XG_CHECK(opts.label_smoothing <= 1, "cross_entropy", "label_smoothing must be in [0, 1], got ", opts.label_smoothing);
+    std::vector<double> kept(t.size());
+    for (std::size_t i = 0; i < t.size(); ++i) kept[i] = t[i] == opts.ignore_index ? 0.0 : 1.0;
+    const Tensor class_w = opts.weight.defined() ? opts.weight.to(lp.dtype()) : ones(Shape{classes}, lp.dtype());
+    const Tensor smooth = -sum(lp * class_w, {1}) / static_cast<double>(classes);
+    loss = loss * (1.0 - opts.label_smoothing) + smooth * from_vector(kept, Shape{n}, lp.dtype()) * opts.label_smoothing;
+  }
+  Tensor out;
+  switch (opts.reduction) {
+    case Reduction::None: out = loss; break;
+    case Reduction::Sum: out = sum(loss); break;
+    case Reduction::Mean: out = sum(loss) / w.sum().item(); break;
+  }
+  return log_probs.dim() == 1 && opts.reduction == Reduction::None ? reshape(out, Shape{}) : out;
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts) {
+  detail::check_defined(logits, "cross_entropy");
+  detail::check_defined(target, "cross_entropy");
+  XG_CHECK(logits.dim() == 1 || logits.dim() == 2, "cross_entropy", "expects logits [N, C] or [C], got ",
+           logits.shape());
+  const std::int64_t class_dim = logits.dim() - 1;
+  const Tensor lp = log_softmax(logits, class_dim);
+  if (is_floating(target.dtype())) {
+    // Probabilities as targets (soft labels).
+    XG_CHECK(target.shape() == logits.shape(), "cross_entropy", "float targets are read as probabilities and must be shaped like the logits ",
+             logits.shape(), ", got ", target.dtype(), target.shape(), "; class indices must be int64");
+    check_pair(logits, target, "cross_entropy");
+    const std::int64_t classes = logits.size(class_dim);
+    Tensor probs = target;
+    if (opts.label_smoothing > 0) probs = target * (1.0 - opts.label_smoothing) + opts.label_smoothing / classes;
+    Tensor per = lp * probs;
+    if (opts.weight.defined()) per = per * opts.weight.to(lp.dtype());
+    const Tensor loss = -sum(per, {class_dim});
+    return reduce(loss, opts.reduction);
+  }
+  return nll_loss(lp, target, opts);
+}
+
+Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction r, const Tensor& weight) {
+  check_pair(input, target, "binary_cross_entropy");
+  {
+    NoGradGuard no_grad;
+    const double lo = min(input).item(), hi = max(input).item();
+    XG_CHECK(input.numel() == 0 || (lo >= 0 && hi <= 1), "binary_cross_entropy", "input values must be in [0, 1], got [",
+             lo, ", ", hi, "] (for logits use binary_cross_entropy_with_logits)");
+  }
+  // torch clamps each log at −100 so that p = 0 or 1 gives a finite loss.
+  Tensor loss = -(target * clamp_min(log(input), -100.0) + (1.0 - target) * clamp_min(log(1.0 - input), -100.0));
+  if (weight.defined()) loss = loss * weight;
+  return reduce(loss, r);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction r, const Tensor& weight,
+                                        const Tensor& pos_weight) {
+  check_pair(logits, target, "binary_cross_entropy_with_logits");
+  // log(1 + e^(−x)) = log(1 + e^(−|x|)) + relu(−x): never overflows.
+  const Tensor log_sigmoid_neg = log(1.0 + exp(-abs(logits))) + relu(-logits);
+  Tensor loss;
+  if (pos_weight.defined()) {
+    loss = (1.0 - target) * logits + (1.0 + (pos_weight - 1.0) * target) * log_sigmoid_neg;
+  } else {
+    loss = (1.0 - target) * logits + log_sigmoid_neg;
+  }
+  if (weight.defined()) loss = loss * weight;
+  return reduce(loss, r);
+}
+
+}  // namespace xg

@@ -1,0 +1,91 @@
+// Normalisation and dropout, composed of differentiable ops.
+#include <cmath>
+
+#include "internal.hpp"
+#include "xgrad/ops_nn.hpp"
+
+namespace xg {
+namespace {
+
+Tensor affine(Tensor y, const Tensor& weight, const Tensor& bias, const Shape& param_shape) {
+  if (weight.defined()) y = y * reshape(weight, param_shape);
+  if (bias.defined()) y = y + reshape(bias, param_shape);
+  return y;
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+  detail::check_defined(x, "layer_norm");
+  const auto k = static_cast<std::int64_t>(normalized_shape.size());
+  bool ok = k >= 1 && k <= x.dim();
+  for (std::int64_t i = 0; ok && i < k; ++i)
+    ok = x.size(x.dim() - k + i) == normalized_shape[static_cast<std::size_t>(i)];
+  XG_CHECK(ok, "layer_norm", "normalized_shape ", normalized_shape, " must match the last dims of the input ", x.shape());
+  for (const Tensor* p : {&weight, &bias})
+    XG_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm", "weight/bias ", p->shape(),
+             " must have shape ", normalized_shape);
+  Dims dims;
+  for (std::int64_t i = 0; i < k; ++i) dims.push_back(x.dim() - k + i);
+  const Tensor mu = mean(x, dims, true);
+  const Tensor centred = x - mu;
+  const Tensor v = mean(centred * centred, dims, true);
+  return affine(centred / sqrt(v + eps), weight, bias, normalized_shape);
+}
+
+Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
+                  bool training, double momentum, double eps) {
+  detail::check_defined(x, "batch_norm");
+  XG_CHECK(x.dim() >= 2, "batch_norm", "expects an input [N, C, ...], got ", x.shape());
+  const std::int64_t c = x.size(1);
+  Shape param_shape(static_cast<std::size_t>(x.dim()), 1);
+  param_shape[1] = c;
+  for (const Tensor* p : std::initializer_list<const Tensor*>{&running_mean, &running_var, &weight, &bias})
+    XG_CHECK(!p->defined() || (p->dim() == 1 && p->size(0) == c), "batch_norm", "parameter ", p->shape(),
+             " should be [", c, "] for input ", x.shape());
+  Dims dims{0};
+  for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  if (!training) {
+    XG_CHECK(running_mean.defined() && running_var.defined(), "batch_norm",
+             "eval mode needs running_mean and running_var");
+    const Tensor mu = reshape(running_mean, param_shape), v = reshape(running_var, param_shape);
+    return affine((x - mu) / sqrt(v + eps), weight, bias, param_shape);
+  }
+  const std::int64_t count = x.numel() / c;
+  XG_CHECK(count > 1, "batch_norm", "training needs more than one value per channel, got input ", x.shape());
+  const Tensor mu = mean(x, dims, true);
+  const Tensor centred = x - mu;
+  const Tensor v = mean(centred * centred, dims, true);  // biased, for normalising
+  if (running_mean.defined()) {
+    NoGradGuard no_grad;
+    running_mean.mul_(1.0 - momentum).add_(reshape(mu, Shape{c}) * momentum);
+    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+    running_var.mul_(1.0 - momentum).add_(reshape(v, Shape{c}) * (momentum * unbias));
+  }
+  return affine(centred / sqrt(v + eps), weight, bias, param_shape);
+}
+
+Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  detail::check_defined(x, "group_norm");
+  XG_CHECK(x.dim() >= 2 && num_groups > 0 && x.size(1) % num_groups == 0, "group_norm", "channels of ", x.shape(),
+           " must divide into ", num_groups, " groups");
+  const std::int64_t n = x.size(0), c = x.size(1);
+  const Tensor grouped = reshape(x, Shape{n, num_groups, -1});
+  const Tensor mu = mean(grouped, {2}, true);
+  const Tensor centred = grouped - mu;
+  const Tensor v = mean(centred * centred, {2}, true);
+  Shape param_shape(static_cast<std::size_t>(x.dim()), 1);
+  param_shape[1] = c;
+  return affine(reshape(centred / sqrt(v + eps), x.shape()), weight, bias, param_shape);
+}
+
+Tensor dropout(const Tensor& x, double p, bool training) {
+  detail::check_defined(x, "dropout");
+  XG_CHECK(p >= 0 && p <= 1, "dropout", "probability must be in [0, 1], got ", p);
+  if (!training || p == 0) return x;
+  if (p == 1) return x * 0.0;
+  const Tensor keep = ge(rand(x.shape(), x.dtype()), p) * (1.0 / (1.0 - p));
+  return x * keep;
+}
+
+}  // namespace xg

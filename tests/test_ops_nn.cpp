@@ -1,0 +1,261 @@
+// NN ops: values against PyTorch, stability at extreme inputs, errors, and
+// gradcheck + gradgradcheck rows for every op.
+#include <cmath>
+#include <functional>
+
+#include "helpers.hpp"
+
+using namespace xg;
+using test::check_values;
+using test::contains;
+using test::error_of;
+
+namespace {
+Tensor x24() { return tensor({1.0, -2.0, 0.5, 3.0, 0.1, 0.2, -0.3, 4.0}, {2, 4}, float64); }
+Tensor img() { return arange(100.0, float64).reshape({2, 2, 5, 5}) / 10.0; }
+Tensor idx(std::initializer_list<double> v, const Shape& s) { return tensor(v, s, int64); }
+}  // namespace
+
+// Golden values below were computed once with PyTorch 1.13 (python3-torch,
+// torch.nn.functional, float64) on the same inputs.
+TEST_CASE("activations match PyTorch") {
+  const Tensor x = x24();
+  check_values(gelu(x), {0.841344746068543, -0.04550026389635842, 0.34573123063700656, 2.99595030590511,
+                         0.053982783727702904, 0.11585194188782061, -0.1146265733433142, 3.9998733150326675}, 1e-12);
+  check_values(gelu(x, true), {0.8411919906082768, -0.04540230591222494, 0.34571400982514394, 2.996362607918227,
+                               0.053982751045435165, 0.11585142978210627, -0.11462907645724074, 3.9999297540518075}, 1e-12);
+  check_values(elu(x), {1.0, -0.8646647167633873, 0.5, 3.0, 0.1, 0.2, -0.2591817793182821, 4.0}, 1e-12);
+  check_values(softplus(x), {1.3132616875182228, 0.1269280110429725, 0.9740769841801067, 3.048587351573742,
+                             0.744396660073571, 0.7981388693815918, 0.5543552444685271, 4.0181499279178094}, 1e-12);
+  check_values(silu(x), {0.7310585786300049, -0.2384058440442351, 0.3112296656009273, 2.8577223804672998,
+                         0.052497918747894, 0.1099667994624956, -0.1276672449565023, 3.928055160151634}, 1e-12);
+  check_values(leaky_relu(x, 0.1), {1.0, -0.2, 0.5, 3.0, 0.1, 0.2, -0.03, 4.0}, 1e-12);
+  check_values(logsumexp(x, {1}), {3.2022534476793516, 4.054659801536487}, 1e-12);
+  check_values(softmax(x, 1).sum({1}), {1, 1}, 1e-12);
+  check_values(exp(log_softmax(x, 0)), softmax(x, 0).to_vector<double>(), 1e-12);
+  check_values(cumsum(tensor({1, 2, 3, 4}, {2, 2}), 0), {1, 2, 4, 6});
+  check_values(cumsum(tensor({1, 2, 3, 4}, {2, 2}), 1), {1, 3, 3, 7});
+}
+
+TEST_CASE("softmax family and losses stay finite at logits of ±1e4") {
+  const Tensor big = tensor({1e4, -1e4, 0.0, 1e4}, {1, 4}, float32);
+  check_values(softmax(big, 1), {0.5, 0, 0, 0.5});
+  check_values(log_softmax(big, 1), {-std::log(2.0), -2e4 - std::log(2.0), -1e4 - std::log(2.0), -std::log(2.0)}, 1e-5);
+  CHECK(logsumexp(big, {1}).item() == doctest::Approx(1e4 + std::log(2.0)));
+  Tensor logits = tensor({1e4, -1e4, -1e4}, {1, 3}, TensorOptions(float32).requires_grad(true));
+  Tensor loss = cross_entropy(logits, idx({1}, {1}));
+  CHECK(loss.item() == doctest::Approx(2e4));
+  loss.backward();
+  check_values(logits.grad(), {1, -1, 0});
+  Tensor bl = binary_cross_entropy_with_logits(tensor({1e4, -1e4}), tensor({0, 1}));
+  CHECK(bl.item() == doctest::Approx(1e4));
+  CHECK(std::isfinite(binary_cross_entropy(tensor({0.0, 1.0}), tensor({1.0, 0.0})).item()));
+  CHECK(logsumexp(full({3}, -INFINITY), {0}).item() == -INFINITY);
+}
+
+TEST_CASE("losses match PyTorch") {
+  const Tensor x = x24();
+  const Tensor t = idx({3, 1}, {2});
+  CHECK(cross_entropy(x, t).item() == doctest::Approx(2.0284566246079194).epsilon(1e-12));
+  CrossEntropyOptions o;
+  o.weight = tensor({1.0, 2.0, 0.5, 1.5}, float64);
+  o.label_smoothing = 0.1;
+  CHECK(cross_entropy(x, t, o).item() == doctest::Approx(2.261726843795652).epsilon(1e-12));
+  CrossEntropyOptions none;
+  none.reduction = Reduction::None;
+  check_values(cross_entropy(x, idx({3, -100}, {2}), none), {0.20225344767935172, 0.0}, 1e-12);
+  CHECK(cross_entropy(x, idx({3, -100}, {2})).item() == doctest::Approx(0.20225344767935172).epsilon(1e-12));
+  // Soft targets equal to one-hot give the same loss as class targets.
+  CHECK(cross_entropy(x, one_hot(t, 4, float64)).item() == doctest::Approx(2.0284566246079194).epsilon(1e-12));
+  const Tensor p = tensor({0.2, 0.9, 0.5, 1.0}, float64), y = tensor({0.0, 1.0, 1.0, 0.0}, float64);
+  CHECK(binary_cross_entropy(p, y).item() == doctest::Approx(25.255412811882994).epsilon(1e-12));
+  CHECK(binary_cross_entropy_with_logits(x.select(0, 0), y, Reduction::Mean, {}, full({4}, 2.0, float64)).item() ==
+        doctest::Approx(2.390964757384531).epsilon(1e-12));
+  CHECK(smooth_l1_loss(x.select(0, 0), x.select(0, 1), Reduction::Mean, 0.5).item() == doctest::Approx(0.975));
+  CHECK(huber_loss(x.select(0, 0), x.select(0, 1), Reduction::Mean, 0.5).item() == doctest::Approx(0.4875));
+  CHECK(mse_loss(tensor({1, 2}), tensor({3, 5}), Reduction::Sum).item() == 13);
+  CHECK(l1_loss(tensor({1, 2}), tensor({3, 5})).item() == 2.5);
+  CHECK(contains(error_of([&] { cross_entropy(x, idx({3, 4}, {2})); }),
+                 "nll_loss: target 4 at position 1 is out of range for 4 classes"));
+  CHECK(contains(error_of([&] { cross_entropy(x, tensor({3, 1})); }), "class indices must be int64"));
+  CHECK(contains(error_of([&] { mse_loss(ones({3, 1}), ones({3})); }), "mse_loss: input [3, 1] and target [3] differ in shape"));
+  CHECK(contains(error_of([&] { binary_cross_entropy(tensor({1.5}), tensor({1.0})); }), "input values must be in [0, 1]"));
+}
+
+TEST_CASE("convolution and pooling match PyTorch") {
+  const Tensor im = img();
+  const Tensor w2 = linspace(-1, 1, 32, float64).reshape({4, 2, 2, 2});
+  Conv2dOptions o;
+  o.stride = {2, 2};
+  o.padding = {1, 1};
+  const Tensor c = conv2d(im, w2, {}, o);
+  CHECK(c.shape() == Shape{2, 4, 3, 3});
+  CHECK(c.sum().item() == doctest::Approx(102.83870967741933).epsilon(1e-12));
+  check_values(c.select(0, 1).select(0, 3), {11.20967741935484, 22.12258064516129, 22.793548387096774, 23.29032258064516,
+                                             45.71612903225807, 46.95483870967742, 26.516129032258064, 51.909677419354836,
+                                             53.14838709677419}, 1e-12);
+  Conv2dOptions g;
+  g.dilation = {2, 2};
+  g.groups = 2;
+  const Tensor cg = conv2d(im, linspace(-1, 1, 16, float64).reshape({4, 1, 2, 2}), tensor({1, 2, 3, 4}, float64), g);
+  check_values(cg.select(0, 1).select(0, 2), {11.933333333333334, 12.040000000000001, 12.146666666666668, 12.466666666666667,
+                                              12.573333333333334, 12.680000000000001, 13.0, 13.106666666666667,
+                                              13.213333333333335}, 1e-12);
+  check_values(max_pool2d(im, {2, 2}, std::nullopt, {1, 1}).select(0, 0).select(0, 1), {2.5, 2.7, 2.9, 3.5, 3.7, 3.9, 4.5, 4.7, 4.9});
+  check_values(avg_pool2d(im, {3, 3}, std::make_pair(2, 2), {1, 1}).select(0, 1).select(0, 0),
+               {2.3555555555555556, 3.6333333333333337, 2.488888888888889, 4.033333333333334, 6.2, 4.233333333333333,
+                3.0222222222222226, 4.633333333333334, 3.1555555555555554}, 1e-12);
+  check_values(adaptive_avg_pool2d(im, {2, 3}).select(0, 1).select(0, 1), {8.05, 8.2, 8.35, 9.05, 9.2, 9.35}, 1e-12);
+  CHECK(conv1d(ones({1, 2, 5}), ones({3, 2, 3}), {}, 1, 1).shape() == Shape{1, 3, 5});
+  check_values(conv1d(ones({1, 1, 4}), ones({1, 1, 2})), {2, 2, 2});
+  CHECK(contains(error_of([&] { conv2d(im, ones({4, 3, 2, 2}, float64)); }), "conv2d: input [2, 2, 5, 5] has 2 channels"));
+  CHECK(contains(error_of([&] { conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3})); }), "is too small for a 3x3 kernel"));
+  check_values(pad(tensor({1, 2}, {1, 2}), {1, 0, 0, 1}, -1.0), {-1, 1, 2, -1, -1, -1});
+}
+
+TEST_CASE("normalisation matches PyTorch; batch_norm keeps running statistics") {
+  check_values(layer_norm(x24(), {4}), {0.21055838998863707, -1.4739087299204596, -0.07018612999621238, 1.3335364699280348,
+                                        -0.5166095690513587, -0.4592085058234299, -0.7462138219630736, 1.722031896837862}, 1e-9);
+  check_values(group_norm(img(), 2).select(0, 1).select(0, 1).select(0, 0),
+               {-1.664084587939266, -1.525410872277661, -1.3867371566160545, -1.2480634409544495, -1.109389725292843}, 1e-9);
+  Tensor x = tensor({1, 2, 3, 4, 5, 6}, {3, 2}, float64);
+  Tensor rm = zeros({2}, float64), rv = ones({2}, float64);
+  Tensor y = batch_norm(x, rm, rv, {}, {}, true, 0.1);
+  check_values(y.mean({0}), {0, 0}, 1e-9);
+  check_values(rm, {0.3, 0.4});            // 0.9·0 + 0.1·mean
+  check_values(rv, {0.9 + 0.4, 0.9 + 0.4});  // 0.9·1 + 0.1·unbiased var (4)
+  Tensor e = batch_norm(x, rm, rv, {}, {}, false);
+  CHECK(e.to_vector<double>()[0] == doctest::Approx((1 - 0.3) / std::sqrt(1.3 + 1e-5)));
+}
+
+TEST_CASE("indexing ops and their range checks") {
+  const Tensor x = arange(12.0).reshape({3, 4});
+  check_values(index_select(x, 0, idx({2, 0}, {2})), {8, 9, 10, 11, 0, 1, 2, 3});
+  check_values(index_select(x, 1, idx({3}, {1})), {3, 7, 11});
+  check_values(gather(x, 1, idx({0, 3, 1, 1, 2, 0}, {3, 2})), {0, 3, 5, 5, 10, 8});
+  check_values(scatter_add(zeros({2, 3}), 1, idx({0, 0, 2, 1}, {2, 2}), ones({2, 2})), {2, 0, 0, 0, 1, 1});
+  check_values(index_add(zeros({3}), 0, idx({1, 1}, {2}), tensor({2, 5})), {0, 7, 0});
+  const Tensor emb = embedding(x, idx({1, 2, 1, 0}, {2, 2}));
+  CHECK(emb.shape() == Shape{2, 2, 4});
+  check_values(emb.select(0, 1).select(0, 1), {0, 1, 2, 3});
+  check_values(masked_fill(tensor({1, 2, 3}), tensor({0, 1, 0}), -5.0), {1, -5, 3});
+  check_values(one_hot(idx({2, 0}, {2}), 3), {0, 0, 1, 1, 0, 0});
+  check_values(take(x, idx({11, 0}, {2})), {11, 0});
+  CHECK(contains(error_of([&] { index_select(x, 0, idx({3}, {1})); }), "index_select: index 3 is out of range for dim 0 of size 3"));
+  CHECK(contains(error_of([&] { gather(x, 1, idx({4}, {1, 1})); }), "gather: index 4 is out of range for dim 1 of size 4"));
+  CHECK(contains(error_of([&] { embedding(x, tensor({1.0})); }), "embedding: indices must be int64"));
+  CHECK(contains(error_of([&] { one_hot(idx({5}, {1}), 3); }), "one_hot: index 5 is out of range"));
+}
+
+TEST_CASE("dropout: inverted, seeded, identity in eval") {
+  const Tensor x = ones({10000});
+  manual_seed(3);
+  const Tensor a = dropout(x, 0.3, true);
+  manual_seed(3);
+  CHECK(dropout(x, 0.3, true).to_vector<float>() == a.to_vector<float>());
+  const auto v = a.to_vector<float>();
+  std::size_t zeros_n = 0;
+  for (float f : v) {
+    CHECK((f == 0.f || std::abs(f - 1.f / 0.7f) < 1e-6f));
+    zeros_n += f == 0.f;
+  }
+  CHECK(static_cast<double>(zeros_n) / 10000 == doctest::Approx(0.3).epsilon(0.1));
+  CHECK(dropout(x, 0.3, false).is_same(x));
+}
+
+namespace {
+struct Row {
+  std::string name;
+  std::function<Tensor(const TensorList&)> f;
+  std::vector<Shape> shapes;
+  bool positive = false;
+};
+using L = const TensorList&;
+}  // namespace
+
+TEST_CASE("gradcheck and gradgradcheck pass for every NN op") {
+  const Shape s23{2, 3}, s234{2, 3, 4};
+  auto soft = [](L x) { return softmax(x[1], 1); };  // probability targets
+  std::vector<Row> rows = {
+      {"erf", [](L x) { return erf(x[0]); }, {s234}},
+      {"leaky_relu", [](L x) { return leaky_relu(x[0], 0.2); }, {s234}},
+      {"elu", [](L x) { return elu(x[0], 1.5); }, {s234}},
+      {"gelu", [](L x) { return gelu(x[0]); }, {s23}},
+      {"gelu tanh", [](L x) { return gelu(x[0], true); }, {s23}},
+      {"silu", [](L x) { return silu(x[0]); }, {s23}},
+      {"softplus", [](L x) { return softplus(x[0], 2.0, 3.0); }, {s234}},
+      {"softmax dim 1", [](L x) { return softmax(x[0], 1); }, {s234}},
+      {"softmax dim -1", [](L x) { return softmax(x[0], -1); }, {s23}},
+      {"log_softmax dim 0", [](L x) { return log_softmax(x[0], 0); }, {s234}},
+      {"logsumexp dims", [](L x) { return logsumexp(x[0], {0, 2}); }, {s234}},
+      {"logsumexp keepdim", [](L x) { return logsumexp(x[0], {1}, true); }, {s23}},
+      {"cumsum", [](L x) { return cumsum(x[0], 1); }, {s234}},
+      {"mse_loss", [](L x) { return mse_loss(x[0], x[1]); }, {s23, s23}},
+      {"l1_loss sum", [](L x) { return l1_loss(x[0], x[1], Reduction::Sum); }, {s23, s23}},
+      {"smooth_l1 none", [](L x) { return smooth_l1_loss(x[0], x[1], Reduction::None, 0.5); }, {s23, s23}},
+      {"huber", [](L x) { return huber_loss(x[0], x[1], Reduction::Mean, 0.7); }, {s23, s23}},
+      {"cross_entropy", [](L x) { return cross_entropy(x[0], tensor({2, 0}, int64)); }, {s23}},
+      {"cross_entropy weighted smoothed", [](L x) {
+         CrossEntropyOptions o;
+         o.weight = tensor({0.5, 2.0, 1.0}, float64);
+         o.label_smoothing = 0.2;
+         return cross_entropy(x[0], tensor({2, 1}, int64), o);
+       }, {s23}},
+      {"cross_entropy soft targets", [soft](L x) { return cross_entropy(x[0], soft(x)); }, {s23, s23}},
+      {"nll_loss none", [](L x) {
+         CrossEntropyOptions o;
+         o.reduction = Reduction::None;
+         return nll_loss(x[0], tensor({1, 2}, int64), o);
+       }, {s23}},
+      {"binary_cross_entropy", [](L x) { return binary_cross_entropy(sigmoid(x[0]), sigmoid(x[1])); }, {s23, s23}},
+      {"bce_with_logits pos_weight", [](L x) {
+         return binary_cross_entropy_with_logits(x[0], sigmoid(x[1]), Reduction::Sum, {}, full({3}, 1.5, float64));
+       }, {s23, s23}},
+      {"index_select", [](L x) { return index_select(x[0], 1, tensor({2, 0, 2}, int64)); }, {s234}},
+      {"index_add", [](L x) { return index_add(x[0], 0, tensor({1, 1, 0}, int64), x[1]); }, {s23, {3, 3}}},
+      {"gather", [](L x) { return gather(x[0], 1, tensor({0, 2, 1, 1}, {2, 2}, int64)); }, {s23}},
+      {"scatter_add", [](L x) { return scatter_add(x[0], 1, tensor({0, 2, 1, 1}, {2, 2}, int64), x[1]); }, {s23, {2, 2}}},
+      {"embedding", [](L x) { return embedding(x[0], tensor({3, 0, 3}, int64)); }, {{4, 2}}},
+      {"masked_fill", [](L x) { return masked_fill(x[0], tensor({1, 0, 0, 1, 0, 1}, {2, 3}, float64), 2.0); }, {s23}},
+      {"take", [](L x) { return take(x[0], tensor({5, 0, 5}, int64)); }, {s23}},
+      {"pad", [](L x) { return pad(x[0], {1, 2, 0, 1}, 0.5); }, {s23}},
+      {"conv2d bias", [](L x) { return conv2d(x[0], x[1], x[2]); }, {{2, 2, 4, 4}, {3, 2, 2, 2}, {3}}},
+      {"conv2d stride pad dilation", [](L x) {
+         Conv2dOptions o;
+         o.stride = {2, 1};
+         o.padding = {1, 1};
+         o.dilation = {1, 2};
+         return conv2d(x[0], x[1], {}, o);
+       }, {{1, 2, 5, 4}, {2, 2, 3, 2}}},
+      {"conv2d groups", [](L x) {
+         Conv2dOptions o;
+         o.groups = 2;
+         return conv2d(x[0], x[1], x[2], o);
+       }, {{1, 4, 3, 3}, {2, 2, 2, 2}, {2}}},
+      {"conv1d", [](L x) { return conv1d(x[0], x[1], x[2], 2, 1); }, {{2, 2, 5}, {3, 2, 3}, {3}}},
+      {"max_pool2d", [](L x) { return max_pool2d(x[0], {2, 2}, std::make_pair(1, 2), {1, 1}); }, {{1, 2, 4, 4}}},
+      {"avg_pool2d", [](L x) { return avg_pool2d(x[0], {3, 3}, std::make_pair(2, 2), {1, 1}); }, {{1, 2, 5, 4}}},
+      {"adaptive_avg_pool2d", [](L x) { return adaptive_avg_pool2d(x[0], {2, 3}); }, {{1, 2, 5, 4}}},
+      {"layer_norm affine", [](L x) { return layer_norm(x[0], {3, 4}, x[1], x[2]); }, {s234, {3, 4}, {3, 4}}},
+      {"batch_norm train", [](L x) { return batch_norm(x[0], {}, {}, x[1], x[2], true); }, {s234, {3}, {3}}},
+      {"batch_norm eval", [](L x) {
+         return batch_norm(x[0], full({3}, 0.2, float64), full({3}, 1.5, float64), x[1], x[2], false);
+       }, {s234, {3}, {3}}},
+      {"group_norm", [](L x) { return group_norm(x[0], 2, x[1], x[2]); }, {{2, 4, 3}, {4}, {4}}},
+      {"dropout (seeded)", [](L x) {
+         manual_seed(11);
+         return dropout(x[0], 0.4, true);
+       }, {s234}},
+  };
+  manual_seed(99);
+  for (const Row& row : rows) {
+    SUBCASE(row.name.c_str()) {
+      TensorList inputs;
+      for (const Shape& s : row.shapes) inputs.push_back(randn(s, TensorOptions(float64).requires_grad(true)));
+      const GradcheckResult first = gradcheck(row.f, inputs);
+      CHECK_MESSAGE(first.ok, row.name << ": " << first.report);
+      const GradcheckResult second = gradgradcheck(row.f, inputs);
+      CHECK_MESSAGE(second.ok, row.name << ": " << second.report);
+    }
+  }
+}
