@@ -8,3 +8,4 @@
 #include "xgrad/ops_nn.hpp"
 #include "xgrad/shape.hpp"
 #include "xgrad/tensor.hpp"
+#include "xgrad/nn.hpp"

@@ -1,0 +1,8 @@
+#pragma once
+// xg::nn: modules, layers, initialisation, checkpoints.
+#include "xgrad/nn/attention.hpp"
+#include "xgrad/nn/init.hpp"
+#include "xgrad/nn/layers.hpp"
+#include "xgrad/nn/module.hpp"
+#include "xgrad/nn/recurrent.hpp"
+#include "xgrad/nn/serialize.hpp"

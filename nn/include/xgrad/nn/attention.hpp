@@ -1,0 +1,32 @@
+#pragma once
+// Scaled dot-product attention and multi-head attention (libtorch layout:
+// in_proj_weight [3E, E], in_proj_bias [3E], out_proj).
+#include <memory>
+#include <utility>
+
+#include "xgrad/nn/layers.hpp"
+
+namespace xg::nn {
+
+/// q [B, L, d], k [B, S, d], v [B, S, dv] -> [B, L, dv]. attn_mask (optional,
+/// broadcast to [B, L, S]) is added to the scores (use −inf to block);
+/// is_causal blocks positions j > i. Returns (output, attention weights).
+std::pair<Tensor, Tensor> scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
+                                                       const Tensor& attn_mask = {}, bool is_causal = false);
+
+class MultiheadAttention : public Module {
+ public:
+  MultiheadAttention(std::int64_t embed_dim, std::int64_t num_heads, bool bias = true, bool batch_first = false);
+  /// query [L, N, E], key/value [S, N, E] (or [N, ·, E] with batch_first).
+  /// Returns (output like query, attention weights averaged over heads [N, L, S]).
+  std::pair<Tensor, Tensor> forward(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& attn_mask = {}, bool is_causal = false);
+  Tensor forward(const Tensor& x) override;  ///< self-attention, output only
+  std::string extra_repr() const override;
+  Tensor in_proj_weight, in_proj_bias;
+  std::shared_ptr<Linear> out_proj;
+  std::int64_t embed_dim, num_heads;
+  bool batch_first;
+};
+
+}  // namespace xg::nn

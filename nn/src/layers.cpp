@@ -1,0 +1,164 @@
+#include "xgrad/nn/layers.hpp"
+
+#include <cmath>
+#include <sstream>
+
+#include "xgrad/nn/init.hpp"
+
+namespace xg::nn {
+namespace {
+
+/// libtorch's default for Linear/Conv: kaiming_uniform(a=√5) on the weight,
+/// which is U(−1/√fan_in, 1/√fan_in), and the same bound for the bias.
+void default_init(Tensor& weight, Tensor& bias) {
+  init::kaiming_uniform_(weight, std::sqrt(5.0));
+  if (bias.defined()) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(init::fan_in_and_fan_out(weight).first));
+    init::uniform_(bias, -bound, bound);
+  }
+}
+
+template <class... Parts>
+std::string concat(const Parts&... parts) {
+  std::ostringstream os;
+  (os << ... << parts);
+  return os.str();
+}
+
+}  // namespace
+
+Linear::Linear(std::int64_t in, std::int64_t out, bool with_bias)
+    : Module("Linear"), in_features(in), out_features(out) {
+  XG_CHECK(in > 0 && out > 0, "Linear", "features must be positive, got in=", in, ", out=", out);
+  weight = register_parameter("weight", empty({out, in}));
+  if (with_bias) bias = register_parameter("bias", empty({out}));
+  reset_parameters();
+}
+
+void Linear::reset_parameters() { default_init(weight, bias); }
+
+Tensor Linear::forward(const Tensor& x) {
+  XG_CHECK(x.dim() >= 1 && x.size(-1) == in_features, "Linear", "expects inputs with last dim ", in_features,
+           ", got shape ", x.shape());
+  // x Wᵀ with the transpose as a GEMM flag; leading dims fold into rows.
+  Tensor rows = x.dim() == 2 ? x : reshape(x, Shape{-1, in_features});
+  Tensor y = matmul_t(rows, weight, false, true);
+  if (bias.defined()) y = y + bias;
+  if (x.dim() == 2) return y;
+  Shape out = x.shape();
+  out[out.size() - 1] = out_features;
+  return reshape(y, out);
+}
+
+std::string Linear::extra_repr() const {
+  return concat("in_features=", in_features, ", out_features=", out_features, ", bias=", bias.defined() ? "true" : "false");
+}
+
+Conv2d::Conv2d(std::int64_t in, std::int64_t out, IntPair k, Conv2dOptions opts, bool with_bias)
+    : Module("Conv2d"), options(opts) {
+  XG_CHECK(in > 0 && out > 0 && opts.groups > 0 && in % opts.groups == 0 && out % opts.groups == 0, "Conv2d",
+           "channels in=", in, ", out=", out, " must be positive and divisible by groups=", opts.groups);
+  weight = register_parameter("weight", empty({out, in / opts.groups, k.first, k.second}));
+  if (with_bias) bias = register_parameter("bias", empty({out}));
+  default_init(weight, bias);
+}
+
+Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, options); }
+
+std::string Conv2d::extra_repr() const {
+  return concat(weight.size(1) * options.groups, ", ", weight.size(0), ", kernel_size=(", weight.size(2), ", ",
+                weight.size(3), "), stride=(", options.stride.first, ", ", options.stride.second, "), padding=(",
+                options.padding.first, ", ", options.padding.second, ")");
+}
+
+Conv1d::Conv1d(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride, std::int64_t padding,
+               std::int64_t dilation, std::int64_t groups, bool with_bias)
+    : Module("Conv1d"), stride(stride), padding(padding), dilation(dilation), groups(groups) {
+  XG_CHECK(in > 0 && out > 0 && groups > 0 && in % groups == 0 && out % groups == 0, "Conv1d", "channels in=", in,
+           ", out=", out, " must be positive and divisible by groups=", groups);
+  weight = register_parameter("weight", empty({out, in / groups, k}));
+  if (with_bias) bias = register_parameter("bias", empty({out}));
+  default_init(weight, bias);
+}
+
+Tensor Conv1d::forward(const Tensor& x) { return conv1d(x, weight, bias, stride, padding, dilation, groups); }
+
+std::string Conv1d::extra_repr() const {
+  return concat(weight.size(1) * groups, ", ", weight.size(0), ", kernel_size=", weight.size(2), ", stride=", stride);
+}
+
+Dropout::Dropout(double p) : Module("Dropout"), p(p) {
+  XG_CHECK(p >= 0 && p <= 1, "Dropout", "probability must be in [0, 1], got ", p);
+}
+
+std::string Dropout::extra_repr() const { return concat("p=", p); }
+
+LayerNorm::LayerNorm(Shape shape, double eps, bool affine) : Module("LayerNorm"), normalized_shape(shape), eps(eps) {
+  if (affine) {
+    weight = register_parameter("weight", ones(shape));
+    bias = register_parameter("bias", zeros(shape));
+  }
+}
+
+BatchNorm::BatchNorm(const char* type_name, std::int64_t expected_dims, std::int64_t num_features, double eps,
+                     double momentum, bool affine)
+    : Module(type_name), eps(eps), momentum(momentum), expected_dims_(expected_dims) {
+  XG_CHECK(num_features > 0, type_name, "num_features must be positive, got ", num_features);
+  if (affine) {
+    weight = register_parameter("weight", ones({num_features}));
+    bias = register_parameter("bias", zeros({num_features}));
+  }
+  running_mean = register_buffer("running_mean", zeros({num_features}));
+  running_var = register_buffer("running_var", ones({num_features}));
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+  const bool ok = expected_dims_ == 0 ? (x.dim() == 2 || x.dim() == 3) : x.dim() == expected_dims_;
+  XG_CHECK(ok, type_name().c_str(), "unexpected input shape ", x.shape(),
+           expected_dims_ == 0 ? " (expected [N, C] or [N, C, L])" : " (expected [N, C, H, W])");
+  return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
+}
+
+Embedding::Embedding(std::int64_t num, std::int64_t dim) : Module("Embedding") {
+  weight = register_parameter("weight", randn({num, dim}));
+}
+
+Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) : Module("Sequential") {
+  for (auto& m : modules) push_back(m);
+}
+
+void Sequential::push_back(std::shared_ptr<Module> m) { push_back(std::to_string(modules_.size()), std::move(m)); }
+
+void Sequential::push_back(const std::string& name, std::shared_ptr<Module> m) {
+  register_module(name, m);
+  modules_.push_back(std::move(m));
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor y = x;
+  for (auto& m : modules_) y = m->forward(y);
+  return y;
+}
+
+std::shared_ptr<Module> Sequential::operator[](std::size_t i) const {
+  XG_CHECK(i < modules_.size(), "Sequential", "index ", i, " is out of range for ", modules_.size(), " modules");
+  return modules_[i];
+}
+
+std::shared_ptr<Module> Sequential::operator[](const std::string& name) const {
+  for (auto& [n, c] : named_children())
+    if (n == name) return c;
+  detail::fail("Sequential", "no submodule named '", name, "'");
+}
+
+void ModuleList::push_back(std::shared_ptr<Module> m) {
+  register_module(std::to_string(modules_.size()), m);
+  modules_.push_back(std::move(m));
+}
+
+std::shared_ptr<Module> ModuleList::operator[](std::size_t i) const {
+  XG_CHECK(i < modules_.size(), "ModuleList", "index ", i, " is out of range for ", modules_.size(), " modules");
+  return modules_[i];
+}
+
+}  // namespace xg::nn

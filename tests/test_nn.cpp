@@ -1,0 +1,305 @@
+// nn: modules, layers, initialisation, state dicts and safetensors checkpoints.
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "helpers.hpp"
+
+using namespace xg;
+using test::check_values;
+using test::contains;
+using test::error_of;
+
+namespace {
+
+struct Mlp : nn::Module {
+  Mlp() : nn::Module("Mlp") {
+    fc1 = register_module("fc1", std::make_shared<nn::Linear>(4, 8));
+    bn = register_module("bn", std::make_shared<nn::BatchNorm1d>(8));
+    fc2 = register_module("fc2", std::make_shared<nn::Linear>(8, 3));
+  }
+  Tensor forward(const Tensor& x) override { return fc2->forward(relu(bn->forward(fc1->forward(x)))); }
+  std::shared_ptr<nn::Linear> fc1, fc2;
+  std::shared_ptr<nn::BatchNorm1d> bn;
+};
+
+std::string temp_path(const std::string& name) { return "xgrad_test_" + name; }
+
+/// A few plain SGD steps on a classification loss.
+void train_steps(nn::Module& m, const Tensor& x, const Tensor& y, int steps, double lr = 0.05) {
+  for (int i = 0; i < steps; ++i) {
+    m.zero_grad();
+    cross_entropy(m.forward(x), y).backward();
+    NoGradGuard no_grad;
+    for (Tensor& p : m.parameters()) p.sub_(p.grad(), lr);
+  }
+}
+
+/// Save, load into a fresh model of the same kind, and compare outputs exactly.
+template <class Make>
+void check_roundtrip(Make make, const Tensor& x, const Tensor& y, const std::string& name) {
+  manual_seed(5);
+  auto model = make();
+  train_steps(*model, x, y, 3);
+  model->eval();
+  const Tensor before = model->forward(x);
+  nn::save(*model, temp_path(name));
+  manual_seed(999);  // a different init, to be sure the weights come from the file
+  auto fresh = make();
+  fresh->eval();
+  CHECK(fresh->forward(x).template to_vector<float>() != before.to_vector<float>());
+  nn::load(*fresh, temp_path(name));
+  CHECK(fresh->forward(x).template to_vector<float>() == before.to_vector<float>());
+  std::remove(temp_path(name).c_str());
+}
+
+}  // namespace
+
+TEST_CASE("Module: dotted names, buffers, children, train/eval, zero_grad, printing") {
+  Mlp m;
+  std::vector<std::string> names;
+  for (auto& [n, p] : m.named_parameters()) names.push_back(n);
+  CHECK(names == std::vector<std::string>{"fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "fc2.weight", "fc2.bias"});
+  CHECK(m.parameters().size() == 6);
+  CHECK(m.named_buffers().size() == 2);
+  CHECK(m.named_buffers()[0].first == "bn.running_mean");
+  CHECK(m.children().size() == 3);
+  CHECK(m.num_parameters() == 4 * 8 + 8 + 8 + 8 + 8 * 3 + 3);
+  m.eval();
+  CHECK_FALSE(m.bn->is_training());
+  m.train();
+  CHECK(m.bn->is_training());
+  m.forward(randn({5, 4})).sum().backward();
+  CHECK(m.fc1->weight.grad().defined());
+  m.zero_grad();
+  CHECK_FALSE(m.fc1->weight.grad().defined());
+  const std::string s = m.str();
+  CHECK(contains(s, "Mlp()  # 83 params"));
+  CHECK(contains(s, "(fc1): Linear(in_features=4, out_features=8, bias=true)  # 40 params"));
+  CHECK(contains(error_of([&] { m.register_parameter("fc1.weight", ones({1})); }), "invalid name 'fc1.weight'"));
+  CHECK(contains(error_of([&] { m.fc1->forward(ones({2, 5})); }), "Linear: expects inputs with last dim 4, got shape [2, 5]"));
+}
+
+TEST_CASE("Module::to converts parameters and buffers in place") {
+  Mlp m;
+  Tensor w = m.fc1->weight;
+  m.to(float64);
+  CHECK(w.dtype() == float64);  // the same handle sees the conversion
+  CHECK(m.bn->running_var.dtype() == float64);
+  CHECK(m.forward(randn({3, 4}, float64)).dtype() == float64);
+}
+
+TEST_CASE("default initialisation matches libtorch's bounds and is seeded") {
+  manual_seed(1);
+  nn::Linear a(100, 50);
+  manual_seed(1);
+  nn::Linear b(100, 50);
+  CHECK(a.weight.to_vector<float>() == b.weight.to_vector<float>());
+  const double bound = 1.0 / std::sqrt(100.0);
+  CHECK(max(abs(a.weight)).item() <= bound);
+  CHECK(max(abs(a.weight)).item() > 0.9 * bound);
+  CHECK(max(abs(a.bias)).item() <= bound);
+  Tensor w = empty({200, 300});
+  nn::init::xavier_uniform_(w);
+  CHECK(max(abs(w)).item() <= std::sqrt(6.0 / 500));
+  nn::init::kaiming_normal_(w, 0.0, nn::init::FanMode::FanIn, nn::init::Nonlinearity::ReLU);
+  CHECK(xg::std(w).item() == doctest::Approx(std::sqrt(2.0 / 300)).epsilon(0.05));
+  nn::init::normal_(w);
+  CHECK(xg::std(w).item() == doctest::Approx(0.01).epsilon(0.05));
+  nn::init::constant_(w, 0.5);
+  CHECK(w.mean().item() == 0.5);
+  CHECK(nn::init::calculate_gain(nn::init::Nonlinearity::Tanh) == doctest::Approx(5.0 / 3));
+}
+
+TEST_CASE("random initialisation breaks symmetry; equal initial weights never do") {
+  manual_seed(2);
+  const Tensor x = randn({16, 3}), y = randint(0, 2, {16});
+  auto hidden_units_identical = [&](bool random_init) {
+    nn::Sequential net({std::make_shared<nn::Linear>(3, 4), std::make_shared<nn::Tanh>(), std::make_shared<nn::Linear>(4, 2)});
+    if (!random_init)
+      for (Tensor& p : net.parameters()) nn::init::constant_(p, 0.3);
+    train_steps(net, x, y, 20, 0.5);
+    const auto w = net.at<nn::Linear>(0)->weight.to_vector<float>();  // [4, 3]: one row per hidden unit
+    for (int unit = 1; unit < 4; ++unit)
+      for (int k = 0; k < 3; ++k)
+        if (w[static_cast<std::size_t>(unit * 3 + k)] != w[static_cast<std::size_t>(k)]) return false;
+    return true;
+  };
+  CHECK(hidden_units_identical(false));
+  CHECK_FALSE(hidden_units_identical(true));
+}
+
+TEST_CASE("state_dict and load_state_dict: strict, non-strict, mismatches leave the model untouched") {
+  Mlp a, b;
+  auto sd = a.state_dict();
+  CHECK(sd.size() == 8);
+  CHECK(sd.count("bn.running_var"));
+  b.load_state_dict(sd);
+  CHECK(b.fc2->weight.to_vector<float>() == a.fc2->weight.to_vector<float>());
+  auto partial = sd;
+  partial.erase("fc2.bias");
+  partial["extra.weight"] = ones({1});
+  const std::string err = error_of([&] { b.load_state_dict(partial); });
+  CHECK(contains(err, "Missing: fc2.bias."));
+  CHECK(contains(err, "Unexpected: extra.weight."));
+  const nn::LoadResult r = b.load_state_dict(partial, false);
+  CHECK(r.missing_keys == std::vector<std::string>{"fc2.bias"});
+  CHECK(r.unexpected_keys == std::vector<std::string>{"extra.weight"});
+  Mlp c;
+  const auto before = c.fc1->weight.to_vector<float>();
+  auto bad = sd;
+  bad["fc2.weight"] = ones({2, 2});
+  CHECK(contains(error_of([&] { c.load_state_dict(bad); }),
+                 "'fc2.weight' is float32[2, 2] in the state dict but float32[3, 8] in the module"));
+  CHECK(c.fc1->weight.to_vector<float>() == before);  // nothing was copied
+}
+
+TEST_CASE("safetensors: round trip, and clear errors for truncated or corrupt files") {
+  const std::string path = temp_path("rt.safetensors");
+  nn::StateDict d{{"a", randn({2, 3})}, {"b", arange(4.0, float64)}, {"idx", arange(3.0, int64)}};
+  nn::save_safetensors(path, d, {{"epoch", "3"}});
+  nn::Metadata meta;
+  const nn::StateDict back = nn::load_safetensors(path, &meta);
+  CHECK(meta.at("epoch") == "3");
+  REQUIRE(back.size() == 3);
+  CHECK(back.at("a").to_vector<float>() == d.at("a").to_vector<float>());
+  CHECK(back.at("b").dtype() == float64);
+  CHECK(back.at("idx").to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 1, 2});
+  // Truncate the file: loading must fail with a message, and a model stays as it was.
+  std::string bytes;
+  {
+    std::ifstream in(path, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const std::string cut = temp_path("cut.safetensors");
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() - 5);
+  CHECK(contains(error_of([&] { nn::load_safetensors(cut); }), "points outside the data"));
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, 6);
+  CHECK(contains(error_of([&] { nn::load_safetensors(cut); }), "too short to be a safetensors file"));
+  std::string corrupt = bytes;
+  corrupt[8] = '#';
+  std::ofstream(cut, std::ios::binary) << corrupt;
+  CHECK(contains(error_of([&] { nn::load_safetensors(cut); }), "corrupt JSON header"));
+  CHECK(contains(error_of([&] { nn::load_safetensors("/nonexistent/x.safetensors"); }), "cannot open"));
+  Mlp m;
+  const auto w = m.fc1->weight.to_vector<float>();
+  CHECK(contains(error_of([&] { nn::load(m, path); }), "keys do not match"));
+  CHECK(m.fc1->weight.to_vector<float>() == w);
+  std::remove(path.c_str());
+  std::remove(cut.c_str());
+}
+
+TEST_CASE("safetensors files round-trip through Python (numpy), exactly") {
+  if (std::system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") != 0) {
+    MESSAGE("skipped: /usr/bin/python3 with numpy is not installed");
+    return;
+  }
+  const std::string a = temp_path("py_in.safetensors"), b = temp_path("py_out.safetensors");
+  manual_seed(8);
+  nn::StateDict d{{"w", randn({3, 5})}, {"v", randn({4}, float64)}, {"i", randint(-9, 9, {6})}};
+  nn::save_safetensors(a, d);
+  const std::string cmd = "/usr/bin/python3 " XGRAD_TEST_DIR "/safetensors_roundtrip.py " + a + " " + b + " >/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const nn::StateDict back = nn::load_safetensors(b);
+  CHECK(back.at("w").to_vector<float>() == (d.at("w") * 2.0).to_vector<float>());
+  CHECK(back.at("v").to_vector<double>() == (d.at("v") * 2.0).to_vector<double>());
+  std::vector<std::int64_t> doubled;
+  for (auto v : d.at("i").to_vector<std::int64_t>()) doubled.push_back(2 * v);
+  CHECK(back.at("i").to_vector<std::int64_t>() == doubled);
+  std::remove(a.c_str());
+  std::remove(b.c_str());
+}
+
+TEST_CASE("an MLP, a CNN, an LSTM and a transformer block train, save, load and match") {
+  manual_seed(3);
+  const Tensor y = randint(0, 3, {6});
+  check_roundtrip([] { return std::make_shared<Mlp>(); }, randn({6, 4}), y, "mlp");
+
+  auto make_cnn = [] {
+    auto cnn = std::make_shared<nn::Sequential>();
+    cnn->push_back(std::make_shared<nn::Conv2d>(1, 4, 3, Conv2dOptions{{1, 1}, {1, 1}}));
+    cnn->push_back(std::make_shared<nn::BatchNorm2d>(4));
+    cnn->push_back(std::make_shared<nn::ReLU>());
+    cnn->push_back(std::make_shared<nn::MaxPool2d>(2));
+    cnn->push_back(std::make_shared<nn::Conv2d>(4, 6, 3));
+    cnn->push_back(std::make_shared<nn::AdaptiveAvgPool2d>(nn::IntPair{1, 1}));
+    cnn->push_back(std::make_shared<nn::Flatten>());
+    cnn->push_back(std::make_shared<nn::Dropout>(0.2));
+    cnn->push_back(std::make_shared<nn::Linear>(6, 3));
+    return cnn;
+  };
+  check_roundtrip(make_cnn, randn({6, 1, 8, 8}), y, "cnn");
+
+  struct LstmClassifier : nn::Module {
+    LstmClassifier() : nn::Module("LstmClassifier") {
+      emb = register_module("emb", std::make_shared<nn::Embedding>(10, 5));
+      lstm = register_module("lstm", std::make_shared<nn::LSTM>(5, 7, 2, true));
+      head = register_module("head", std::make_shared<nn::Linear>(7, 3));
+    }
+    Tensor forward(const Tensor& tokens) override {
+      auto [out, h, c] = lstm->forward_sequence(emb->forward(tokens));
+      return head->forward(select(h, 0, -1));
+    }
+    std::shared_ptr<nn::Embedding> emb;
+    std::shared_ptr<nn::LSTM> lstm;
+    std::shared_ptr<nn::Linear> head;
+  };
+  check_roundtrip([] { return std::make_shared<LstmClassifier>(); }, randint(0, 10, {6, 4}), y, "lstm");
+
+  struct TransformerBlock : nn::Module {
+    TransformerBlock() : nn::Module("TransformerBlock") {
+      attn = register_module("attn", std::make_shared<nn::MultiheadAttention>(8, 2, true, true));
+      ln1 = register_module("ln1", std::make_shared<nn::LayerNorm>(Shape{8}));
+      ff = register_module("ff", std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+                                     std::make_shared<nn::Linear>(8, 16), std::make_shared<nn::GELU>(),
+                                     std::make_shared<nn::Linear>(16, 8)}));
+      ln2 = register_module("ln2", std::make_shared<nn::LayerNorm>(Shape{8}));
+      head = register_module("head", std::make_shared<nn::Linear>(8, 3));
+    }
+    Tensor forward(const Tensor& x) override {
+      Tensor h = ln1->forward(x + attn->forward(x, x, x, {}, /*is_causal=*/true).first);
+      h = ln2->forward(h + ff->forward(h));
+      return head->forward(mean(h, {1}));
+    }
+    std::shared_ptr<nn::MultiheadAttention> attn;
+    std::shared_ptr<nn::LayerNorm> ln1, ln2;
+    std::shared_ptr<nn::Sequential> ff;
+    std::shared_ptr<nn::Linear> head;
+  };
+  check_roundtrip([] { return std::make_shared<TransformerBlock>(); }, randn({6, 5, 8}), y, "transformer");
+}
+
+TEST_CASE("recurrent cells and attention: shapes, causality, gradients") {
+  manual_seed(4);
+  nn::LSTMCell cell(3, 5);
+  auto [h, c] = cell.forward(randn({2, 3}), zeros({2, 5}), zeros({2, 5}));
+  CHECK(h.shape() == Shape{2, 5});
+  nn::GRUCell gru(3, 4);
+  CHECK(gru.forward(randn({2, 3})).shape() == Shape{2, 4});
+  nn::RNNCell rnn(3, 4);
+  CHECK(rnn.forward(randn({2, 3})).shape() == Shape{2, 4});
+  nn::LSTM lstm(3, 4, 2);
+  auto [out, hn, cn] = lstm.forward_sequence(randn({6, 2, 3}));
+  CHECK(out.shape() == Shape{6, 2, 4});
+  CHECK(hn.shape() == Shape{2, 2, 4});
+  CHECK(lstm.named_parameters()[0].first == "weight_ih_l0");
+  // Causal attention: the first position's output ignores later positions.
+  nn::MultiheadAttention mha(4, 2);
+  Tensor x = randn({3, 1, 4});
+  auto [o1, w1] = mha.forward(x, x, x, {}, true);
+  CHECK(w1.shape() == Shape{1, 3, 3});
+  CHECK(w1.to_vector<float>()[1] == 0.f);
+  Tensor x2 = cat({x.narrow(0, 0, 1), randn({2, 1, 4})}, 0);
+  auto [o2, w2] = mha.forward(x2, x2, x2, {}, true);
+  check_values(o2.select(0, 0), o1.select(0, 0).to_vector<double>(), 1e-6);
+  // Gradients of an LSTM cell in float64 check against finite differences.
+  nn::LSTMCell small(2, 3);
+  small.to(float64);
+  auto f = [&](const TensorList& in) { return small.forward(in[0], in[1], in[2]).first; };
+  TensorList inputs{randn({2, 2}, TensorOptions(float64).requires_grad(true)),
+                    randn({2, 3}, TensorOptions(float64).requires_grad(true)),
+                    randn({2, 3}, TensorOptions(float64).requires_grad(true))};
+  const GradcheckResult r = gradcheck(f, inputs);
+  CHECK_MESSAGE(r.ok, r.report);
+}
