@@ -9,3 +9,4 @@
 #include "xgrad/shape.hpp"
 #include "xgrad/tensor.hpp"
 #include "xgrad/nn.hpp"
+#include "xgrad/optim.hpp"

@@ -1,0 +1,146 @@
+#pragma once
+// Optimizer: parameter groups (each with its own options) and per-parameter
+// state; a subclass implements only step(). Updates run in place under
+// no-grad, allocate nothing after the first step, and skip parameters
+// without a gradient.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "xgrad/nn/module.hpp"
+
+namespace xg::optim {
+
+/// Named numbers of an optimizer's options or state, for state_dict().
+using Fields = std::vector<std::pair<const char*, double*>>;
+using TensorFields = std::vector<std::pair<const char*, Tensor*>>;
+
+class Optimizer {
+ public:
+  virtual ~Optimizer() = default;
+  virtual void step() = 0;
+  /// Clears every parameter's gradient (to undefined, or to zeros).
+  void zero_grad(bool set_to_none = true);
+
+  virtual std::size_t num_param_groups() const = 0;
+  virtual const TensorList& params(std::size_t group) const = 0;
+  virtual double lr(std::size_t group) const = 0;
+  virtual void set_lr(std::size_t group, double lr) = 0;
+
+  /// Options of every group and the per-parameter state, as named tensors
+  /// ("param_groups.0.lr", "state.3.exp_avg", ...) ready for safetensors.
+  virtual nn::StateDict state_dict() = 0;
+  /// Restores what state_dict() gave; checks group and parameter counts and shapes first.
+  virtual void load_state_dict(const nn::StateDict& dict) = 0;
+};
+
+namespace detail {
+Tensor scalar_f64(double v);
+double read_scalar(const nn::StateDict& d, const std::string& key, const char* op);
+void check_options_lr(double lr, const char* op);
+}  // namespace detail
+
+/// Groups and typed per-parameter state. Options must offer `double lr` and
+/// `Fields fields()`; State must offer `TensorFields tensors()` and
+/// `Fields scalars()`.
+template <class Options, class State>
+class OptimizerWith : public Optimizer {
+ public:
+  struct Group {
+    TensorList params;
+    Options options;
+  };
+
+  OptimizerWith(const TensorList& params, Options defaults, const char* name) : defaults_(defaults), name_(name) {
+    add_param_group(params, defaults);
+  }
+
+  void add_param_group(const TensorList& params, Options options) {
+    detail::check_options_lr(options.lr, name_);
+    for (const Tensor& p : params) {
+      XG_CHECK(p.defined() && p.is_leaf() && p.requires_grad(), name_, "can only optimise leaf tensors that require grad");
+      for (const Group& g : groups_)
+        for (const Tensor& q : g.params)
+          XG_CHECK(!q.is_same(p), name_, "a parameter appears in more than one group");
+    }
+    groups_.push_back({params, options});
+  }
+
+  std::vector<Group>& param_groups() { return groups_; }
+  std::size_t num_param_groups() const override { return groups_.size(); }
+  const TensorList& params(std::size_t g) const override { return groups_.at(g).params; }
+  double lr(std::size_t g) const override { return groups_.at(g).options.lr; }
+  void set_lr(std::size_t g, double lr) override { groups_.at(g).options.lr = lr; }
+
+  nn::StateDict state_dict() override {
+    nn::StateDict d;
+    std::size_t index = 0;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      for (auto& [key, value] : groups_[g].options.fields())
+        d["param_groups." + std::to_string(g) + "." + key] = detail::scalar_f64(*value);
+      for (const Tensor& p : groups_[g].params) {
+        auto it = state_.find(p.impl());
+        if (it != state_.end()) {
+          const std::string prefix = "state." + std::to_string(index) + ".";
+          for (auto& [key, value] : it->second.scalars()) d[prefix + key] = detail::scalar_f64(*value);
+          for (auto& [key, t] : it->second.tensors())
+            if (t->defined()) d[prefix + key] = t->clone();
+        }
+        ++index;
+      }
+    }
+    return d;
+  }
+
+  void load_state_dict(const nn::StateDict& d) override {
+    // Build everything first; assign only when all of it checked out.
+    std::vector<Options> options;
+    std::map<const detail_impl*, State> state;
+    std::size_t index = 0;
+    for (std::size_t g = 0; g < groups_.size(); ++g) {
+      Options o = groups_[g].options;
+      for (auto& [key, value] : o.fields())
+        *value = detail::read_scalar(d, "param_groups." + std::to_string(g) + "." + key, name_);
+      options.push_back(o);
+      for (const Tensor& p : groups_[g].params) {
+        const std::string prefix = "state." + std::to_string(index++) + ".";
+        if (!d.count(prefix + "step")) continue;  // no state yet for this parameter
+        State s;
+        for (auto& [key, value] : s.scalars()) *value = detail::read_scalar(d, prefix + key, name_);
+        for (auto& [key, t] : s.tensors()) {
+          auto it = d.find(prefix + key);
+          if (it == d.end()) continue;
+          XG_CHECK(it->second.shape() == p.shape() && it->second.dtype() == p.dtype(), name_, "state '", prefix + key,
+                   "' is ", it->second.dtype(), it->second.shape(), " but the parameter is ", p.dtype(), p.shape());
+          *t = it->second.clone();
+        }
+        state.emplace(p.impl(), std::move(s));
+      }
+    }
+    XG_CHECK(!d.count("param_groups." + std::to_string(groups_.size()) + ".lr"), name_,
+             "the state dict has more parameter groups than this optimizer (", groups_.size(), ")");
+    XG_CHECK(!d.count("state." + std::to_string(index) + ".step"), name_,
+             "the state dict has state for more parameters than this optimizer has (", index, ")");
+    for (std::size_t g = 0; g < groups_.size(); ++g) groups_[g].options = options[g];
+    state_ = std::move(state);
+  }
+
+ protected:
+  using detail_impl = xg::detail::TensorImpl;
+  /// The state of p, created (by the subclass's init) on first use.
+  State& state_for(const Tensor& p, bool& created) {
+    auto [it, inserted] = state_.try_emplace(p.impl());
+    created = inserted;
+    return it->second;
+  }
+
+  Options defaults_;
+  const char* name_;
+  std::vector<Group> groups_;
+  std::map<const detail_impl*, State> state_;
+};
+
+}  // namespace xg::optim

@@ -1,0 +1,24 @@
+#include "xgrad/optim/optimizer.hpp"
+
+namespace xg::optim {
+
+void Optimizer::zero_grad(bool set_to_none) {
+  for (std::size_t g = 0; g < num_param_groups(); ++g)
+    for (Tensor p : params(g)) p.zero_grad(set_to_none);
+}
+
+namespace detail {
+
+Tensor scalar_f64(double v) { return scalar_tensor(v, float64); }
+
+double read_scalar(const nn::StateDict& d, const std::string& key, const char* op) {
+  auto it = d.find(key);
+  XG_CHECK(it != d.end(), op, "the state dict has no '", key, "'");
+  XG_CHECK(it->second.numel() == 1, op, "'", key, "' should hold one number, got shape ", it->second.shape());
+  return it->second.item();
+}
+
+void check_options_lr(double lr, const char* op) { XG_CHECK(lr >= 0, op, "invalid learning rate: ", lr); }
+
+}  // namespace detail
+}  // namespace xg::optim

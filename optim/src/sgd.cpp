@@ -1,0 +1,45 @@
+#include "xgrad/optim/sgd.hpp"
+
+#include "update.hpp"
+
+namespace xg::optim {
+
+SGD::SGD(const TensorList& params, SGDOptions o) : OptimizerWith(params, o, "SGD") {
+  XG_CHECK(o.momentum >= 0, "SGD", "invalid momentum value: ", o.momentum);
+  XG_CHECK(o.weight_decay >= 0, "SGD", "invalid weight_decay value: ", o.weight_decay);
+  XG_CHECK(!o.nesterov || (o.momentum > 0 && o.dampening == 0), "SGD", "nesterov momentum requires a momentum and zero dampening");
+}
+
+void SGD::step() {
+  NoGradGuard no_grad;
+  for (Group& group : groups_) {
+    const SGDOptions& o = group.options;
+    for (Tensor& p : group.params) {
+      const Tensor g = p.grad();
+      if (!g.defined()) continue;
+      detail::check_grad(p, g, "SGD");
+      bool fresh;
+      SGDState& s = state_for(p, fresh);
+      if (o.momentum != 0 && !s.momentum_buffer.defined()) s.momentum_buffer = detail::zeros_like_param(p);
+      const bool first = s.step == 0;
+      s.step += 1;
+      detail::dispatch(p, "SGD", [&](auto z) {
+        using T = decltype(z);
+        T* w = detail::writable<T>(p);
+        const T* d = detail::readable<T>(g);
+        T* buf = o.momentum != 0 ? detail::writable<T>(s.momentum_buffer) : nullptr;
+        const T lr = T(o.lr), wd = T(o.weight_decay), mu = T(o.momentum), damp = T(1 - o.dampening);
+        for (std::int64_t i = 0; i < p.numel(); ++i) {
+          T step_dir = d[i] + wd * w[i];
+          if (buf) {
+            buf[i] = first ? step_dir : mu * buf[i] + damp * step_dir;
+            step_dir = o.nesterov ? step_dir + mu * buf[i] : buf[i];
+          }
+          w[i] -= lr * step_dir;
+        }
+      });
+    }
+  }
+}
+
+}  // namespace xg::optim
