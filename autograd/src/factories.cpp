@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <sstream>
 
 #include "internal.hpp"
 
@@ -46,6 +47,20 @@ Tensor generated(const Shape& shape, TensorOptions opts, const char* op, Draw dr
 void manual_seed(std::uint64_t seed) { generator().seed(seed); }
 std::uint64_t random_u64() { return generator()(); }
 double random_uniform() { return static_cast<double>(random_u64() >> 11) * 0x1.0p-53; }
+
+std::string get_rng_state() {
+  std::ostringstream os;
+  os << generator();
+  return os.str();
+}
+
+void set_rng_state(const std::string& state) {
+  std::istringstream is(state);
+  std::mt19937_64 g;
+  is >> g;
+  XG_CHECK(!is.fail(), "set_rng_state", "the text is not a generator state saved by get_rng_state");
+  generator() = g;
+}
 
 static double random_normal() {
   // Box–Muller, written out so that the numbers do not depend on the

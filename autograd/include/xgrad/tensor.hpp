@@ -162,6 +162,10 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptio
 void manual_seed(std::uint64_t seed);
 std::uint64_t random_u64();  ///< next raw draw of the global generator
 double random_uniform();     ///< next draw in [0, 1)
+/// The generator's full state as text, and back: checkpoints save it so a
+/// resumed run draws the same dropout masks as an uninterrupted one.
+std::string get_rng_state();
+void set_rng_state(const std::string& state);
 
 /// One thread count for OpenBLAS and xgrad's own kernels.
 void set_num_threads(int n);

@@ -10,3 +10,4 @@
 #include "xgrad/tensor.hpp"
 #include "xgrad/nn.hpp"
 #include "xgrad/optim.hpp"
+#include "xgrad/data.hpp"

@@ -3,6 +3,7 @@
 #include "xgrad/nn/attention.hpp"
 #include "xgrad/nn/init.hpp"
 #include "xgrad/nn/layers.hpp"
+#include "xgrad/nn/models.hpp"
 #include "xgrad/nn/module.hpp"
 #include "xgrad/nn/recurrent.hpp"
 #include "xgrad/nn/serialize.hpp"

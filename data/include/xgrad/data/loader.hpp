@@ -1,0 +1,65 @@
+#pragma once
+// DataLoader: batches of a dataset, optionally shuffled with a seed per epoch
+// (seed + epoch), so every epoch's order is reproducible on its own.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "xgrad/data/dataset.hpp"
+
+namespace xg::data {
+
+struct LoaderOptions {
+  std::int64_t batch_size = 64;
+  bool shuffle = false;
+  std::uint64_t seed = 0;
+  bool drop_last = false;
+};
+
+class DataLoader {
+ public:
+  DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions options);
+
+  using Order = std::shared_ptr<const std::vector<std::int64_t>>;
+
+  /// Which epoch's order the next begin() (and batch()) uses.
+  void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
+  std::int64_t epoch() const { return epoch_; }
+  std::int64_t num_batches() const;
+  const Dataset& dataset() const { return *dataset_; }
+  const LoaderOptions& options() const { return options_; }
+  /// Batch b of the current epoch.
+  Example batch(std::int64_t b) const { return batch_of(order_for(epoch_), b); }
+
+  class Iterator {
+   public:
+    Iterator(const DataLoader* loader, Order order, std::int64_t b) : loader_(loader), order_(std::move(order)), b_(b) {}
+    Example operator*() const { return loader_->batch_of(order_, b_); }
+    Iterator& operator++() {
+      ++b_;
+      return *this;
+    }
+    bool operator!=(const Iterator& o) const { return b_ != o.b_; }
+
+   private:
+    const DataLoader* loader_;
+    Order order_;
+    std::int64_t b_;
+  };
+  /// Iterates the current epoch's batches and moves on to the next epoch,
+  /// so consecutive loops see differently shuffled orders, like torch.
+  Iterator begin();
+  Iterator end() const { return Iterator(this, nullptr, num_batches()); }
+
+ private:
+  Order order_for(std::int64_t epoch) const;
+  Example batch_of(const Order& order, std::int64_t b) const;
+
+  std::shared_ptr<const Dataset> dataset_;
+  LoaderOptions options_;
+  std::int64_t epoch_ = 0;
+  mutable std::int64_t cached_epoch_ = -1;
+  mutable Order cached_;
+};
+
+}  // namespace xg::data

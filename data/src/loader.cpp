@@ -1,0 +1,48 @@
+#include "xgrad/data/loader.hpp"
+
+#include <numeric>
+
+namespace xg::data {
+
+DataLoader::DataLoader(std::shared_ptr<const Dataset> dataset, LoaderOptions options)
+    : dataset_(std::move(dataset)), options_(options) {
+  XG_CHECK(dataset_ != nullptr, "DataLoader", "dataset is null");
+  XG_CHECK(options.batch_size > 0, "DataLoader", "batch_size must be positive, got ", options.batch_size);
+}
+
+std::int64_t DataLoader::num_batches() const {
+  const std::int64_t n = dataset_->size(), b = options_.batch_size;
+  return options_.drop_last ? n / b : (n + b - 1) / b;
+}
+
+DataLoader::Order DataLoader::order_for(std::int64_t epoch) const {
+  if (cached_ && cached_epoch_ == epoch) return cached_;
+  std::vector<std::int64_t> order;
+  if (options_.shuffle) {
+    // Seed and epoch together choose the order, so epoch k is the same
+    // whether training ran straight through or was resumed at k.
+    order = permutation(dataset_->size(), options_.seed * 1000003ULL + static_cast<std::uint64_t>(epoch));
+  } else {
+    order.resize(static_cast<std::size_t>(dataset_->size()));
+    std::iota(order.begin(), order.end(), 0);
+  }
+  cached_ = std::make_shared<const std::vector<std::int64_t>>(std::move(order));
+  cached_epoch_ = epoch;
+  return cached_;
+}
+
+Example DataLoader::batch_of(const Order& order, std::int64_t b) const {
+  XG_CHECK(b >= 0 && b < num_batches(), "DataLoader", "batch ", b, " is out of range for ", num_batches(), " batches");
+  const std::int64_t start = b * options_.batch_size;
+  const std::int64_t stop = std::min(start + options_.batch_size, dataset_->size());
+  std::vector<std::int64_t> idx(order->begin() + start, order->begin() + stop);
+  return dataset_->get_batch(idx);
+}
+
+DataLoader::Iterator DataLoader::begin() {
+  Iterator it(this, order_for(epoch_), 0);
+  ++epoch_;
+  return it;
+}
+
+}  // namespace xg::data

@@ -1,0 +1,267 @@
+// data: datasets, loaders, IDX and CSV readers, and the training loop.
+#include <zlib.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "helpers.hpp"
+
+using namespace xg;
+using test::check_values;
+using test::contains;
+using test::error_of;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string idx_bytes(const std::vector<std::uint32_t>& dims, const std::vector<unsigned char>& values) {
+  std::string s{'\0', '\0', '\x08', static_cast<char>(dims.size())};
+  for (std::uint32_t d : dims)
+    for (int k = 3; k >= 0; --k) s += static_cast<char>((d >> (8 * k)) & 0xff);
+  s.append(values.begin(), values.end());
+  return s;
+}
+
+void write_plain(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
+
+void write_gzip(const std::string& path, const std::string& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size()));
+  gzclose(f);
+}
+
+fs::path scratch(const std::string& name) {
+  fs::path p = fs::temp_directory_path() / ("xgrad_test_" + name);
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+}  // namespace
+
+TEST_CASE("IDX reader: plain and gzip files, and clear errors for bad ones") {
+  const fs::path dir = scratch("idx");
+  std::vector<unsigned char> pixels;
+  for (int i = 0; i < 2 * 2 * 3; ++i) pixels.push_back(static_cast<unsigned char>(i * 20));
+  write_gzip((dir / "img.gz").string(), idx_bytes({2, 2, 3}, pixels));
+  write_plain((dir / "lab").string(), idx_bytes({2}, {7, 1}));
+  const Tensor raw = data::read_idx((dir / "img.gz").string());
+  CHECK(raw.shape() == Shape{2, 2, 3});
+  CHECK(raw.to_vector<float>()[11] == 220.f);
+  auto ds = data::load_mnist((dir / "img.gz").string(), (dir / "lab").string());
+  CHECK(ds->size() == 2);
+  CHECK(ds->inputs().shape() == Shape{2, 1, 2, 3});
+  CHECK(ds->inputs().to_vector<float>()[1] == doctest::Approx(20.0 / 255));
+  CHECK(ds->targets().to_vector<std::int64_t>() == std::vector<std::int64_t>{7, 1});
+
+  std::string bad = idx_bytes({2}, {1, 2});
+  bad[2] = 0x0d;  // floats, not bytes
+  write_plain((dir / "type").string(), bad);
+  CHECK(contains(error_of([&] { data::read_idx((dir / "type").string()); }), "only unsigned bytes (0x08) are supported"));
+  bad[0] = 1;
+  write_plain((dir / "magic").string(), bad);
+  CHECK(contains(error_of([&] { data::read_idx((dir / "magic").string()); }), "wrong magic number"));
+  write_plain((dir / "short").string(), idx_bytes({2, 2, 3}, {1, 2, 3}));
+  CHECK(contains(error_of([&] { data::read_idx((dir / "short").string()); }), "should hold 12 values for shape [2, 2, 3] but has 3 (truncated)"));
+  write_plain((dir / "lab3").string(), idx_bytes({3}, {1, 2, 3}));
+  CHECK(contains(error_of([&] { data::load_mnist((dir / "img.gz").string(), (dir / "lab3").string()); }),
+                 "2 images but 3 labels"));
+  CHECK(contains(error_of([&] { data::read_idx((dir / "missing").string()); }), "cannot open"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("CSV reader") {
+  const fs::path dir = scratch("csv");
+  std::ofstream((dir / "ok.csv").string()) << "a,b,c\n1,2,3\n4.5, -6 ,7e1\n\n";
+  const Tensor t = data::read_csv((dir / "ok.csv").string(), true);
+  CHECK(t.shape() == Shape{2, 3});
+  check_values(t, {1, 2, 3, 4.5, -6, 70});
+  std::ofstream((dir / "ragged.csv").string()) << "1,2\n3\n";
+  CHECK(contains(error_of([&] { data::read_csv((dir / "ragged.csv").string()); }), "ragged.csv:2: 1 columns, but earlier rows have 2"));
+  std::ofstream((dir / "text.csv").string()) << "1,x\n";
+  CHECK(contains(error_of([&] { data::read_csv((dir / "text.csv").string()); }), "text.csv:1: 'x' is not a number"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("datasets, random_split and the DataLoader") {
+  auto ds = std::make_shared<data::TensorDataset>(arange(10.0).reshape({10, 1}), arange(10.0, int64));
+  CHECK(ds->get(3).input.item() == 3);
+  auto parts = data::random_split(ds, {7, 3}, 42);
+  auto again = data::random_split(ds, {7, 3}, 42);
+  CHECK(parts[0]->size() == 7);
+  std::vector<std::int64_t> seen;
+  for (auto& p : parts)
+    for (std::int64_t i = 0; i < p->size(); ++i) seen.push_back(static_cast<std::int64_t>(p->get(i).input.item()));
+  std::sort(seen.begin(), seen.end());
+  CHECK(seen == std::vector<std::int64_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  CHECK(parts[1]->get(0).input.item() == again[1]->get(0).input.item());
+  CHECK(contains(error_of([&] { data::random_split(ds, {5, 3}, 1); }), "lengths add up to 8 but the dataset has 10"));
+
+  data::DataLoader plain(ds, {4, false, 0, false});
+  CHECK(plain.num_batches() == 3);
+  std::vector<float> order;
+  for (const data::Example& b : plain) {
+    CHECK(b.target.dtype() == int64);
+    for (float v : b.input.to_vector<float>()) order.push_back(v);
+  }
+  CHECK(order == std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  data::DataLoader dropping(ds, {4, false, 0, true});
+  CHECK(dropping.num_batches() == 2);
+
+  data::DataLoader shuffled(ds, {10, true, 7, false});
+  auto epoch_order = [&](std::int64_t e) {
+    shuffled.set_epoch(e);
+    return shuffled.batch(0).input.to_vector<float>();
+  };
+  const auto e0 = epoch_order(0), e1 = epoch_order(1);
+  CHECK(e0 != e1);
+  CHECK(epoch_order(0) == e0);  // an epoch's order depends on seed and epoch only
+  shuffled.set_epoch(0);
+  std::vector<std::vector<float>> loops;
+  for (int k = 0; k < 2; ++k)
+    for (const data::Example& b : shuffled) loops.push_back(b.input.to_vector<float>());
+  CHECK(loops[0] == e0);
+  CHECK(loops[1] == e1);  // consecutive loops move on to the next epoch
+  auto sorted = e0;
+  std::sort(sorted.begin(), sorted.end());
+  CHECK(sorted == std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+}
+
+TEST_CASE("EarlyStopping fires at the right epoch on a scripted validation curve") {
+  data::EarlyStopping stop(2, 0.02);
+  const std::vector<double> curve{1.0, 0.8, 0.79, 0.85, 0.9, 0.95};
+  std::int64_t fired = 0;
+  for (std::size_t i = 0; i < curve.size() && !fired; ++i)
+    if (stop.step(curve[i])) fired = static_cast<std::int64_t>(i) + 1;
+  CHECK(fired == 4);  // 0.79 is not 0.02 better than 0.8: bad epochs 3 and 4
+  CHECK(stop.best_epoch() == 2);
+  CHECK(stop.best() == 0.8);
+  data::EarlyStopping up(1, 0.0, data::EarlyStopping::Mode::Max);
+  CHECK_FALSE(up.step(0.5));
+  CHECK_FALSE(up.step(0.6));
+  CHECK(up.step(0.6));
+}
+
+namespace {
+
+struct Problem {
+  std::shared_ptr<data::TensorDataset> train, val;
+};
+
+Problem blobs() {
+  manual_seed(12);
+  const Tensor x = randn({96, 2});
+  const Tensor y = gt(x.select(1, 0) + x.select(1, 1) * 0.5, 0.0).to(int64);
+  auto all = std::make_shared<data::TensorDataset>(x, y);
+  return {std::make_shared<data::TensorDataset>(x.narrow(0, 0, 64), y.narrow(0, 0, 64)),
+          std::make_shared<data::TensorDataset>(x.narrow(0, 64, 32), y.narrow(0, 64, 32))};
+}
+
+std::shared_ptr<nn::Sequential> small_net() {
+  return std::make_shared<nn::Sequential>(std::initializer_list<std::shared_ptr<nn::Module>>{
+      std::make_shared<nn::Linear>(2, 8), std::make_shared<nn::Tanh>(), std::make_shared<nn::Dropout>(0.2),
+      std::make_shared<nn::Linear>(8, 2)});
+}
+
+data::LossFn ce() {
+  return [](const Tensor& out, const Tensor& y) { return cross_entropy(out, y); };
+}
+
+}  // namespace
+
+TEST_CASE("fit: learns, stops early on a scripted validation curve, restores the best weights") {
+  const Problem p = blobs();
+  manual_seed(1);
+  auto net = small_net();
+  optim::AdamOptions ao;
+  ao.lr = 0.05;
+  optim::Adam opt(net->parameters(), ao);
+  // Validation runs without grad mode: there the loss follows a script.
+  const std::vector<double> script{0.9, 0.7, 0.6, 0.65, 0.66, 0.5};
+  std::size_t call = 0;
+  std::int64_t val_batches = 0;
+  data::LossFn scripted = [&](const Tensor& out, const Tensor& y) {
+    if (GradMode::is_enabled()) return cross_entropy(out, y);
+    ++val_batches;
+    return scalar_tensor(script[call++]);
+  };
+  std::ostringstream log;
+  data::FitOptions fo;
+  fo.max_epochs = 6;
+  fo.patience = 2;
+  fo.progress = data::Progress::Lines;
+  fo.log = &log;
+  std::vector<std::int64_t> callback_epochs;
+  data::Trainer trainer(*net, opt, scripted, fo);
+  trainer.add_callback([&](const data::EpochLog& l, data::Trainer&) { callback_epochs.push_back(l.epoch); });
+  data::DataLoader train(p.train, {16, true, 3, false});
+  data::DataLoader val(p.val, {32, false, 0, false});
+  const data::FitResult r = trainer.fit(train, &val);
+  CHECK(r.stopped_early);
+  CHECK(r.history.size() == 5);  // epochs 4 and 5 are worse than epoch 3
+  CHECK(r.best_epoch == 3);
+  CHECK(r.best_metric == doctest::Approx(0.6));
+  CHECK(callback_epochs == std::vector<std::int64_t>{1, 2, 3, 4, 5});
+  CHECK(r.history[0].train_loss > r.history[4].train_loss);  // it does learn
+  // Output without a terminal: one plain line per epoch, no carriage returns.
+  const std::string out = log.str();
+  CHECK(out.find('\r') == std::string::npos);
+  CHECK(contains(out, "epoch 1/6  train_loss "));
+  CHECK(contains(out, "val_loss 0.6000"));
+  CHECK(std::count(out.begin(), out.end(), '\n') == 5);
+}
+
+TEST_CASE("fit: checkpoints, metrics and plot; a resumed run matches an uninterrupted one exactly") {
+  const Problem p = blobs();
+  const fs::path straight_dir = scratch("fit_straight"), resumed_dir = scratch("fit_resumed");
+  auto run = [&](const fs::path& dir, std::int64_t epochs, bool resume, std::uint64_t init_seed) {
+    manual_seed(init_seed);
+    auto net = small_net();
+    optim::SGDOptions so;
+    so.lr = 0.1;
+    so.momentum = 0.9;
+    optim::SGD opt(net->parameters(), so);
+    optim::StepLR sched(opt, 2, 0.5);
+    data::FitOptions fo;
+    fo.max_epochs = epochs;
+    fo.out_dir = dir.string();
+    fo.resume = resume;
+    fo.restore_best_weights = false;
+    fo.progress = data::Progress::Off;
+    data::Trainer trainer(*net, opt, ce(), fo);
+    trainer.set_scheduler(&sched);
+    data::DataLoader train(p.train, {16, true, 5, false});
+    data::DataLoader val(p.val, {32, false, 0, false});
+    const data::FitResult r = trainer.fit(train, &val);
+    return std::make_pair(net, r);
+  };
+  auto [straight, rs] = run(straight_dir, 5, false, 1);
+  run(resumed_dir, 2, false, 1);                                  // interrupted after epoch 2
+  auto [resumed, rr] = run(resumed_dir, 5, true, 99);             // new process, other init: resumes
+  CHECK(rr.resumed_from == 2);
+  CHECK(rr.history.size() == 5);
+  const auto a = straight->parameters(), b = resumed->parameters();
+  for (std::size_t i = 0; i < a.size(); ++i) CHECK(a[i].to_vector<float>() == b[i].to_vector<float>());
+  CHECK(rr.history[4].train_loss == rs.history[4].train_loss);
+  CHECK(rr.history[4].lr == rs.history[4].lr);
+  // The metrics file has a line per epoch, and the picture has both curves.
+  std::ifstream metrics((straight_dir / "metrics.jsonl").string());
+  std::string line;
+  int lines = 0;
+  while (std::getline(metrics, line)) {
+    ++lines;
+    CHECK(contains(line, "\"val_accuracy\": "));
+  }
+  CHECK(lines == 5);
+  std::ifstream svg((straight_dir / "loss.svg").string());
+  const std::string pic((std::istreambuf_iterator<char>(svg)), {});
+  CHECK(std::count(pic.begin(), pic.end(), 'p') > 0);
+  CHECK(contains(pic, "training loss"));
+  CHECK(contains(pic, "validation loss"));
+  CHECK(std::count(pic.begin(), pic.end(), '\n') > 10);
+  CHECK(fs::exists(straight_dir / "best.safetensors"));
+  fs::remove_all(straight_dir);
+  fs::remove_all(resumed_dir);
+}
