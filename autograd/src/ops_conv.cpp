@@ -31,24 +31,27 @@ Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o, const
   return g;
 }
 
-/// Calls f(col_offset, image_offset or -1 for padding) for every entry of the column matrix.
+/// Walks the column matrix row by row: for each (n, c, ki, kj, oy) calls
+/// f(col_row, img_row or nullptr-equivalent -1, ox_lo, ox_hi, ix0) where
+/// columns ox in [ox_lo, ox_hi) read image column ix0 + ox·sw of row img_row
+/// and the rest of the row is padding.
 template <class F>
-void for_each_patch(const Geometry& g, F f) {
+void for_each_patch_row(const Geometry& g, F f) {
   const std::int64_t L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
   for (std::int64_t n = 0; n < g.n; ++n)
     for (std::int64_t c = 0; c < g.c; ++c)
       for (std::int64_t ki = 0; ki < g.kh; ++ki)
         for (std::int64_t kj = 0; kj < g.kw; ++kj) {
           const std::int64_t row = (c * g.kh + ki) * g.kw + kj;
-          const std::int64_t col_base = (n * rows + row) * L;
-          const std::int64_t img_base = (n * g.c + c) * g.h * g.w;
+          const std::int64_t ix0 = kj * g.dw - g.pw;  // image column of ox = 0
+          // Valid ox: 0 <= ix0 + ox·sw < w.
+          const std::int64_t lo = ix0 >= 0 ? 0 : (-ix0 + g.sw - 1) / g.sw;
+          const std::int64_t hi = std::max(lo, std::min(g.ow, (g.w - ix0 + g.sw - 1) / g.sw));
           for (std::int64_t oy = 0; oy < g.oh; ++oy) {
             const std::int64_t iy = oy * g.sh - g.ph + ki * g.dh;
-            const bool row_ok = iy >= 0 && iy < g.h;
-            for (std::int64_t ox = 0; ox < g.ow; ++ox) {
-              const std::int64_t ix = ox * g.sw - g.pw + kj * g.dw;
-              f(col_base + oy * g.ow + ox, row_ok && ix >= 0 && ix < g.w ? img_base + iy * g.w + ix : -1);
-            }
+            const std::int64_t col = (n * rows + row) * L + oy * g.ow;
+            const std::int64_t img = iy >= 0 && iy < g.h ? ((n * g.c + c) * g.h + iy) * g.w : -1;
+            f(col, img, img < 0 ? 0 : lo, img < 0 ? 0 : hi, ix0);
           }
         }
 }
@@ -63,7 +66,18 @@ Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts) {
     using T = decltype(z);
     const T* src = x.data<T>();
     T* dst = cols.data<T>();
-    for_each_patch(g, [&](std::int64_t co, std::int64_t io) { dst[co] = io >= 0 ? src[io] : T(0); });
+    const std::int64_t sw = g.sw, ow = g.ow;
+    for_each_patch_row(g, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
+      T* out = dst + col;
+      for (std::int64_t ox = 0; ox < lo; ++ox) out[ox] = T(0);
+      const T* in = src + img + ix0;
+      if (sw == 1) {
+        for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox];
+      } else {
+        for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox * sw];
+      }
+      for (std::int64_t ox = hi; ox < ow; ++ox) out[ox] = T(0);
+    });
   });
   if (needs_grad(x)) {
     record(cols, "Im2colBackward", [kernel, opts, in = x.shape()](const Tensor& gr, Node&) -> TensorList {
@@ -84,8 +98,15 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const C
     using T = decltype(z);
     const T* src = cols.data<T>();
     T* dst = img.data<T>();
-    for_each_patch(g, [&](std::int64_t co, std::int64_t io) {
-      if (io >= 0) dst[io] += src[co];
+    const std::int64_t sw = g.sw;
+    for_each_patch_row(g, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
+      const T* in = src + col;
+      T* out = dst + img + ix0;
+      if (sw == 1) {
+        for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] += in[ox];
+      } else {
+        for (std::int64_t ox = lo; ox < hi; ++ox) out[ox * sw] += in[ox];
+      }
     });
   });
   if (needs_grad(cols)) {
@@ -155,24 +176,35 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair
   detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto z) {
     using T = decltype(z);
     const T* p = x.data<T>();
+    const bool inside = g.ph == 0 && g.pw == 0;  // every window lies in the image: no bounds checks
     for (std::int64_t plane = 0; plane < g.n * g.c; ++plane) {
       const std::int64_t base = plane * g.h * g.w;
       for (std::int64_t oy = 0; oy < g.oh; ++oy)
         for (std::int64_t ox = 0; ox < g.ow; ++ox) {
+          const std::int64_t y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
           std::int64_t best = -1;
           T bv = T(0);
-          for (std::int64_t ki = 0; ki < g.kh; ++ki) {
-            const std::int64_t iy = oy * g.sh - g.ph + ki;
-            if (iy < 0 || iy >= g.h) continue;
-            for (std::int64_t kj = 0; kj < g.kw; ++kj) {
-              const std::int64_t ix = ox * g.sw - g.pw + kj;
-              if (ix < 0 || ix >= g.w) continue;
-              const T v = p[base + iy * g.w + ix];
-              if (best < 0 || v > bv || v != v) {
-                best = base + iy * g.w + ix;
-                bv = v;
+          if (inside) {
+            const T* win = p + base + y0 * g.w + x0;
+            best = 0;
+            bv = win[0];
+            for (std::int64_t ki = 0; ki < g.kh; ++ki)
+              for (std::int64_t kj = 0; kj < g.kw; ++kj) {
+                const T v = win[ki * g.w + kj];
+                const bool wins = v > bv || v != v;  // NaN propagates, like torch
+                bv = wins ? v : bv;
+                best = wins ? ki * g.w + kj : best;
               }
-            }
+            best += base + y0 * g.w + x0;
+          } else {
+            for (std::int64_t iy = std::max<std::int64_t>(y0, 0); iy < std::min(y0 + g.kh, g.h); ++iy)
+              for (std::int64_t ix = std::max<std::int64_t>(x0, 0); ix < std::min(x0 + g.kw, g.w); ++ix) {
+                const T v = p[base + iy * g.w + ix];
+                if (best < 0 || v > bv || v != v) {
+                  best = base + iy * g.w + ix;
+                  bv = v;
+                }
+              }
           }
           idx[(plane * g.oh + oy) * g.ow + ox] = best;
         }

@@ -124,6 +124,10 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
   return y;
 }
 
+namespace {
+Tensor gather_backward(const Tensor& g, const Shape& in, std::int64_t d, const Tensor& index);
+}
+
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   detail::check_defined(x, "gather");
   check_index(index, "gather");
@@ -140,11 +144,35 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   });
   if (needs_grad(x)) {
     record(y, "GatherBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
-      return {scatter_add(zeros(in, g.dtype()), d, index, g)};
+      return {gather_backward(g, in, d, index)};
     }, x);
   }
   return y;
 }
+
+namespace {
+/// y += src scattered along dim at index, in place on a fresh tensor y.
+void scatter_add_into(Tensor& y, std::int64_t d, const Tensor& index, const Tensor& src) {
+  detail::dispatch_float(y.dtype(), "scatter_add", [&](auto z) {
+    using T = decltype(z);
+    const T* s = src.data<T>();
+    T* dst = y.data<T>();
+    for_each_indexed(index.shape(), y.shape(), d, index.data<std::int64_t>(),
+                     [&](std::int64_t xo, std::int64_t k) { dst[xo] += s[k]; });
+  });
+}
+
+/// The gradient of gather: g scattered into zeros of the input's shape. Its
+/// own gradient (for second order) is gather again.
+Tensor gather_backward(const Tensor& g, const Shape& in, std::int64_t d, const Tensor& index) {
+  Tensor y = zeros(in, g.dtype());
+  scatter_add_into(y, d, index, g);
+  if (needs_grad(g)) {
+    record(y, "GatherBackwardBackward", [d, index](const Tensor& gg, Node&) -> TensorList { return {gather(gg, d, index)}; }, g);
+  }
+  return y;
+}
+}  // namespace
 
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
   detail::check_same_dtype(x, src, "scatter_add");
@@ -155,13 +183,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
            index.shape());
   check_range(index, x.dim() == 0 ? 1 : x.size(d), d, "scatter_add");
   Tensor y = x.detach().clone();
-  detail::dispatch_float(x.dtype(), "scatter_add", [&](auto z) {
-    using T = decltype(z);
-    const T* s = src.data<T>();
-    T* dst = y.data<T>();
-    for_each_indexed(index.shape(), x.shape(), d, index.data<std::int64_t>(),
-                     [&](std::int64_t xo, std::int64_t k) { dst[xo] += s[k]; });
-  });
+  scatter_add_into(y, d, index, src);
   if (needs_grad(x, src)) {
     record(y, "ScatterAddBackward", [d, index](const Tensor& g, Node& self) -> TensorList {
       return {self.needs_input_grad(0) ? g : Tensor(), self.needs_input_grad(1) ? gather(g, d, index) : Tensor()};

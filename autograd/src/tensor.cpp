@@ -30,9 +30,8 @@ Tensor alias(const Tensor& t) {
 
 }  // namespace detail
 
-detail::TensorImpl* Tensor::impl() const {
-  XG_CHECK(impl_ != nullptr, "Tensor", "this tensor is undefined (default-constructed, or a gradient that was never computed)");
-  return impl_.get();
+void Tensor::throw_undefined() {
+  detail::fail("Tensor", "this tensor is undefined (default-constructed, or a gradient that was never computed)");
 }
 
 std::int64_t Tensor::size(std::int64_t d) const {

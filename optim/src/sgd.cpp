@@ -25,17 +25,19 @@ void SGD::step() {
       s.step += 1;
       detail::dispatch(p, "SGD", [&](auto z) {
         using T = decltype(z);
-        T* w = detail::writable<T>(p);
-        const T* d = detail::readable<T>(g);
-        T* buf = o.momentum != 0 ? detail::writable<T>(s.momentum_buffer) : nullptr;
+        T* __restrict w = detail::writable<T>(p);
+        const T* __restrict d = detail::readable<T>(g);
         const T lr = T(o.lr), wd = T(o.weight_decay), mu = T(o.momentum), damp = T(1 - o.dampening);
-        for (std::int64_t i = 0; i < p.numel(); ++i) {
-          T step_dir = d[i] + wd * w[i];
-          if (buf) {
-            buf[i] = first ? step_dir : mu * buf[i] + damp * step_dir;
-            step_dir = o.nesterov ? step_dir + mu * buf[i] : buf[i];
-          }
-          w[i] -= lr * step_dir;
+        const std::int64_t n = p.numel();
+        if (o.momentum == 0) {  // the plain rule, kept branch-free so it vectorises
+          for (std::int64_t i = 0; i < n; ++i) w[i] -= lr * (d[i] + wd * w[i]);
+          return;
+        }
+        T* __restrict buf = detail::writable<T>(s.momentum_buffer);
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T step_dir = d[i] + wd * w[i];
+          buf[i] = first ? step_dir : mu * buf[i] + damp * step_dir;
+          w[i] -= lr * (o.nesterov ? step_dir + mu * buf[i] : buf[i]);
         }
       });
     }

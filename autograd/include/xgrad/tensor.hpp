@@ -122,11 +122,15 @@ class Tensor {
   Tensor& operator/=(double s) { return mul_(1.0 / s); }
 
   // ---- internals
-  detail::TensorImpl* impl() const;  ///< throws on an undefined tensor
+  detail::TensorImpl* impl() const {  ///< throws on an undefined tensor
+    if (!impl_) throw_undefined();
+    return impl_.get();
+  }
   const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
 
  private:
+  [[noreturn]] static void throw_undefined();
   std::shared_ptr<detail::TensorImpl> impl_;
 };
 

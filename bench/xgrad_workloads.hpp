@@ -1,0 +1,154 @@
+#pragma once
+// The workloads measured in bench/, on xgrad. The libtorch side
+// (torch_workloads.hpp) builds the same models with the same shapes.
+#include <cblas.h>
+
+#include <xgrad/xgrad.hpp>
+
+namespace bench {
+
+/// One SGD training step of a model on a fixed random batch.
+class XgStep {
+ public:
+  XgStep(std::shared_ptr<xg::nn::Module> model, xg::Shape input_shape, std::int64_t batch)
+      : model_(std::move(model)), opt_(model_->parameters(), {0.01}) {
+    xg::manual_seed(1);
+    input_shape.insert(0, batch);
+    x_ = xg::randn(input_shape);
+    y_ = xg::randint(0, 10, {batch});
+  }
+  void step() {
+    opt_.zero_grad();
+    xg::cross_entropy(model_->forward(x_), y_).backward();
+    opt_.step();
+  }
+
+ private:
+  std::shared_ptr<xg::nn::Module> model_;
+  xg::optim::SGD opt_;
+  xg::Tensor x_, y_;
+};
+
+inline XgStep mlp_step(std::int64_t batch = 128) { return XgStep(xg::nn::models::mlp(), {784}, batch); }
+inline XgStep cnn_step(std::int64_t batch = 64) { return XgStep(xg::nn::models::small_cnn(), {1, 28, 28}, batch); }
+
+/// The MLP step with gradients written by hand, calling the same kernels
+/// (matmul_t, add, relu, softmax, sums) with grad mode off: what the step
+/// costs without the engine.
+class HandMlp {
+ public:
+  explicit HandMlp(std::int64_t batch = 128) {
+    xg::manual_seed(1);
+    auto m = xg::nn::models::mlp();
+    for (auto& p : m->parameters()) params_.push_back(p.detach());
+    x_ = xg::randn({batch, 784});
+    y_ = xg::randint(0, 10, {batch});
+    onehot_ = xg::one_hot(y_, 10, xg::float32);
+  }
+  void step() {
+    xg::NoGradGuard no_grad;
+    const xg::Tensor &w1 = params_[0], &b1 = params_[1], &w2 = params_[2], &b2 = params_[3], &w3 = params_[4], &b3 = params_[5];
+    const xg::Tensor h1 = xg::relu(xg::matmul_t(x_, w1, false, true) + b1);
+    const xg::Tensor h2 = xg::relu(xg::matmul_t(h1, w2, false, true) + b2);
+    const xg::Tensor logits = xg::matmul_t(h2, w3, false, true) + b3;
+    const double n = static_cast<double>(x_.size(0));
+    const xg::Tensor dz3 = (xg::softmax(logits, 1) - onehot_) / n;  // d(mean CE)/d logits
+    const xg::Tensor dh2 = xg::matmul_t(dz3, w3, false, false) * xg::gt(h2, 0.0);
+    const xg::Tensor dh1 = xg::matmul_t(dh2, w2, false, false) * xg::gt(h1, 0.0);
+    const xg::Tensor grads[6] = {xg::matmul_t(dh1, x_, true, false), xg::sum(dh1, {0}),
+                                 xg::matmul_t(dh2, h1, true, false), xg::sum(dh2, {0}),
+                                 xg::matmul_t(dz3, h2, true, false), xg::sum(dz3, {0})};
+    for (int i = 0; i < 6; ++i) params_[static_cast<std::size_t>(i)].sub_(grads[i], 0.01);
+  }
+
+ private:
+  xg::TensorList params_;
+  xg::Tensor x_, y_, onehot_;
+};
+
+/// y = x·c repeated `depth` times, then backward, then the graph is freed.
+inline void xg_chain(std::int64_t depth) {
+  xg::Tensor x = xg::ones({1}, xg::TensorOptions().requires_grad(true));
+  xg::Tensor y = x;
+  for (std::int64_t i = 0; i < depth; ++i) y = y * 1.0;
+  y.backward();
+}
+
+/// matmul n×n forward + backward (three GEMMs).
+class XgMatmul {
+ public:
+  explicit XgMatmul(std::int64_t n)
+      : a_(xg::randn({n, n}, xg::TensorOptions().requires_grad(true))),
+        b_(xg::randn({n, n}, xg::TensorOptions().requires_grad(true))), seed_(xg::ones({n, n})) {}
+  void step() {
+    a_.zero_grad();
+    b_.zero_grad();
+    xg::matmul(a_, b_).backward(seed_);
+  }
+
+ private:
+  xg::Tensor a_, b_, seed_;
+};
+
+/// The roofline: the same three sgemm calls, raw.
+class RawSgemm {
+ public:
+  explicit RawSgemm(std::int64_t n) : n_(n), a_(n * n, 1.f), b_(n * n, 1.f), c_(n * n), d_(n * n), e_(n * n) {}
+  void step() {
+    const int n = static_cast<int>(n_);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.f, a_.data(), n, b_.data(), n, 0.f, c_.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, n, n, 1.f, c_.data(), n, b_.data(), n, 0.f, d_.data(), n);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, n, 1.f, a_.data(), n, c_.data(), n, 0.f, e_.data(), n);
+  }
+
+ private:
+  std::int64_t n_;
+  std::vector<float> a_, b_, c_, d_, e_;
+};
+
+enum class TinyOp { Add, Mul, Tanh, Matmul };
+inline const char* name(TinyOp op) {
+  switch (op) {
+    case TinyOp::Add: return "add";
+    case TinyOp::Mul: return "mul";
+    case TinyOp::Tanh: return "tanh";
+    case TinyOp::Matmul: return "matmul";
+  }
+  return "?";
+}
+
+/// Forward + backward of one op on tensors of n elements (matmul: √n × √n).
+class XgTiny {
+ public:
+  XgTiny(TinyOp op, std::int64_t n) : op_(op) {
+    xg::Shape s{n};
+    if (op == TinyOp::Matmul) {
+      std::int64_t side = 1;
+      while ((side + 1) * (side + 1) <= n) ++side;
+      s = {side, side};
+    }
+    a_ = xg::randn(s, xg::TensorOptions().requires_grad(true));
+    b_ = xg::randn(s, xg::TensorOptions().requires_grad(true));
+    seed_ = xg::ones(s);
+  }
+  xg::Tensor forward() const {
+    switch (op_) {
+      case TinyOp::Add: return a_ + b_;
+      case TinyOp::Mul: return a_ * b_;
+      case TinyOp::Tanh: return xg::tanh(a_);
+      case TinyOp::Matmul: return xg::matmul(a_, b_);
+    }
+    return a_;
+  }
+  void forward_backward() {
+    a_.zero_grad();
+    b_.zero_grad();
+    forward().backward(seed_);
+  }
+
+ private:
+  TinyOp op_;
+  xg::Tensor a_, b_, seed_;
+};
+
+}  // namespace bench
