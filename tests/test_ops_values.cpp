@@ -143,3 +143,35 @@ TEST_CASE("shape ops") {
   auto sized = split(arange(6.0), std::vector<std::int64_t>{1, 5});
   CHECK(sized[1].numel() == 5);
 }
+
+TEST_CASE("float32 exp, tanh and sigmoid (vectorised) stay within a few ulp of libm") {
+  std::vector<float> xs;
+  for (int i = -200000; i <= 200000; ++i) xs.push_back(static_cast<float>(i) * 1e-4f);  // [-20, 20]
+  for (float v : {0.0f, -0.0f, 1e-30f, -1e-30f, 1e-6f, 0.6249f, 0.6251f, 80.0f, 88.0f, -87.0f, -100.0f, 100.0f, 1e4f, -1e4f})
+    xs.push_back(v);
+  const Tensor x = from_vector(xs, {static_cast<std::int64_t>(xs.size())});
+  const auto e = exp(x).to_vector<float>(), t = tanh(x).to_vector<float>(), s = sigmoid(x).to_vector<float>();
+  double worst_e = 0, worst_t = 0, worst_s = 0;
+  auto rel = [](double got, double want) {
+    if (want == 0) return std::abs(got) < 1e-37 ? 0.0 : 1.0;
+    if (std::abs(want) < 1e-37) return 0.0;  // denormal range: flushed to 0 is fine
+    return std::abs(got - want) / std::abs(want);
+  };
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const double v = xs[i];
+    if (std::exp(v) < 3.4e38) worst_e = std::max(worst_e, rel(e[i], std::exp(v)));
+    worst_t = std::max(worst_t, rel(t[i], std::tanh(v)));
+    worst_s = std::max(worst_s, rel(s[i], 1 / (1 + std::exp(-v))));
+  }
+  CHECK(worst_e < 4e-7);  // ~3 ulp of float
+  CHECK(worst_t < 4e-7);
+  CHECK(worst_s < 4e-7);
+  const auto special = tensor({INFINITY, -INFINITY, NAN});
+  const auto es = exp(special).to_vector<float>(), ts = tanh(special).to_vector<float>();
+  CHECK(es[0] == INFINITY);
+  CHECK(es[1] == 0.0f);
+  CHECK(std::isnan(es[2]));
+  CHECK(ts[0] == 1.0f);
+  CHECK(ts[1] == -1.0f);
+  CHECK(std::isnan(ts[2]));
+}

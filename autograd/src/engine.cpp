@@ -12,6 +12,7 @@
 //    node's buffer and decrement that node's count.
 // No recursion anywhere, so depth is limited only by memory.
 #include <algorithm>
+#include <memory>
 
 #include "internal.hpp"
 
@@ -26,19 +27,32 @@ class Engine {
     static std::uint64_t mark_counter = 0;
     const std::uint64_t mark = ++mark_counter;
 
-    std::vector<Node*> order;
-    collect(roots, mark, order);
+    // Scratch vectors are reused across calls (one set per nesting level, as
+    // a backward formula may itself call grad()).
+    thread_local std::vector<std::unique_ptr<Scratch>> scratch_stack;
+    thread_local std::size_t depth = 0;
+    if (scratch_stack.size() <= depth) scratch_stack.push_back(std::make_unique<Scratch>());
+    Scratch& scratch = *scratch_stack[depth];
+    std::vector<Node*>& order = scratch.order;
+    std::vector<Node*>& ready = scratch.ready;
+    order.clear();
+    ready.clear();
+    collect(roots, mark, order, scratch.stack);
 
     struct Cleanup {
       std::vector<Node*>& nodes;
+      std::size_t& depth;
       ~Cleanup() {
         for (Node* n : nodes) {
           n->pending_ = 0;
           n->needed_ = false;
-          n->input_buffer_.clear();
+          n->input0_ = Tensor();
+          n->more_inputs_.clear();
         }
+        --depth;
       }
-    } cleanup{order};
+    } cleanup{order, depth};
+    ++depth;
 
     for (Node* n : order) {
       bool needed = !targets;
@@ -54,7 +68,6 @@ class Engine {
         if (e.fn && e.fn->needed_) ++e.fn->pending_;
     }
 
-    std::vector<Node*> ready;
     for (std::size_t i = 0; i < roots.size(); ++i) {
       Node* r = roots[i].fn.get();
       if (!r->needed_) continue;
@@ -72,9 +85,10 @@ class Engine {
     while (!ready.empty()) {
       Node* n = ready.back();
       ready.pop_back();
-      TensorList grads = std::move(n->input_buffer_);
-      n->input_buffer_ = TensorList();
-      grads.resize(n->num_outputs());
+      TensorList grads(n->num_outputs());
+      grads[0] = std::move(n->input0_);
+      for (std::size_t k = 0; k < n->more_inputs_.size(); ++k) grads[k + 1] = std::move(n->more_inputs_[k]);
+      n->more_inputs_.clear();
 
       bool execute = true;
       if (targets) {
@@ -98,7 +112,7 @@ class Engine {
         const Edge& e = n->next_edges[i];
         if (!e.fn || !e.fn->needed_) continue;
         if (i < outs.size() && outs[i].defined()) {
-          check_gradient(*n, i, outs[i], e);
+          check_gradient(*n, i, outs[i], e.fn->output_meta(e.input_nr));
           accumulate(*e.fn, e.input_nr, std::move(outs[i]), create_graph);
         }
         if (--e.fn->pending_ == 0) ready.push_back(e.fn.get());
@@ -108,8 +122,14 @@ class Engine {
   }
 
  private:
-  static void collect(const std::vector<Edge>& roots, std::uint64_t mark, std::vector<Node*>& order) {
+  struct Scratch {
+    std::vector<Node*> order, ready;
     std::vector<std::pair<Node*, std::size_t>> stack;
+  };
+
+  static void collect(const std::vector<Edge>& roots, std::uint64_t mark, std::vector<Node*>& order,
+                      std::vector<std::pair<Node*, std::size_t>>& stack) {
+    stack.clear();
     for (const Edge& r : roots) {
       if (r.fn->visit_mark_ == mark) continue;
       r.fn->visit_mark_ = mark;
@@ -133,8 +153,7 @@ class Engine {
 
   static void accumulate(Node& n, std::uint32_t slot_nr, Tensor g, bool create_graph) {
     if (!g.defined()) return;
-    if (n.input_buffer_.empty()) n.input_buffer_.resize(n.num_outputs());
-    Tensor& slot = n.input_buffer_[slot_nr];
+    Tensor& slot = n.input_slot(slot_nr);
     if (!slot.defined()) {
       slot = std::move(g);
     } else {
@@ -143,9 +162,9 @@ class Engine {
     }
   }
 
-  static void check_gradient(const Node& n, std::size_t i, const Tensor& g, const Edge& e) {
-    XG_CHECK(g.shape() == e.shape && g.dtype() == e.dtype, n.name(), "backward returned a gradient of ",
-             g.dtype(), g.shape(), " for input ", i, ", which is ", e.dtype, e.shape);
+  static void check_gradient(const Node& n, std::size_t i, const Tensor& g, const TensorMeta& want) {
+    XG_CHECK(g.shape() == want.shape && g.dtype() == want.dtype, n.name(), "backward returned a gradient of ",
+             g.dtype(), g.shape(), " for input ", i, ", which is ", want.dtype, want.shape);
   }
 };
 

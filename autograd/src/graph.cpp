@@ -13,6 +13,21 @@ thread_local std::vector<std::shared_ptr<Node>>* nodes_to_free = nullptr;
 Node::Node(const char* name, std::uint32_t num_outputs)
     : name_(name), num_outputs_(num_outputs), sequence_nr_(next_sequence_nr++) {}
 
+void Node::set_output_meta(std::uint32_t nr, TensorMeta meta) {
+  if (nr == 0) {
+    meta0_ = std::move(meta);
+    return;
+  }
+  if (more_meta_.size() < nr) more_meta_.resize(nr);
+  more_meta_[nr - 1] = std::move(meta);
+}
+
+Tensor& Node::input_slot(std::uint32_t nr) {
+  if (nr == 0) return input0_;
+  if (more_inputs_.size() < nr) more_inputs_.resize(nr);
+  return more_inputs_[nr - 1];
+}
+
 // Note [Iterative graph destruction]
 // Dropping the last handle to a deep chain would destroy node after node
 // recursively and overflow the stack. Instead the first destructor becomes
@@ -76,7 +91,9 @@ void throw_released(const char* node_name) {
 /// Accumulates into a leaf's .grad. Held by the graph; the leaf holds it weakly.
 class AccumulateGrad final : public Node {
  public:
-  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {}
+  explicit AccumulateGrad(std::shared_ptr<TensorImpl> leaf) : Node("AccumulateGrad"), leaf_(std::move(leaf)) {
+    set_output_meta(0, {leaf_->shape, leaf_->dtype});
+  }
 
   TensorList apply(TensorList&& grads) override {
     Tensor g = std::move(grads[0]);
@@ -86,7 +103,7 @@ class AccumulateGrad final : public Node {
       // .grad is later accumulated in place, so it must own its buffer:
       // steal the incoming one only when nothing else can see it.
       const bool exclusive = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1;
-      slot = (GradMode::is_enabled() || exclusive) ? g.impl_ptr() : g.detach().clone().impl_ptr();
+      slot = (GradMode::is_enabled() || exclusive) ? g.impl_ptr() : g.clone().impl_ptr();
     } else if (GradMode::is_enabled() || slot->requires_grad) {
       slot = add(Tensor(slot), g).impl_ptr();  // create_graph: keep .grad differentiable
     } else {
@@ -114,11 +131,7 @@ Edge gradient_edge(const Tensor& t) {
       impl->grad_accumulator = acc;
     }
     e.fn = std::move(acc);
-  } else {
-    return e;
   }
-  e.shape = impl->shape;
-  e.dtype = impl->dtype;
   return e;
 }
 
@@ -126,6 +139,7 @@ bool is_accumulate_grad(const Node* n) { return dynamic_cast<const AccumulateGra
 
 void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_nr) {
   auto* impl = out.impl();
+  node->set_output_meta(output_nr, {impl->shape, impl->dtype});
   impl->grad_fn = std::move(node);
   impl->output_nr = output_nr;
   impl->requires_grad = true;

@@ -12,6 +12,14 @@ enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Si
 enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge };
 
 Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name);
+/// g·∂y/∂x for tanh, sigmoid and relu from the saved output y, in one pass
+/// (the create_graph path uses the same formulas as Tensor ops instead).
+Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y);
+
+// Vectorised float32 transcendentals (kernels_math.cpp).
+void exp_f32(const float* x, float* y, std::int64_t n);
+void tanh_f32(const float* x, float* y, std::int64_t n);
+void sigmoid_f32(const float* x, float* y, std::int64_t n);
 /// Broadcasting a ∘ b. Comparisons give 0/1 in the input dtype.
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
 /// a ∘ s, or s ∘ a when scalar_left.

@@ -158,11 +158,39 @@ void unary_typed(UnaryOp op, const T* x, T* y, std::int64_t n) {
 Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
   check_defined(x, name);
   Tensor y = make_tensor(x.shape(), x.dtype());
+  if (x.dtype() == Dtype::Float32 && (op == UnaryOp::Exp || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid)) {
+    auto* f = op == UnaryOp::Exp ? exp_f32 : op == UnaryOp::Tanh ? tanh_f32 : sigmoid_f32;  // Note [Fast transcendentals]
+    f(x.data<float>(), y.data<float>(), x.numel());
+    return y;
+  }
   dispatch_float(x.dtype(), name, [&](auto z) {
     using T = decltype(z);
     unary_typed<T>(op, x.data<T>(), y.data<T>(), x.numel());
   });
   return y;
+}
+
+Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y) {
+  Tensor dx = make_tensor(y.shape(), y.dtype());
+  dispatch_float(y.dtype(), "backward", [&](auto z) {
+    using T = decltype(z);
+    const T* pg = g.data<T>();
+    const T* py = y.data<T>();
+    T* out = dx.data<T>();
+    const std::int64_t n = y.numel();
+    switch (op) {
+      case UnaryOp::Tanh:
+        for (std::int64_t i = 0; i < n; ++i) out[i] = pg[i] * (T(1) - py[i] * py[i]);
+        break;
+      case UnaryOp::Sigmoid:
+        for (std::int64_t i = 0; i < n; ++i) out[i] = pg[i] * py[i] * (T(1) - py[i]);
+        break;
+      default:  // Relu
+        for (std::int64_t i = 0; i < n; ++i) out[i] = py[i] > T(0) ? pg[i] : T(0);
+        break;
+    }
+  });
+  return dx;
 }
 
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {

@@ -248,6 +248,7 @@ Tensor tanh(const Tensor& x) {
   if (needs_grad(x)) {
     record(y, "TanhBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
+      if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Tanh, g, y_)};
       return {g * (1.0 - y_ * y_)};
     }, x);
   }
@@ -259,6 +260,7 @@ Tensor sigmoid(const Tensor& x) {
   if (needs_grad(x)) {
     record(y, "SigmoidBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
+      if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Sigmoid, g, y_)};
       return {g * y_ * (1.0 - y_)};
     }, x);
   }
@@ -269,6 +271,7 @@ Tensor relu(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Relu, x, "relu");
   if (needs_grad(x)) {
     record(y, "ReluBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+      if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Relu, g, sy.unpack(self))};
       return {g * gt(sy.unpack(self).detach(), 0.0)};
     }, x);
   }

@@ -55,14 +55,18 @@ class AutoGradMode {
 
 // ---------------------------------------------------------------- nodes
 
-/// Where a gradient goes: input slot `input_nr` of node `fn`. `shape` and
-/// `dtype` are the tensor's, so the engine can check what a backward returns.
+/// Where a gradient goes: input slot `input_nr` of node `fn`.
 struct Edge {
   std::shared_ptr<Node> fn;
   std::uint32_t input_nr = 0;
+  bool valid() const { return fn != nullptr; }
+};
+
+/// Shape and dtype of a node's output, so the engine can check every
+/// gradient that flows into it.
+struct TensorMeta {
   Shape shape;
   Dtype dtype = Dtype::Float32;
-  bool valid() const { return fn != nullptr; }
 };
 
 class Node : public std::enable_shared_from_this<Node> {
@@ -84,18 +88,26 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Frees what backward needed; called after the sweep unless retain_graph.
   virtual void release_saved() {}
 
+  const TensorMeta& output_meta(std::uint32_t nr) const { return nr == 0 ? meta0_ : more_meta_.at(nr - 1); }
+  void set_output_meta(std::uint32_t nr, TensorMeta meta);
+
   std::vector<Edge> next_edges;
 
  private:
   friend class Engine;
+  Tensor& input_slot(std::uint32_t nr);  ///< the gradient summed so far for output nr
   const char* name_;
   std::uint32_t num_outputs_;
   std::uint64_t sequence_nr_;
-  // Engine scratch; one backward at a time runs over a given graph.
+  TensorMeta meta0_;
+  std::vector<TensorMeta> more_meta_;
+  // Engine scratch; one backward at a time runs over a given graph. Output
+  // 0's gradient has an inline slot: most nodes have one output.
   std::uint64_t visit_mark_ = 0;
   std::int32_t pending_ = 0;
   bool needed_ = false;
-  TensorList input_buffer_;
+  Tensor input0_;
+  TensorList more_inputs_;
 };
 
 /// A tensor kept for backward. Checks, when unpacked, that no in-place op

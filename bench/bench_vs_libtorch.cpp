@@ -1,0 +1,212 @@
+// xgrad against libtorch, in one process, alternating rounds of the same
+// workloads, at 1 and 2 threads. Prints a Markdown table of times and
+// xgrad/libtorch ratios (below 1: xgrad is faster) and writes it, with the
+// raw figures as JSON, to the paths given.
+//
+//   bench_vs_libtorch [--quick] [--json out.json] [--markdown out.md]
+//   bench_vs_libtorch --memory xgrad|torch     (peak RSS over 1000 MLP steps)
+#include <cblas.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "torch_workloads.hpp"
+#include "xgrad_workloads.hpp"
+
+namespace {
+
+double seconds_per_call(const std::function<void()>& f, double min_seconds) {
+  f();
+  f();  // warm up: pools, caches, lazy init
+  std::int64_t n = 0;
+  const auto t0 = std::chrono::steady_clock::now();
+  double elapsed = 0;
+  do {
+    f();
+    ++n;
+    elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  } while (elapsed < min_seconds || n < 3);
+  return elapsed / static_cast<double>(n);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void set_threads(int n) {
+  xg::set_num_threads(n);         // also sets OpenBLAS
+  torch::set_num_threads(n);      // libtorch's OpenMP pool; does not reach OpenBLAS
+  openblas_set_num_threads(n);
+}
+
+struct Row {
+  std::string workload;
+  int threads;
+  double xgrad_s, torch_s;
+  std::string target;
+};
+
+long peak_rss_kib() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;
+}
+
+long current_rss_kib() {
+  std::ifstream f("/proc/self/statm");
+  long pages = 0, resident = 0;
+  f >> pages >> resident;
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+int memory_mode(const std::string& side) {
+  set_threads(1);
+  std::function<void()> step;
+  std::shared_ptr<void> keep;
+  if (side == "xgrad") {
+    auto w = std::make_shared<bench::XgStep>(bench::mlp_step());
+    step = [w] { w->step(); };
+    keep = w;
+  } else {
+    auto w = std::make_shared<bench::TorchStep>(bench::torch_mlp(), std::vector<int64_t>{128, 784});
+    step = [w] { w->step(); };
+    keep = w;
+  }
+  long rss10 = 0;
+  for (int i = 1; i <= 1000; ++i) {
+    step();
+    if (i == 10) rss10 = current_rss_kib();
+  }
+  std::printf("{\"side\": \"%s\", \"rss_after_10_steps_kib\": %ld, \"rss_after_1000_steps_kib\": %ld, \"peak_rss_kib\": %ld}\n",
+              side.c_str(), rss10, current_rss_kib(), peak_rss_kib());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  std::string json_path, md_path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--quick") quick = true;
+    else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
+    else if (a == "--markdown" && i + 1 < argc) md_path = argv[++i];
+    else if (a == "--memory" && i + 1 < argc) return memory_mode(argv[++i]);
+    else {
+      std::fprintf(stderr, "usage: %s [--quick] [--json F] [--markdown F] | --memory xgrad|torch\n", argv[0]);
+      return 2;
+    }
+  }
+  const double window = quick ? 0.01 : 0.25;
+  const int rounds = quick ? 1 : 5;
+  std::vector<Row> rows;
+  auto race = [&](const std::string& name, int threads, const std::function<void()>& xf, const std::function<void()>& tf,
+                  const std::string& target, double min_s = -1) {
+    set_threads(threads);
+    std::vector<double> xs, ts;
+    for (int r = 0; r < rounds; ++r) {  // alternate, so drift hits both sides alike
+      xs.push_back(seconds_per_call(xf, min_s > 0 ? min_s : window));
+      ts.push_back(seconds_per_call(tf, min_s > 0 ? min_s : window));
+    }
+    rows.push_back({name, threads, median(xs), median(ts), target});
+    std::fprintf(stderr, "  %-34s %d thr  xgrad %10.3f us  libtorch %10.3f us  ratio %.3f\n", name.c_str(), threads,
+                 rows.back().xgrad_s * 1e6, rows.back().torch_s * 1e6, rows.back().xgrad_s / rows.back().torch_s);
+  };
+
+  for (auto op : {bench::TinyOp::Add, bench::TinyOp::Mul, bench::TinyOp::Tanh, bench::TinyOp::Matmul}) {
+    for (std::int64_t n : {1, 16, 1024}) {
+      auto x = std::make_shared<bench::XgTiny>(op, n);
+      auto t = std::make_shared<bench::TorchTiny>(static_cast<int>(op), n);
+      race(std::string("op fwd+bwd ") + bench::name(op) + " n=" + std::to_string(n), 1, [x] { x->forward_backward(); },
+           [t] { t->forward_backward(); }, n <= 16 ? "<= 0.1" : "");
+    }
+  }
+  for (int threads : {1, 2}) {
+    auto xm = std::make_shared<bench::XgStep>(bench::mlp_step());
+    auto tm = std::make_shared<bench::TorchStep>(bench::torch_mlp(), std::vector<int64_t>{128, 784});
+    race("MLP step 784-256-128-10, batch 128", threads, [xm] { xm->step(); }, [tm] { tm->step(); }, "<= 0.8");
+    auto xc = std::make_shared<bench::XgStep>(bench::cnn_step());
+    auto tc = std::make_shared<bench::TorchStep>(bench::torch_cnn(), std::vector<int64_t>{64, 1, 28, 28});
+    race("small CNN step, batch 64", threads, [xc] { xc->step(); }, [tc] { tc->step(); }, "<= 0.8");
+  }
+  {
+    auto xm = std::make_shared<bench::XgMatmul>(1024);
+    auto tm = std::make_shared<bench::TorchMatmul>(1024);
+    race("matmul 1024^2 fwd+bwd", 1, [xm] { xm->step(); }, [tm] { tm->step(); }, "");
+  }
+  for (std::int64_t depth : {10000, 100000}) {
+    race("chain of " + std::to_string(depth) + " ops (build+bwd+free)", 1, [depth] { bench::xg_chain(depth); },
+         [depth] { bench::torch_chain(depth); }, "<= 0.1");
+  }
+  if (!quick) {
+    race("chain of 1000000 ops (build+bwd+free)", 1, [] { bench::xg_chain(1000000); },
+         [] { bench::torch_chain(1000000); }, "<= 0.1", 1e-9);
+  }
+  // xgrad-only rows: against the roofline and against hand-written gradients.
+  std::vector<std::pair<std::string, double>> internal;
+  set_threads(1);
+  {
+    bench::XgMatmul xm(1024);
+    bench::RawSgemm raw(1024);
+    std::vector<double> a, b;
+    for (int r = 0; r < rounds; ++r) {
+      a.push_back(seconds_per_call([&] { xm.step(); }, window));
+      b.push_back(seconds_per_call([&] { raw.step(); }, window));
+    }
+    internal.emplace_back("matmul 1024^2 fwd+bwd / three raw sgemm (target <= 1.05)", median(a) / median(b));
+  }
+  for (int threads : {1, 2}) {
+    set_threads(threads);
+    auto engine = bench::mlp_step();
+    bench::HandMlp hand;
+    std::vector<double> a, b;
+    for (int r = 0; r < rounds; ++r) {
+      a.push_back(seconds_per_call([&] { engine.step(); }, window));
+      b.push_back(seconds_per_call([&] { hand.step(); }, window));
+    }
+    internal.emplace_back("MLP step: engine / hand-written gradients, " + std::to_string(threads) +
+                              " thread(s) (target <= 1.10)",
+                          median(a) / median(b));
+  }
+
+  std::ostringstream md;
+  md << "| workload | threads | xgrad | libtorch | xgrad/libtorch | target |\n|---|---|---|---|---|---|\n";
+  auto fmt = [](double s) {
+    char buf[32];
+    if (s < 1e-3) std::snprintf(buf, sizeof buf, "%.2f µs", s * 1e6);
+    else if (s < 1) std::snprintf(buf, sizeof buf, "%.2f ms", s * 1e3);
+    else std::snprintf(buf, sizeof buf, "%.2f s", s);
+    return std::string(buf);
+  };
+  nlohmann::json j = {{"rows", nlohmann::json::array()}, {"internal", nlohmann::json::array()}};
+  for (const Row& r : rows) {
+    char ratio[16];
+    std::snprintf(ratio, sizeof ratio, "%.3f", r.xgrad_s / r.torch_s);
+    md << "| " << r.workload << " | " << r.threads << " | " << fmt(r.xgrad_s) << " | " << fmt(r.torch_s) << " | " << ratio
+       << " | " << (r.target.empty() ? "–" : r.target) << " |\n";
+    j["rows"].push_back({{"workload", r.workload}, {"threads", r.threads}, {"xgrad_seconds", r.xgrad_s},
+                         {"libtorch_seconds", r.torch_s}, {"ratio", r.xgrad_s / r.torch_s}, {"target", r.target}});
+  }
+  md << "\n| xgrad against itself | ratio |\n|---|---|\n";
+  for (auto& [name, ratio] : internal) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%.3f", ratio);
+    md << "| " << name << " | " << buf << " |\n";
+    j["internal"].push_back({{"measure", name}, {"ratio", ratio}});
+  }
+  std::printf("%s", md.str().c_str());
+  if (!md_path.empty()) std::ofstream(md_path) << md.str();
+  if (!json_path.empty()) std::ofstream(json_path) << j.dump(2) << "\n";
+  return 0;
+}
