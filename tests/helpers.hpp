@@ -29,6 +29,8 @@ std::string error_of(F&& f) {
   return "";
 }
 
+inline xg::TensorOptions f64_grad() { return xg::TensorOptions(xg::float64).requires_grad(true); }
+
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 }  // namespace test

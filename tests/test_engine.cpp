@@ -7,10 +7,8 @@ using namespace xg;
 using test::check_values;
 using test::contains;
 using test::error_of;
+using test::f64_grad;
 
-namespace {
-TensorOptions f64_grad() { return TensorOptions(float64).requires_grad(true); }
-}  // namespace
 
 TEST_CASE("gradients accumulate across backward calls until zeroed") {
   Tensor x = tensor({1, 2}, f64_grad());

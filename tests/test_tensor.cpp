@@ -111,7 +111,7 @@ TEST_CASE("bad input raises errors that name the op, shapes and dtypes") {
 
 TEST_CASE("in-place ops bump the version and refuse tensors that require grad") {
   Tensor w = ones({3}, TensorOptions(float64).requires_grad(true));
-  CHECK(contains(error_of([&] { w.add_(ones({3}, float64)); }), "add_: cannot modify a tensor that requires grad"));
+  CHECK(contains(error_of([&] { w.add_(ones({3}, float64)); }), "add_: a leaf tensor that requires grad (float64[3]) cannot be modified in place"));
   {
     NoGradGuard guard;
     w.sub_(full({3}, 0.5, float64));

@@ -89,6 +89,7 @@ class Engine {
       grads[0] = std::move(n->input0_);
       for (std::size_t k = 0; k < n->more_inputs_.size(); ++k) grads[k + 1] = std::move(n->more_inputs_[k]);
       n->more_inputs_.clear();
+      if (!n->pre_hooks_.empty()) n->apply_pre_hooks(grads);
 
       bool execute = true;
       if (targets) {

@@ -8,7 +8,38 @@ namespace {
 thread_local std::uint64_t next_sequence_nr = 0;
 // Set while a Node destructor is draining the graph; see Node::~Node.
 thread_local std::vector<std::shared_ptr<Node>>* nodes_to_free = nullptr;
+thread_local std::size_t pending_saved_bytes = 0;
+std::uint64_t next_hook_id() {
+  static std::uint64_t id = 0;
+  return ++id;
+}
 }  // namespace
+
+std::uint64_t Node::add_pre_hook(std::uint32_t nr, GradHook hook) {
+  const std::uint64_t id = next_hook_id();
+  pre_hooks_.push_back({id, nr, std::move(hook)});
+  return id;
+}
+
+void Node::remove_pre_hook(std::uint64_t id) {
+  for (auto it = pre_hooks_.begin(); it != pre_hooks_.end(); ++it)
+    if (it->id == id) {
+      pre_hooks_.erase(it);
+      return;
+    }
+}
+
+void Node::apply_pre_hooks(TensorList& grads) {
+  for (const PreHook& h : pre_hooks_) {
+    Tensor& g = grads[h.output_nr];
+    if (!g.defined()) continue;
+    Tensor replaced = h.fn(g);
+    if (!replaced.defined()) continue;
+    XG_CHECK(replaced.shape() == g.shape() && replaced.dtype() == g.dtype(), "hook", "a hook on ", name(),
+             " returned ", replaced.dtype(), replaced.shape(), " for a gradient of ", g.dtype(), g.shape());
+    g = std::move(replaced);
+  }
+}
 
 Node::Node(const char* name, std::uint32_t num_outputs)
     : name_(name), num_outputs_(num_outputs), sequence_nr_(next_sequence_nr++) {}
@@ -54,6 +85,7 @@ Node::~Node() {
 
 SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   if (!t.defined()) return;
+  pending_saved_bytes += static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype());
   // A saved output must not own its node (that would be a cycle), so keep
   // a history-free alias; a saved input is kept as it is.
   data_ = is_output ? detail::alias(t) : t;
@@ -98,6 +130,22 @@ class AccumulateGrad final : public Node {
   TensorList apply(TensorList&& grads) override {
     Tensor g = std::move(grads[0]);
     if (!g.defined()) return {};
+    if (leaf_->hooks)
+      for (auto& [id, hook] : leaf_->hooks->pre) {
+        Tensor replaced = hook(g);
+        if (!replaced.defined()) continue;
+        XG_CHECK(replaced.shape() == g.shape() && replaced.dtype() == g.dtype(), "hook", "a hook on a leaf ",
+                 g.dtype(), g.shape(), " returned ", replaced.dtype(), replaced.shape());
+        g = std::move(replaced);
+      }
+    accumulate(std::move(g));
+    if (leaf_->hooks)
+      for (auto& [id, hook] : leaf_->hooks->post) hook(Tensor(leaf_));
+    return {};
+  }
+
+ private:
+  void accumulate(Tensor g) {
     auto& slot = leaf_->grad;
     if (!slot) {
       // .grad is later accumulated in place, so it must own its buffer:
@@ -109,12 +157,8 @@ class AccumulateGrad final : public Node {
     } else {
       Tensor(slot).add_(g);
     }
-    return {};
   }
 
-  bool is_leaf_accumulator() const { return true; }
-
- private:
   std::shared_ptr<TensorImpl> leaf_;
 };
 
@@ -135,6 +179,12 @@ Edge gradient_edge(const Tensor& t) {
   return e;
 }
 
+std::size_t take_pending_saved_bytes() {
+  const std::size_t b = pending_saved_bytes;
+  pending_saved_bytes = 0;
+  return b;
+}
+
 bool is_accumulate_grad(const Node* n) { return dynamic_cast<const AccumulateGrad*>(n) != nullptr; }
 
 void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_nr) {
@@ -153,4 +203,68 @@ bool needs_grad(const TensorList& ts) {
 }
 
 }  // namespace detail
+
+// ---------------------------------------------------------------- hooks on tensors
+
+namespace {
+/// A handle that erases entry `id` from the list `member` of a leaf's hooks.
+template <class List>
+HookHandle leaf_hook_handle(const std::shared_ptr<detail::LeafHooks>& hooks, List detail::LeafHooks::*member,
+                            std::uint64_t id) {
+  std::weak_ptr<detail::LeafHooks> weak = hooks;
+  return HookHandle([weak, member, id] {
+    if (auto h = weak.lock()) {
+      List& list = (*h).*member;
+      for (auto it = list.begin(); it != list.end(); ++it)
+        if (it->first == id) {
+          list.erase(it);
+          return;
+        }
+    }
+  });
+}
+}  // namespace
+
+HookHandle Tensor::register_hook(GradHook hook) {
+  auto* impl = this->impl();
+  XG_CHECK(impl->requires_grad, "register_hook", "cannot register a hook on a tensor (", impl->dtype, impl->shape,
+           ") that does not require grad");
+  if (impl->grad_fn) {
+    std::weak_ptr<Node> node = impl->grad_fn;
+    const std::uint64_t id = impl->grad_fn->add_pre_hook(impl->output_nr, std::move(hook));
+    return HookHandle([node, id] {
+      if (auto n = node.lock()) n->remove_pre_hook(id);
+    });
+  }
+  if (!impl->hooks) impl->hooks = std::make_shared<detail::LeafHooks>();
+  const std::uint64_t id = next_hook_id();
+  impl->hooks->pre.emplace_back(id, std::move(hook));
+  return leaf_hook_handle(impl->hooks, &detail::LeafHooks::pre, id);
+}
+
+HookHandle Tensor::register_post_accumulate_grad_hook(std::function<void(const Tensor&)> hook) {
+  auto* impl = this->impl();
+  XG_CHECK(is_leaf() && impl->requires_grad, "register_post_accumulate_grad_hook",
+           "only leaves that require grad accumulate a .grad");
+  if (!impl->hooks) impl->hooks = std::make_shared<detail::LeafHooks>();
+  const std::uint64_t id = next_hook_id();
+  impl->hooks->post.emplace_back(id, std::move(hook));
+  return leaf_hook_handle(impl->hooks, &detail::LeafHooks::post, id);
+}
+
+void Tensor::retain_grad() {
+  auto* impl = this->impl();
+  XG_CHECK(impl->requires_grad, "retain_grad", "cannot retain the gradient of a tensor that does not require grad");
+  if (!impl->grad_fn || impl->retains_grad) return;  // leaves keep .grad anyway
+  impl->retains_grad = true;
+  std::weak_ptr<detail::TensorImpl> weak = impl_ptr();
+  impl->grad_fn->add_pre_hook(impl->output_nr, [weak](const Tensor& g) -> Tensor {
+    auto t = weak.lock();
+    if (!t) return {};
+    NoGradGuard no_grad;
+    t->grad = t->grad ? add(Tensor(t->grad), g).impl_ptr() : g.clone().impl_ptr();
+    return {};
+  });
+}
+
 }  // namespace xg

@@ -1,8 +1,15 @@
 // In-place ops. They bump the storage version, so a tensor saved for
-// backward that is changed afterwards is caught at backward time
-// (SavedTensor::unpack). They are not recorded in the graph: in grad mode
-// they refuse tensors that require grad (use them under NoGradGuard, as
-// optimizers do, or on plain tensors).
+// backward that is changed afterwards is caught when backward unpacks it.
+//
+// Note [In-place with history]
+// Outside grad mode (or on tensors that need no gradient) an in-place op just
+// writes. In grad mode, on a non-leaf or with an argument that requires grad,
+// the op is recorded: the out-of-place op runs on a handle holding the old
+// value and history, its result is written into the tensor's storage, and
+// the tensor takes over the new node. A backward that needs the old value
+// then finds its version changed and says so. A leaf that requires grad
+// cannot be changed in place in grad mode (its .grad would no longer mean
+// anything); wrap such updates in NoGradGuard, as optimizers do.
 #include <cstring>
 
 #include "kernels.hpp"
@@ -10,14 +17,13 @@
 namespace xg {
 namespace {
 
-void check_inplace(const Tensor& self, const Tensor* other, const char* op) {
+bool recorded(const Tensor& self, const Tensor* other, const char* op) {
   detail::check_defined(self, op);
-  if (!GradMode::is_enabled()) return;
-  XG_CHECK(!self.requires_grad(), op, "cannot modify a tensor that requires grad (", self.dtype(), self.shape(),
-           self.is_leaf() ? ", a leaf" : ", computed by ", self.is_leaf() ? "" : self.grad_fn()->name(),
-           ") in place while grad mode is on; wrap the update in xg::NoGradGuard or use the out-of-place op");
-  XG_CHECK(other == nullptr || !other->requires_grad(), op, "in-place ops are not recorded by autograd, but the "
-           "argument requires grad; use the out-of-place op");
+  if (other) detail::check_defined(*other, op);
+  if (!GradMode::is_enabled()) return false;
+  XG_CHECK(!(self.is_leaf() && self.requires_grad()), op, "a leaf tensor that requires grad (", self.dtype(),
+           self.shape(), ") cannot be modified in place while grad mode is on; wrap the update in xg::NoGradGuard");
+  return self.requires_grad() || (other && other->requires_grad());
 }
 
 bool broadcasts_to(const Shape& from, const Shape& to) {
@@ -30,10 +36,35 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
 
 void bump(Tensor& t) { ++t.impl()->storage->version; }
 
+void write_into(Tensor& self, const Tensor& value) {
+  if (value.impl()->storage != self.impl()->storage)
+    std::memcpy(self.impl()->storage->data, value.impl()->storage->data,
+                static_cast<std::size_t>(self.numel()) * dtype_size(self.dtype()));
+  bump(self);
+}
+
+template <class F>
+Tensor& rebase(Tensor& self, const char* op, F out_of_place) {
+  Tensor old = detail::alias(self);  // the old value, with the old history
+  old.impl()->grad_fn = self.grad_fn();
+  old.impl()->output_nr = self.impl()->output_nr;
+  old.impl()->requires_grad = self.requires_grad();
+  Tensor result = out_of_place(old);
+  XG_CHECK(result.shape() == self.shape() && result.dtype() == self.dtype(), op, "the result ", result.dtype(),
+           result.shape(), " does not fit the in-place target ", self.dtype(), self.shape());
+  write_into(self, result);
+  auto* impl = self.impl();
+  impl->grad_fn = result.grad_fn();
+  impl->output_nr = result.impl()->output_nr;
+  impl->requires_grad = result.requires_grad();
+  return self;
+}
+
 }  // namespace
 
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
-  check_inplace(*this, &other, "add_");
+  if (recorded(*this, &other, "add_"))
+    return rebase(*this, "add_", [&](const Tensor& old) { return alpha == 1.0 ? old + other : old + other * alpha; });
   detail::add_inplace_kernel(*this, other, alpha, "add_");
   bump(*this);
   return *this;
@@ -42,21 +73,21 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 Tensor& Tensor::sub_(const Tensor& other, double alpha) { return add_(other, -alpha); }
 
 Tensor& Tensor::mul_(const Tensor& other) {
-  check_inplace(*this, &other, "mul_");
+  if (recorded(*this, &other, "mul_")) return rebase(*this, "mul_", [&](const Tensor& old) { return old * other; });
   detail::mul_inplace_kernel(*this, other, "mul_");
   bump(*this);
   return *this;
 }
 
 Tensor& Tensor::div_(const Tensor& other) {
-  check_inplace(*this, &other, "div_");
+  if (recorded(*this, &other, "div_")) return rebase(*this, "div_", [&](const Tensor& old) { return old / other; });
   detail::div_inplace_kernel(*this, other, "div_");
   bump(*this);
   return *this;
 }
 
 Tensor& Tensor::mul_(double s) {
-  check_inplace(*this, nullptr, "mul_");
+  if (recorded(*this, nullptr, "mul_")) return rebase(*this, "mul_", [&](const Tensor& old) { return old * s; });
   detail::dispatch_float(dtype(), "mul_", [](auto) {});
   detail::scalar_inplace_kernel(*this, s, 0.0);
   bump(*this);
@@ -64,7 +95,7 @@ Tensor& Tensor::mul_(double s) {
 }
 
 Tensor& Tensor::add_(double s) {
-  check_inplace(*this, nullptr, "add_");
+  if (recorded(*this, nullptr, "add_")) return rebase(*this, "add_", [&](const Tensor& old) { return old + s; });
   detail::scalar_inplace_kernel(*this, 1.0, s);
   bump(*this);
   return *this;
@@ -73,29 +104,33 @@ Tensor& Tensor::add_(double s) {
 Tensor& Tensor::zero_() { return fill_(0.0); }
 
 Tensor& Tensor::fill_(double value) {
-  check_inplace(*this, nullptr, "fill_");
+  // The gradient w.r.t. the old value is zero.
+  if (recorded(*this, nullptr, "fill_")) return rebase(*this, "fill_", [&](const Tensor& old) { return old * 0.0 + value; });
   detail::scalar_inplace_kernel(*this, 0.0, value);
   bump(*this);
   return *this;
 }
 
 Tensor& Tensor::copy_(const Tensor& src) {
-  check_inplace(*this, &src, "copy_");
-  detail::check_defined(src, "copy_");
+  const bool with_history = recorded(*this, &src, "copy_");
+  XG_CHECK(broadcasts_to(src.shape(), shape()), "copy_", "cannot copy shape ", src.shape(), " into shape ", shape());
+  if (with_history) {
+    const Shape target = shape();
+    const Dtype dt = dtype();
+    return rebase(*this, "copy_", [&](const Tensor& old) {
+      // The old value's gradient is zero; src's flows through.
+      return old * 0.0 + xg::expand(src.to(dt), target);
+    });
+  }
   Tensor s = src.detach().to(dtype());
-  XG_CHECK(broadcasts_to(s.shape(), shape()), "copy_", "cannot copy shape ", src.shape(), " into shape ", shape());
   if (s.shape() != shape()) s = xg::expand(s, shape());
-  if (s.impl()->storage != impl()->storage)
-    std::memcpy(impl()->storage->data, s.impl()->storage->data, static_cast<std::size_t>(numel()) * dtype_size(dtype()));
-  bump(*this);
+  write_into(*this, s);
   return *this;
 }
 
 Tensor& Tensor::clamp_(double lo, double hi) {
-  check_inplace(*this, nullptr, "clamp_");
-  Tensor c = detail::clamp_kernel(*this, lo, hi, "clamp_");
-  std::memcpy(impl()->storage->data, c.impl()->storage->data, static_cast<std::size_t>(numel()) * dtype_size(dtype()));
-  bump(*this);
+  if (recorded(*this, nullptr, "clamp_")) return rebase(*this, "clamp_", [&](const Tensor& old) { return clamp(old, lo, hi); });
+  write_into(*this, detail::clamp_kernel(*this, lo, hi, "clamp_"));
   return *this;
 }
 

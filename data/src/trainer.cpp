@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -169,6 +170,7 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
   const bool maximise = options_.monitor == "val_accuracy";
   EarlyStopping stopper(std::max<std::int64_t>(options_.patience, 0), options_.min_delta,
                         maximise ? EarlyStopping::Mode::Max : EarlyStopping::Mode::Min);
+  if (!options_.out_dir.empty()) std::filesystem::create_directories(options_.out_dir);
   FitResult result;
   std::int64_t first_epoch = 1;
   if (options_.resume && file_exists(checkpoint_path())) {

@@ -88,6 +88,15 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Frees what backward needed; called after the sweep unless retain_graph.
   virtual void release_saved() {}
 
+  /// Hooks on the gradient arriving at output `nr` (Tensor::register_hook on a non-leaf).
+  std::uint64_t add_pre_hook(std::uint32_t nr, GradHook hook);
+  void remove_pre_hook(std::uint64_t id);
+  /// Runs the pre-hooks on the gradients of this node's outputs.
+  void apply_pre_hooks(TensorList& grads);
+  /// Bytes held by tensors saved for backward (0 once released).
+  std::size_t saved_bytes() const { return saved_bytes_; }
+  void set_saved_bytes(std::size_t bytes) { saved_bytes_ = bytes; }
+
   const TensorMeta& output_meta(std::uint32_t nr) const { return nr == 0 ? meta0_ : more_meta_.at(nr - 1); }
   void set_output_meta(std::uint32_t nr, TensorMeta meta);
 
@@ -101,6 +110,17 @@ class Node : public std::enable_shared_from_this<Node> {
   std::uint64_t sequence_nr_;
   TensorMeta meta0_;
   std::vector<TensorMeta> more_meta_;
+  struct PreHook {
+    std::uint64_t id;
+    std::uint32_t output_nr;
+    GradHook fn;
+  };
+  std::vector<PreHook> pre_hooks_;
+
+ protected:
+  std::size_t saved_bytes_ = 0;
+
+ private:
   // Engine scratch; one backward at a time runs over a given graph. Output
   // 0's gradient has an inline slot: most nodes have one output.
   std::uint64_t visit_mark_ = 0;
@@ -141,13 +161,26 @@ class FunctionNode final : public Node {
     if (!fn_) throw_released(name());
     return (*fn_)(grads[0], *this);
   }
-  void release_saved() override { fn_.reset(); }
+  void release_saved() override {
+    fn_.reset();
+    saved_bytes_ = 0;
+  }
 
  private:
   std::optional<F> fn_;
 };
 
 Edge gradient_edge(const Tensor& t);  ///< where t's gradient goes (empty if none)
+
+/// Bytes of the tensors saved (SavedTensor constructed) on this thread since
+/// the last call; record() charges them to the node it makes.
+std::size_t take_pending_saved_bytes();
+
+/// Hooks of a leaf: before and after its .grad is accumulated.
+struct LeafHooks {
+  std::vector<std::pair<std::uint64_t, GradHook>> pre;
+  std::vector<std::pair<std::uint64_t, std::function<void(const Tensor&)>>> post;
+};
 void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_nr = 0);
 
 inline bool needs_grad(const Tensor& t) { return GradMode::is_enabled() && t.requires_grad(); }
@@ -162,6 +195,7 @@ void record(Tensor& out, const char* name, F&& fn, const Ts&... inputs) {
   auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(fn));
   node->next_edges.reserve(sizeof...(Ts));
   (node->next_edges.push_back(gradient_edge(inputs)), ...);
+  node->set_saved_bytes(take_pending_saved_bytes());
   set_history(out, std::move(node));
 }
 
@@ -170,6 +204,7 @@ void record_list(Tensor& out, const char* name, F&& fn, const TensorList& inputs
   auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(fn));
   node->next_edges.reserve(inputs.size());
   for (const Tensor& t : inputs) node->next_edges.push_back(gradient_edge(t));
+  node->set_saved_bytes(take_pending_saved_bytes());
   set_history(out, std::move(node));
 }
 

@@ -2,6 +2,7 @@
 // xg::Tensor: a cheap, shared handle to an n-d array that records the ops
 // applied to it, so that backward() can fill gradients.
 #include <cstdint>
+#include <functional>
 #include <initializer_list>
 #include <iosfwd>
 #include <memory>
@@ -17,6 +18,24 @@ namespace xg {
 
 class Tensor;
 using TensorList = std::vector<Tensor>;
+
+/// Runs on a gradient as it flows through a tensor; return a tensor to
+/// replace the gradient, or an undefined Tensor to leave it as it is.
+using GradHook = std::function<Tensor(const Tensor& grad)>;
+
+/// Removes the hook it was returned for (once; later calls do nothing).
+class HookHandle {
+ public:
+  HookHandle() = default;
+  explicit HookHandle(std::function<void()> remover) : remover_(std::move(remover)) {}
+  void remove() {
+    if (remover_) remover_();
+    remover_ = nullptr;
+  }
+
+ private:
+  std::function<void()> remover_;
+};
 
 /// Like torch::TensorOptions: `TensorOptions(float64).requires_grad(true)`.
 class TensorOptions {
@@ -66,6 +85,14 @@ class Tensor {
   void backward(const Tensor& gradient = {}, bool retain_graph = false,
                 bool create_graph = false) const;
   Tensor detach() const;  ///< same data, no history, requires_grad false
+  /// A hook on the gradient w.r.t. this tensor, run during backward before
+  /// the gradient is used (for a leaf: before it is accumulated into .grad).
+  HookHandle register_hook(GradHook hook);
+  /// A hook run after a leaf's .grad has been updated; it receives the leaf.
+  HookHandle register_post_accumulate_grad_hook(std::function<void(const Tensor& leaf)> hook);
+  /// Keep .grad for this non-leaf tensor too (like torch's retain_grad).
+  void retain_grad();
+  bool retains_grad() const { return impl()->retains_grad; }
 
   // ---- conversion and copies
   Tensor to(Dtype d) const;  ///< differentiable between float dtypes

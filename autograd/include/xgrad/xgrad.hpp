@@ -1,6 +1,10 @@
 #pragma once
 // The one header users include: #include <xgrad/xgrad.hpp>
 #include "xgrad/autograd.hpp"
+#include "xgrad/checkpoint.hpp"
+#include "xgrad/function.hpp"
+#include "xgrad/functional.hpp"
+#include "xgrad/graph.hpp"
 #include "xgrad/dtype.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/gradcheck.hpp"

@@ -12,6 +12,8 @@ class Node;
 
 namespace detail {
 
+struct LeafHooks;  // hooks on a leaf's gradient (autograd.hpp)
+
 /// A 64-byte-aligned buffer from the pooled allocator, shared by views.
 /// `version` counts in-place writes; saved tensors compare it at backward.
 struct Storage {
@@ -34,7 +36,9 @@ struct TensorImpl {
   std::uint32_t output_nr = 0;            // which output of grad_fn this is
   std::shared_ptr<Node> grad_fn;          // empty for leaves
   std::weak_ptr<Node> grad_accumulator;   // leaves: where .grad is accumulated
-  std::shared_ptr<TensorImpl> grad;       // accumulated gradient (leaves)
+  std::shared_ptr<TensorImpl> grad;       // accumulated gradient (leaves, or retain_grad)
+  std::shared_ptr<LeafHooks> hooks;       // leaves only
+  bool retains_grad = false;
 };
 
 }  // namespace detail

@@ -1,0 +1,78 @@
+#pragma once
+// Custom differentiable functions, like torch::autograd::Function:
+//
+//   struct Cube : xg::Function<Cube> {
+//     static xg::TensorList forward(xg::AutogradContext& ctx, const xg::TensorList& in) {
+//       ctx.save_for_backward({in[0]});
+//       return {in[0] * in[0] * in[0]};        // runs without recording a graph
+//     }
+//     static xg::TensorList backward(xg::AutogradContext& ctx, const xg::TensorList& grad_out) {
+//       const xg::Tensor x = ctx.get_saved_variables()[0];
+//       return {grad_out[0] * 3.0 * x * x};     // xgrad ops: second order works
+//     }
+//   };
+//   xg::Tensor y = Cube::apply({x})[0];
+//
+// Several inputs and outputs are fine; backward returns one gradient per
+// input (undefined for none) and receives zeros for outputs that got no
+// gradient. A type may name its node with `static constexpr const char* name`.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <type_traits>
+
+#include "xgrad/autograd.hpp"
+
+namespace xg {
+
+class AutogradContext {
+ public:
+  /// Tensors backward will need: inputs or outputs of forward.
+  void save_for_backward(TensorList tensors) { to_save_ = std::move(tensors); }
+  /// The saved tensors, checked against in-place changes since forward.
+  TensorList get_saved_variables() const;
+  /// Outputs that get no gradient (e.g. indices); they do not require grad.
+  void mark_non_differentiable(const TensorList& outputs) { non_differentiable_ = outputs; }
+  /// Whether input i needs a gradient (valid in forward and backward).
+  bool needs_input_grad(std::size_t i) const { return i < needs_.size() && needs_[i]; }
+  /// Non-tensor values for backward (sizes, flags, constants).
+  std::map<std::string, double> saved_data;
+
+ private:
+  friend TensorList detail_apply_function(
+      const char*, const std::function<TensorList(AutogradContext&, const TensorList&)>&,
+      std::function<TensorList(AutogradContext&, const TensorList&)>, const TensorList&, bool);
+  friend class CustomFunctionNode;
+  TensorList to_save_, non_differentiable_;
+  std::vector<SavedTensor> saved_;
+  std::vector<bool> needs_;
+  Node* owner_ = nullptr;
+};
+
+TensorList detail_apply_function(const char* name,
+                                 const std::function<TensorList(AutogradContext&, const TensorList&)>& forward,
+                                 std::function<TensorList(AutogradContext&, const TensorList&)> backward,
+                                 const TensorList& inputs, bool always_record = false);
+
+template <class T>
+struct Function {
+  static TensorList apply(const TensorList& inputs) {
+    return detail_apply_function(node_name(), &T::forward, &T::backward, inputs);
+  }
+
+ private:
+  template <class U, class = void>
+  struct has_name : std::false_type {};
+  template <class U>
+  struct has_name<U, std::void_t<decltype(U::name)>> : std::true_type {};
+  static const char* node_name() {
+    if constexpr (has_name<T>::value) {
+      return T::name;
+    } else {
+      return "CustomFunctionBackward";
+    }
+  }
+};
+
+}  // namespace xg
