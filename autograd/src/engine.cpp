@@ -12,6 +12,7 @@
 //    node's buffer and decrement that node's count.
 // No recursion anywhere, so depth is limited only by memory.
 #include <algorithm>
+#include <atomic>
 #include <memory>
 
 #include "internal.hpp"
@@ -24,7 +25,7 @@ class Engine {
   /// target edge and leaves every .grad alone; without, accumulates into leaves.
   static TensorList run(const std::vector<Edge>& roots, TensorList root_grads, bool keep_graph,
                         bool create_graph, const std::vector<Edge>* targets) {
-    static std::uint64_t mark_counter = 0;
+    static std::atomic<std::uint64_t> mark_counter{0};
     const std::uint64_t mark = ++mark_counter;
 
     // Scratch vectors are reused across calls (one set per nesting level, as
@@ -114,6 +115,9 @@ class Engine {
         if (!e.fn || !e.fn->needed_) continue;
         if (i < outs.size() && outs[i].defined()) {
           check_gradient(*n, i, outs[i], e.fn->output_meta(e.input_nr));
+          XG_CHECK(!AnomalyMode::is_enabled() || !detail::has_non_finite(outs[i]), "anomaly", "the backward of ",
+                   n->name(), detail::where_created(*n), " returned NaN or Inf in the gradient for input ", i, " (",
+                   outs[i].dtype(), outs[i].shape(), ")");
           accumulate(*e.fn, e.input_nr, std::move(outs[i]), create_graph);
         }
         if (--e.fn->pending_ == 0) ready.push_back(e.fn.get());

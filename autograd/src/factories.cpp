@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <random>
 #include <sstream>
 
@@ -30,8 +31,16 @@ std::mt19937_64& generator() {
   return gen;
 }
 
+// Threads share the one generator; each draw (or each tensor's worth of
+// draws) holds the lock, so concurrent use is safe, if not reproducible.
+std::recursive_mutex& generator_mutex() {
+  static std::recursive_mutex m;
+  return m;
+}
+
 template <class T, class Draw>
 Tensor generated(const Shape& shape, TensorOptions opts, const char* op, Draw draw) {
+  std::lock_guard<std::recursive_mutex> lock(generator_mutex());
   Tensor t = detail::make_tensor(shape, opts.dtype());
   detail::dispatch_float(opts.dtype(), op, [&](auto z) {
     using U = decltype(z);
@@ -44,11 +53,18 @@ Tensor generated(const Shape& shape, TensorOptions opts, const char* op, Draw dr
 
 }  // namespace
 
-void manual_seed(std::uint64_t seed) { generator().seed(seed); }
-std::uint64_t random_u64() { return generator()(); }
+void manual_seed(std::uint64_t seed) {
+  std::lock_guard<std::recursive_mutex> lock(generator_mutex());
+  generator().seed(seed);
+}
+std::uint64_t random_u64() {
+  std::lock_guard<std::recursive_mutex> lock(generator_mutex());
+  return generator()();
+}
 double random_uniform() { return static_cast<double>(random_u64() >> 11) * 0x1.0p-53; }
 
 std::string get_rng_state() {
+  std::lock_guard<std::recursive_mutex> lock(generator_mutex());
   std::ostringstream os;
   os << generator();
   return os.str();
@@ -59,6 +75,7 @@ void set_rng_state(const std::string& state) {
   std::mt19937_64 g;
   is >> g;
   XG_CHECK(!is.fail(), "set_rng_state", "the text is not a generator state saved by get_rng_state");
+  std::lock_guard<std::recursive_mutex> lock(generator_mutex());
   generator() = g;
 }
 
@@ -138,6 +155,7 @@ Tensor randn_like(const Tensor& t) { return randn(t.shape(), t.dtype()); }
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOptions opts) {
   XG_CHECK(high > low, "randint", "empty range [", low, ", ", high, ")");
   const auto span = static_cast<std::uint64_t>(high - low);
+  std::lock_guard<std::recursive_mutex> lock(generator_mutex());
   Tensor t = detail::make_tensor(shape, opts.dtype());
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);

@@ -1,4 +1,6 @@
 // Nodes, edges and saved tensors: how ops attach themselves to the graph.
+#include <atomic>
+#include <cmath>
 #include <string>
 
 #include "internal.hpp"
@@ -9,11 +11,20 @@ thread_local std::uint64_t next_sequence_nr = 0;
 // Set while a Node destructor is draining the graph; see Node::~Node.
 thread_local std::vector<std::shared_ptr<Node>>* nodes_to_free = nullptr;
 thread_local std::size_t pending_saved_bytes = 0;
+thread_local std::vector<std::string> anomaly_tags;
 std::uint64_t next_hook_id() {
-  static std::uint64_t id = 0;
+  static std::atomic<std::uint64_t> id{0};
   return ++id;
 }
 }  // namespace
+
+AnomalyTag::AnomalyTag(const std::string& tag) { anomaly_tags.push_back(tag); }
+AnomalyTag::~AnomalyTag() { anomaly_tags.pop_back(); }
+std::string AnomalyTag::current() {
+  std::string s;
+  for (const std::string& t : anomaly_tags) s += (s.empty() ? "" : "/") + t;
+  return s;
+}
 
 std::uint64_t Node::add_pre_hook(std::uint32_t nr, GradHook hook) {
   const std::uint64_t id = next_hook_id();
@@ -187,9 +198,29 @@ std::size_t take_pending_saved_bytes() {
 
 bool is_accumulate_grad(const Node* n) { return dynamic_cast<const AccumulateGrad*>(n) != nullptr; }
 
+bool has_non_finite(const Tensor& t) {
+  if (!t.defined() || !is_floating(t.dtype())) return false;
+  return dispatch_float(t.dtype(), "anomaly", [&](auto z) {
+    using T = decltype(z);
+    const T* p = static_cast<const T*>(t.impl()->storage->data);
+    for (std::int64_t i = 0; i < t.numel(); ++i)
+      if (!std::isfinite(p[i])) return true;
+    return false;
+  });
+}
+
+std::string where_created(const Node& n) {
+  return n.creation_tag().empty() ? std::string(" (no AnomalyTag was set)") : " (created under tag '" + n.creation_tag() + "')";
+}
+
 void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_nr) {
   auto* impl = out.impl();
   node->set_output_meta(output_nr, {impl->shape, impl->dtype});
+  if (AnomalyMode::is_enabled()) {
+    node->set_creation_tag(AnomalyTag::current());
+    XG_CHECK(!has_non_finite(out), "anomaly", "the forward of the op recorded as ", node->name(), where_created(*node),
+             " produced NaN or Inf in its output ", impl->dtype, impl->shape);
+  }
   impl->grad_fn = std::move(node);
   impl->output_nr = output_nr;
   impl->requires_grad = true;

@@ -47,3 +47,7 @@ void check_defined(const Tensor& t, const char* op);
 
 }  // namespace xg::detail
 namespace xg::detail { bool is_accumulate_grad(const Node* n); }
+namespace xg::detail {
+bool has_non_finite(const Tensor& t);
+std::string where_created(const Node& n);
+}  // namespace xg::detail

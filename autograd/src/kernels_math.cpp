@@ -12,6 +12,13 @@
 #include <cstdint>
 #include <cstring>
 
+// GCC's function multiversioning; clang (the fuzz build) gets the baseline.
+#if defined(__GNUC__) && !defined(__clang__)
+#define XG_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define XG_CLONES
+#endif
+
 namespace xg::detail {
 namespace {
 
@@ -22,7 +29,7 @@ inline float exp_approx(float x) {
   // leaves it in the low mantissa bits: no float-to-int conversion needed.
   const float shifted = clamped * 1.44269504088896341f + 12582912.0f;
   const float n = shifted - 12582912.0f;
-  std::int32_t n_bits;
+  std::uint32_t n_bits;  // unsigned: NaN inputs give arbitrary bits, and the shift below must not overflow
   std::memcpy(&n_bits, &shifted, sizeof n_bits);
   float r = clamped - n * 0.693359375f;
   r -= n * -2.12194440e-4f;
@@ -34,7 +41,7 @@ inline float exp_approx(float x) {
   p = p * r + 5.0000001201e-1f;
   const float e = p * r * r + r + 1.0f;
   // Scale by 2^n through the exponent bits.
-  const std::int32_t bits = (n_bits - 0x4B400000 + 127) << 23;
+  const std::uint32_t bits = (n_bits - 0x4B400000u + 127u) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   float y = e * scale;
@@ -60,15 +67,15 @@ inline float tanh_approx(float x) {
 
 }  // namespace
 
-__attribute__((target_clones("avx2", "default"))) void exp_f32(const float* x, float* y, std::int64_t n) {
+XG_CLONES void exp_f32(const float* x, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = exp_approx(x[i]);
 }
 
-__attribute__((target_clones("avx2", "default"))) void tanh_f32(const float* x, float* y, std::int64_t n) {
+XG_CLONES void tanh_f32(const float* x, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = tanh_approx(x[i]);
 }
 
-__attribute__((target_clones("avx2", "default"))) void sigmoid_f32(const float* x, float* y, std::int64_t n) {
+XG_CLONES void sigmoid_f32(const float* x, float* y, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = 1.0f / (1.0f + exp_approx(-x[i]));
 }
 

@@ -97,7 +97,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
     y_keep = log(sum(exp(x - m), dims, true)) + m;
   }
   Shape out_shape;
-  if (!dims.empty()) {
+  if (!dims.empty() && x.dim() > 0) {  // a 0-d input stays 0-d (found by fuzzing)
     std::vector<bool> drop(static_cast<std::size_t>(x.dim()), false);
     for (std::int64_t d : dims) drop[static_cast<std::size_t>(detail::wrap_dim(d, x.dim(), "logsumexp"))] = true;
     for (std::size_t d = 0; d < drop.size(); ++d)

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -51,6 +52,42 @@ class AutoGradMode {
 
  private:
   bool prev_;
+};
+
+// ---------------------------------------------------------------- anomaly detection
+
+namespace detail {
+inline thread_local bool anomaly_mode_enabled = false;
+}
+
+/// Opt-in checks (like torch.autograd.detect_anomaly): every recorded op's
+/// output and every gradient backward computes is checked for NaN/Inf, and
+/// an error names the op and the tag it was created under. Slow; for debugging.
+struct AnomalyMode {
+  static bool is_enabled() { return detail::anomaly_mode_enabled; }
+  static void set_enabled(bool on) { detail::anomaly_mode_enabled = on; }
+};
+
+class DetectAnomalyGuard {
+ public:
+  DetectAnomalyGuard() : prev_(AnomalyMode::is_enabled()) { AnomalyMode::set_enabled(true); }
+  ~DetectAnomalyGuard() { AnomalyMode::set_enabled(prev_); }
+  DetectAnomalyGuard(const DetectAnomalyGuard&) = delete;
+  DetectAnomalyGuard& operator=(const DetectAnomalyGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+/// Names the ops created while it lives ("encoder/layer2"), nested tags
+/// joined by '/'. Anomaly errors quote it, so a NaN can be traced to code.
+class AnomalyTag {
+ public:
+  explicit AnomalyTag(const std::string& tag);
+  ~AnomalyTag();
+  AnomalyTag(const AnomalyTag&) = delete;
+  AnomalyTag& operator=(const AnomalyTag&) = delete;
+  static std::string current();  ///< the joined tags in force on this thread ("" when none)
 };
 
 // ---------------------------------------------------------------- nodes
@@ -96,6 +133,9 @@ class Node : public std::enable_shared_from_this<Node> {
   /// Bytes held by tensors saved for backward (0 once released).
   std::size_t saved_bytes() const { return saved_bytes_; }
   void set_saved_bytes(std::size_t bytes) { saved_bytes_ = bytes; }
+  /// Where the node was created (anomaly mode only; see AnomalyTag).
+  const std::string& creation_tag() const { return creation_tag_; }
+  void set_creation_tag(std::string tag) { creation_tag_ = std::move(tag); }
 
   const TensorMeta& output_meta(std::uint32_t nr) const { return nr == 0 ? meta0_ : more_meta_.at(nr - 1); }
   void set_output_meta(std::uint32_t nr, TensorMeta meta);
@@ -116,6 +156,7 @@ class Node : public std::enable_shared_from_this<Node> {
     GradHook fn;
   };
   std::vector<PreHook> pre_hooks_;
+  std::string creation_tag_;
 
  protected:
   std::size_t saved_bytes_ = 0;

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The whole test suite again, built with AddressSanitizer (LeakSanitizer
+# included) and UndefinedBehaviorSanitizer, in ./build-asan. Any report fails.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh dataset-fashion-mnist >/dev/null
+flags="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+if [ ! -f build-asan/CMakeCache.txt ]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_BUILD_BENCH=OFF \
+    -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" >/dev/null
+fi
+cmake --build build-asan -j "${XGRAD_JOBS:-2}"
+cd build-asan
+# The install test builds an outside project without sanitizers; it runs in the plain build.
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  ctest --output-on-failure -j "${XGRAD_JOBS:-2}" -E install_and_consume
