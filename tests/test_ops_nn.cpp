@@ -259,3 +259,21 @@ TEST_CASE("gradcheck and gradgradcheck pass for every NN op") {
     }
   }
 }
+
+TEST_CASE("batched im2col is the per-image layout with images side by side; gradients check") {
+  manual_seed(6);
+  Conv2dOptions o;
+  o.padding = {1, 0};
+  o.stride = {1, 2};
+  const Tensor x = randn({2, 3, 4, 5}, float64);
+  const Tensor per_image = im2col(x, {2, 3}, o);            // [N, CK, L]
+  const Tensor batched = im2col(x, {2, 3}, o, true);        // [CK, N·L]
+  CHECK(batched.to_vector<double>() ==
+        reshape(permute(per_image, {1, 0, 2}), {per_image.size(1), -1}).to_vector<double>());
+  auto f = [o](const TensorList& in) { return im2col(in[0], {2, 2}, o, true); };
+  const TensorList inputs{randn({2, 2, 3, 4}, TensorOptions(float64).requires_grad(true))};
+  const GradcheckResult r1 = gradcheck(f, inputs);
+  CHECK_MESSAGE(r1.ok, r1.report);
+  const GradcheckResult r2 = gradgradcheck(f, inputs);
+  CHECK_MESSAGE(r2.ok, r2.report);
+}

@@ -9,7 +9,7 @@
 int main(int argc, char** argv) {
   const bool quick = tutorial::quick(argc, argv);
   xg::manual_seed(0);
-  auto data = tutorial::fashion_mnist(quick ? 4000 : 0, quick ? 500 : 5000, 64);
+  auto data = tutorial::fashion_mnist(quick ? 4000 : 0, quick ? 500 : 5000, 128);
 
   auto model = xg::nn::models::small_cnn();
   std::printf("%s", model->str().c_str());
@@ -18,9 +18,12 @@ int main(int argc, char** argv) {
   xg::optim::Adam optimizer(model->parameters(), adam);
   xg::data::FitOptions fit;
   fit.max_epochs = quick ? 1 : 15;
+  // Cosine annealing: large steps early, fine ones at the end.
+  xg::optim::CosineAnnealingLR schedule(optimizer, fit.max_epochs);
   fit.patience = 3;
   fit.progress = xg::data::Progress::Lines;
   xg::data::Trainer trainer(*model, optimizer, [](const xg::Tensor& out, const xg::Tensor& y) { return xg::cross_entropy(out, y); }, fit);
+  trainer.set_scheduler(&schedule);
   trainer.fit(data.train, &data.validation);
   const auto eval = trainer.evaluate(data.test);
   std::printf("test accuracy %.2f%%\n", 100 * eval.accuracy);

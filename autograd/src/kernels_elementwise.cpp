@@ -185,8 +185,11 @@ Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y) {
       case UnaryOp::Sigmoid:
         for (std::int64_t i = 0; i < n; ++i) out[i] = pg[i] * py[i] * (T(1) - py[i]);
         break;
-      default:  // Relu
-        for (std::int64_t i = 0; i < n; ++i) out[i] = py[i] > T(0) ? pg[i] : T(0);
+      default:  // Relu; both loads unconditional, so the select vectorises
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T gi = pg[i];
+          out[i] = py[i] > T(0) ? gi : T(0);
+        }
         break;
     }
   });

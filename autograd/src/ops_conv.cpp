@@ -35,8 +35,10 @@ Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o, const
 /// f(col_row, img_row or nullptr-equivalent -1, ox_lo, ox_hi, ix0) where
 /// columns ox in [ox_lo, ox_hi) read image column ix0 + ox·sw of row img_row
 /// and the rest of the row is padding.
+/// With `batched` the column matrix is [C·kh·kw, N·L] (all images side by
+/// side, so one GEMM covers the batch); otherwise [N, C·kh·kw, L].
 template <class F>
-void for_each_patch_row(const Geometry& g, F f) {
+void for_each_patch_row(const Geometry& g, bool batched, F f) {
   const std::int64_t L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
   for (std::int64_t n = 0; n < g.n; ++n)
     for (std::int64_t c = 0; c < g.c; ++c)
@@ -49,7 +51,7 @@ void for_each_patch_row(const Geometry& g, F f) {
           const std::int64_t hi = std::max(lo, std::min(g.ow, (g.w - ix0 + g.sw - 1) / g.sw));
           for (std::int64_t oy = 0; oy < g.oh; ++oy) {
             const std::int64_t iy = oy * g.sh - g.ph + ki * g.dh;
-            const std::int64_t col = (n * rows + row) * L + oy * g.ow;
+            const std::int64_t col = (batched ? row * g.n * L + n * L : (n * rows + row) * L) + oy * g.ow;
             const std::int64_t img = iy >= 0 && iy < g.h ? ((n * g.c + c) * g.h + iy) * g.w : -1;
             f(col, img, img < 0 ? 0 : lo, img < 0 ? 0 : hi, ix0);
           }
@@ -58,16 +60,17 @@ void for_each_patch_row(const Geometry& g, F f) {
 
 }  // namespace
 
-Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts) {
+Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts, bool batched) {
   detail::check_defined(x, "im2col");
   const Geometry g = geometry(x.shape(), kernel, opts, "im2col");
-  Tensor cols = detail::make_tensor(Shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow}, x.dtype());
+  const Shape shape = batched ? Shape{g.c * g.kh * g.kw, g.n * g.oh * g.ow} : Shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
+  Tensor cols = detail::make_tensor(shape, x.dtype());
   detail::dispatch_float(x.dtype(), "im2col", [&](auto z) {
     using T = decltype(z);
     const T* src = x.data<T>();
     T* dst = cols.data<T>();
     const std::int64_t sw = g.sw, ow = g.ow;
-    for_each_patch_row(g, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
+    for_each_patch_row(g, batched, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
       T* out = dst + col;
       for (std::int64_t ox = 0; ox < lo; ++ox) out[ox] = T(0);
       const T* in = src + img + ix0;
@@ -80,17 +83,17 @@ Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts) {
     });
   });
   if (needs_grad(x)) {
-    record(cols, "Im2colBackward", [kernel, opts, in = x.shape()](const Tensor& gr, Node&) -> TensorList {
-      return {col2im(gr, in, kernel, opts)};
+    record(cols, "Im2colBackward", [kernel, opts, batched, in = x.shape()](const Tensor& gr, Node&) -> TensorList {
+      return {col2im(gr, in, kernel, opts, batched)};
     }, x);
   }
   return cols;
 }
 
-Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const Conv2dOptions& opts) {
+Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const Conv2dOptions& opts, bool batched) {
   detail::check_defined(cols, "col2im");
   const Geometry g = geometry(image_shape, kernel, opts, "col2im");
-  const Shape want{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
+  const Shape want = batched ? Shape{g.c * g.kh * g.kw, g.n * g.oh * g.ow} : Shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
   XG_CHECK(cols.shape() == want, "col2im", "columns ", cols.shape(), " do not match image ", image_shape, " (expected ",
            want, ")");
   Tensor img = zeros(image_shape, cols.dtype());
@@ -99,7 +102,7 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const C
     const T* src = cols.data<T>();
     T* dst = img.data<T>();
     const std::int64_t sw = g.sw;
-    for_each_patch_row(g, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
+    for_each_patch_row(g, batched, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
       const T* in = src + col;
       T* out = dst + img + ix0;
       if (sw == 1) {
@@ -110,8 +113,8 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const C
     });
   });
   if (needs_grad(cols)) {
-    record(img, "Col2imBackward", [kernel, opts](const Tensor& gr, Node&) -> TensorList {
-      return {im2col(gr, kernel, opts)};
+    record(img, "Col2imBackward", [kernel, opts, batched](const Tensor& gr, Node&) -> TensorList {
+      return {im2col(gr, kernel, opts, batched)};
     }, cols);
   }
   return img;
@@ -130,12 +133,14 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     XG_CHECK(bias.dim() == 1 && bias.size(0) == out_ch, "conv2d", "bias ", bias.shape(), " should be [", out_ch, "]");
   }
   const Geometry g = geometry(x.shape(), {weight.size(2), weight.size(3)}, opts, "conv2d");
-  const Tensor cols = im2col(x, {g.kh, g.kw}, opts);  // [N, C·kh·kw, L]
   const Tensor w2 = reshape(weight, Shape{out_ch, -1});  // [O, C/groups·kh·kw]
   Tensor out;
   if (groups == 1) {
-    out = matmul(w2, cols);  // [N, O, L]
+    // One GEMM for the whole batch: [O, C·kh·kw] · [C·kh·kw, N·L], then [O, N, L] -> [N, O, L].
+    const Tensor cols = im2col(x, {g.kh, g.kw}, opts, /*batched=*/true);
+    out = permute(reshape(matmul(w2, cols), Shape{out_ch, g.n, g.oh * g.ow}), {1, 0, 2});
   } else {
+    const Tensor cols = im2col(x, {g.kh, g.kw}, opts);  // [N, C·kh·kw, L]
     const std::int64_t rows = w2.size(1), og = out_ch / groups;
     TensorList parts;
     for (std::int64_t gi = 0; gi < groups; ++gi)
@@ -176,6 +181,28 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair
   detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto z) {
     using T = decltype(z);
     const T* p = x.data<T>();
+    std::int64_t nans = 0;
+    for (std::int64_t i = 0; i < x.numel(); ++i) nans += static_cast<std::int64_t>(p[i] != p[i]);
+    const bool has_nan = nans > 0;
+    if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && !has_nan) {
+      // The common 2×2/2 case, branch-free so it vectorises along a row.
+      // Ties go to the first in row-major order, like torch.
+      for (std::int64_t plane = 0; plane < g.n * g.c; ++plane)
+        for (std::int64_t oy = 0; oy < g.oh; ++oy) {
+          const std::int64_t r0 = plane * g.h * g.w + 2 * oy * g.w, r1 = r0 + g.w;
+          std::int64_t* out = idx + (plane * g.oh + oy) * g.ow;
+          for (std::int64_t ox = 0; ox < g.ow; ++ox) {
+            const std::int64_t ia = r0 + 2 * ox, ic = r1 + 2 * ox;
+            const T a = p[ia], b = p[ia + 1], c = p[ic], d = p[ic + 1];
+            // Arithmetic instead of branches: after ReLU these are coin flips.
+            const std::int64_t i1 = ia + static_cast<std::int64_t>(b > a);
+            const std::int64_t i2 = ic + static_cast<std::int64_t>(d > c);
+            const T m1 = std::max(a, b), m2 = std::max(c, d);
+            out[ox] = i1 + (i2 - i1) * static_cast<std::int64_t>(m2 > m1);
+          }
+        }
+      return;
+    }
     const bool inside = g.ph == 0 && g.pw == 0;  // every window lies in the image: no bounds checks
     for (std::int64_t plane = 0; plane < g.n * g.c; ++plane) {
       const std::int64_t base = plane * g.h * g.w;

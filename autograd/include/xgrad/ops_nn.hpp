@@ -73,10 +73,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, co
 /// x [N, C, L], weight [O, C/groups, k]; stride/padding/dilation apply to L.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
               std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
-/// Patches: [N, C, H, W] -> [N, C·kh·kw, out_h·out_w] (zero padding); adjoint of col2im.
-Tensor im2col(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel, const Conv2dOptions& opts);
+/// Patches: [N, C, H, W] -> [N, C·kh·kw, out_h·out_w] (zero padding), or with
+/// batched [C·kh·kw, N·out_h·out_w] (images side by side); adjoint of col2im.
+Tensor im2col(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel, const Conv2dOptions& opts,
+              bool batched = false);
 Tensor col2im(const Tensor& cols, const Shape& image_shape, std::pair<std::int64_t, std::int64_t> kernel,
-              const Conv2dOptions& opts);
+              const Conv2dOptions& opts, bool batched = false);
 /// Max over windows; the gradient goes to the (first) max of each window.
 Tensor max_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel,
                   std::optional<std::pair<std::int64_t, std::int64_t>> stride = std::nullopt,
