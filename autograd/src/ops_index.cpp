@@ -139,8 +139,12 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
     using T = decltype(z);
     const T* src = x.data<T>();
     T* dst = y.data<T>();
-    for_each_indexed(index.shape(), x.shape(), d, index.data<std::int64_t>(),
-                     [&](std::int64_t xo, std::int64_t k) { dst[k] = src[xo]; });
+    const std::int64_t* idx = index.data<std::int64_t>();
+    if (x.dim() == 1) {  // flat (take, max-pool): a plain loop
+      for (std::int64_t k = 0; k < index.numel(); ++k) dst[k] = src[idx[k]];
+      return;
+    }
+    for_each_indexed(index.shape(), x.shape(), d, idx, [&](std::int64_t xo, std::int64_t k) { dst[k] = src[xo]; });
   });
   if (needs_grad(x)) {
     record(y, "GatherBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
@@ -157,8 +161,12 @@ void scatter_add_into(Tensor& y, std::int64_t d, const Tensor& index, const Tens
     using T = decltype(z);
     const T* s = src.data<T>();
     T* dst = y.data<T>();
-    for_each_indexed(index.shape(), y.shape(), d, index.data<std::int64_t>(),
-                     [&](std::int64_t xo, std::int64_t k) { dst[xo] += s[k]; });
+    const std::int64_t* idx = index.data<std::int64_t>();
+    if (y.dim() == 1) {  // flat (take/put, max-pool): a plain loop
+      for (std::int64_t k = 0; k < index.numel(); ++k) dst[idx[k]] += s[k];
+      return;
+    }
+    for_each_indexed(index.shape(), y.shape(), d, idx, [&](std::int64_t xo, std::int64_t k) { dst[xo] += s[k]; });
   });
 }
 
