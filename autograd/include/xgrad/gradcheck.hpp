@@ -14,6 +14,9 @@ struct GradcheckOptions {
   double eps = 1e-6;   ///< finite-difference step
   double atol = 1e-5;  ///< |analytic - numeric| <= atol + rtol * |numeric|
   double rtol = 1e-3;
+  /// Compare uᵀJv for random u, v (one backward and two evaluations per
+  /// input) instead of the full Jacobian: much faster, slightly weaker.
+  bool fast_mode = false;
 };
 
 struct GradcheckResult {

@@ -5,6 +5,7 @@
 #include "xgrad/function.hpp"
 #include "xgrad/functional.hpp"
 #include "xgrad/graph.hpp"
+#include "xgrad/op_registry.hpp"
 #include "xgrad/dtype.hpp"
 #include "xgrad/error.hpp"
 #include "xgrad/gradcheck.hpp"

@@ -1,0 +1,48 @@
+#pragma once
+// The op registry: each differentiable op with sample inputs, driving the
+// gradient tests and the xgrad-gradcheck tool. Users sweep their own ops by
+// building OpSamples and calling gradcheck_sweep.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "xgrad/gradcheck.hpp"
+
+namespace xg {
+
+struct OpSample {
+  enum class Domain { Any, Positive, AwayFromZero };  ///< where inputs are drawn (log needs > 0; relu, abs avoid 0)
+  std::string name;
+  std::function<Tensor(const TensorList&)> fn;
+  std::vector<Shape> shapes;  ///< one per input; broadcasting cases use different shapes
+  Domain domain = Domain::Any;
+};
+
+/// Every built-in differentiable op, on several shapes.
+const std::vector<OpSample>& op_samples();
+/// float64 inputs requiring grad, drawn from the op's domain with `seed`.
+TensorList sample_inputs(const OpSample& op, std::uint64_t seed);
+
+struct SweepOptions {
+  std::string filter;          ///< only ops whose name contains this
+  bool fast = false;           ///< random-projection gradcheck (GradcheckOptions::fast_mode)
+  bool second_order = true;    ///< also gradgradcheck
+  bool repeatability = true;   ///< two backward passes must agree bit for bit
+  std::uint64_t seed = 0;
+  GradcheckOptions tolerances;
+};
+
+struct SweepRow {
+  std::string name;
+  bool first_order = true, second_order = true, repeatable = true;
+  std::string report;  ///< the first failure's report
+  double seconds = 0;
+  bool ok() const { return first_order && second_order && repeatable; }
+};
+
+std::vector<SweepRow> gradcheck_sweep(const std::vector<OpSample>& ops, const SweepOptions& options = {});
+/// A Markdown table of the rows, failures with their reports, and a count line.
+std::string sweep_table(const std::vector<SweepRow>& rows);
+
+}  // namespace xg
