@@ -4,6 +4,10 @@
 #include <CLI/CLI.hpp>
 #include <xgrad/xgrad.hpp>
 
+#ifdef XGRAD_WITH_MPI
+#include <xgrad/distributed.hpp>
+#endif
+
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -41,6 +45,7 @@ int main(int argc, char** argv) {
   std::uint64_t seed = 0;
   int threads = 1;
   bool resume = false;
+  bool distributed = false;
   app.add_option("--model", model_name, "mlp (784-256-128-10) or cnn (conv-pool-conv-pool-linear)")
       ->check(CLI::IsMember({"mlp", "cnn"}))
       ->capture_default_str();
@@ -59,15 +64,31 @@ int main(int argc, char** argv) {
   app.add_option("--threads", threads, "threads for OpenBLAS and xgrad's kernels")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("--out", out_dir, "directory for checkpoint, best weights, metrics.jsonl and loss.svg")->capture_default_str();
   app.add_flag("--resume", resume, "continue from <out>/checkpoint.safetensors if it exists");
+  app.add_flag("--distributed", distributed,
+               "data-parallel over MPI: run as `mpirun -np N xgrad-train --distributed ...` (on by itself under mpirun)");
   app.add_option("--data", data_dir, "directory with the four Fashion-MNIST IDX .gz files")->capture_default_str();
   app.add_option("--validation", validation, "training examples held out for validation")->capture_default_str();
   app.add_option("--limit", limit, "use only this many training examples (0: all), for quick runs")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
+  int rank = 0, world = 1;
+#ifdef XGRAD_WITH_MPI
+  xg::dist::ProcessGroup* pg = nullptr;
+  if (distributed || xg::dist::ProcessGroup::launched_by_mpi()) {
+    pg = &xg::dist::ProcessGroup::init(&argc, &argv);
+    rank = pg->rank();
+    world = pg->size();
+  }
+#else
+  if (distributed) {
+    std::fprintf(stderr, "xgrad-train: built without MPI (apt-get install libopenmpi-dev, then rebuild)\n");
+    return 1;
+  }
+#endif
   try {
     xg::set_num_threads(threads);
     xg::manual_seed(seed);
-    std::filesystem::create_directories(out_dir);
+    if (rank == 0) std::filesystem::create_directories(out_dir);
     const auto t0 = std::chrono::steady_clock::now();
     auto train_full = xg::data::load_mnist(data_dir + "/train-images-idx3-ubyte.gz", data_dir + "/train-labels-idx1-ubyte.gz");
     auto test = xg::data::load_mnist(data_dir + "/t10k-images-idx3-ubyte.gz", data_dir + "/t10k-labels-idx1-ubyte.gz");
@@ -76,18 +97,24 @@ int main(int argc, char** argv) {
     XG_CHECK(validation >= 0 && validation < pool->size(), "xgrad-train", "--validation ", validation,
              " must be smaller than the ", pool->size(), " training examples");
     auto parts = xg::data::random_split(pool, {pool->size() - validation, validation}, seed + 1);
-    std::printf("data: %lld train, %lld validation, %lld test (loaded in %.2fs)\n", static_cast<long long>(parts[0]->size()),
+    if (rank == 0) std::printf("data: %lld train, %lld validation, %lld test (loaded in %.2fs)\n", static_cast<long long>(parts[0]->size()),
                 static_cast<long long>(parts[1]->size()), static_cast<long long>(test->size()),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 
     auto model = model_name == "cnn" ? xg::nn::models::small_cnn() : xg::nn::models::mlp();
-    std::cout << *model;
+    if (rank == 0) std::cout << *model;
+#ifdef XGRAD_WITH_MPI
+    if (pg) {
+      xg::dist::broadcast_parameters(*model, *pg);  // same start everywhere
+      if (rank == 0) std::printf("distributed: %d processes, each with batches of %lld\n", world, static_cast<long long>(batch_size));
+    }
+#endif
     if (lr <= 0) lr = model_name == "cnn" ? 3e-3 : 1e-3;
     auto optimizer = make_optimizer(optimizer_name, model->parameters(), lr);
     std::unique_ptr<xg::optim::CosineAnnealingLR> cosine;
     if (schedule == "cosine") cosine = std::make_unique<xg::optim::CosineAnnealingLR>(*optimizer, epochs);
 
-    xg::data::DataLoader train_loader(parts[0], {batch_size, true, seed, false});
+    xg::data::DataLoader train_loader(parts[0], {batch_size, true, seed, false, world, rank});
     xg::data::DataLoader val_loader(parts[1], {1000, false, 0, false});
     xg::data::DataLoader test_loader(test, {1000, false, 0, false});
 
@@ -96,6 +123,15 @@ int main(int argc, char** argv) {
     fit.patience = patience;
     fit.out_dir = out_dir;
     fit.resume = resume;
+    if (rank != 0) {  // only rank 0 writes files and prints
+      fit.out_dir.clear();
+      fit.resume = false;
+      fit.progress = xg::data::Progress::Off;
+    }
+#ifdef XGRAD_WITH_MPI
+    if (pg) fit.after_backward = [&] { xg::dist::allreduce_gradients(*model, *pg); };
+    XG_CHECK(!(pg && resume && world > 1), "xgrad-train", "--resume with --distributed is not supported yet");
+#endif
     xg::data::Trainer trainer(*model, *optimizer,
                               [](const xg::Tensor& out, const xg::Tensor& y) { return xg::cross_entropy(out, y); }, fit);
     if (cosine) trainer.set_scheduler(cosine.get());
@@ -104,12 +140,16 @@ int main(int argc, char** argv) {
     if (result.stopped_early) std::printf("early stopping: no better validation loss for %lld epochs\n", static_cast<long long>(patience));
 
     const auto eval = trainer.evaluate(test_loader);
+    if (rank != 0) return 0;
     std::printf("best epoch %lld (validation loss %.4f); weights restored\n", static_cast<long long>(result.best_epoch),
                 result.best_metric);
     std::printf("test accuracy: %.2f%%  (test loss %.4f)\n", 100.0 * eval.accuracy, eval.loss);
     std::printf("checkpoint: %s\nbest weights: %s\nmetrics: %s\nloss curves: %s\n", trainer.checkpoint_path().c_str(),
                 trainer.best_path().c_str(), trainer.metrics_path().c_str(), trainer.plot_path().c_str());
   } catch (const std::exception& e) {
+#ifdef XGRAD_WITH_MPI
+    if (pg && world > 1) pg->abort(std::string("xgrad-train: ") + e.what());
+#endif
     std::fprintf(stderr, "xgrad-train: %s\n", e.what());
     return 1;
   }

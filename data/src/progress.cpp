@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 
@@ -11,7 +12,9 @@ namespace xg::data {
 
 ProgressPrinter::ProgressPrinter(std::ostream& os, Progress mode) : os_(os) {
   quiet_ = mode == Progress::Off;
-  live_ = mode == Progress::Bar || (mode == Progress::Auto && &os == &std::cout && ::isatty(STDOUT_FILENO));
+  const char* term = std::getenv("TERM");
+  const bool terminal = ::isatty(STDOUT_FILENO) && term && std::string(term) != "dumb";
+  live_ = mode == Progress::Bar || (mode == Progress::Auto && &os == &std::cout && terminal);
 }
 
 void ProgressPrinter::start_epoch(std::int64_t epoch, std::int64_t max_epochs, std::int64_t batches) {

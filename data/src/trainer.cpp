@@ -151,6 +151,7 @@ double Trainer::train_epoch(DataLoader& train, std::int64_t epoch) {
     const Tensor output = model_.forward(batch.input);   // 2. forward
     const Tensor loss = loss_(output, batch.target);     // 3. loss
     loss.backward();                                     // 4. backward
+    if (options_.after_backward) options_.after_backward();
     if (options_.clip_grad_norm > 0) optim::clip_grad_norm_(model_.parameters(), options_.clip_grad_norm);
     optimizer_.step();                                   // 5. update
     const double value = loss.item();

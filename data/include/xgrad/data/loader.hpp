@@ -14,6 +14,11 @@ struct LoaderOptions {
   bool shuffle = false;
   std::uint64_t seed = 0;
   bool drop_last = false;
+  /// Distributed training: this loader yields only shard `rank` of
+  /// `num_replicas` of each epoch's order (examples rank, rank + R, ...;
+  /// the order is padded by repeating its start so every shard is as long).
+  std::int64_t num_replicas = 1;
+  std::int64_t rank = 0;
 };
 
 class DataLoader {
@@ -26,6 +31,7 @@ class DataLoader {
   void set_epoch(std::int64_t epoch) { epoch_ = epoch; }
   std::int64_t epoch() const { return epoch_; }
   std::int64_t num_batches() const;
+  std::int64_t num_examples() const;  ///< in this loader's shard
   const Dataset& dataset() const { return *dataset_; }
   const LoaderOptions& options() const { return options_; }
   /// Batch b of the current epoch.

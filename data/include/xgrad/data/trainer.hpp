@@ -63,6 +63,9 @@ struct FitOptions {
   double clip_grad_norm = 0.0;  ///< 0: off
   Progress progress = Progress::Auto;
   std::ostream* log = nullptr;  ///< where progress goes; default std::cout
+  /// Runs after loss.backward() and before clipping and the update; data-
+  /// parallel training averages gradients across processes here.
+  std::function<void()> after_backward;
 };
 
 struct EvalResult {
