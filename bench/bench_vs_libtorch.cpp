@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -101,15 +102,16 @@ int memory_mode(const std::string& side) {
 
 int main(int argc, char** argv) {
   bool quick = false;
-  std::string json_path, md_path;
+  std::string json_path, md_path, only;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--quick") quick = true;
     else if (a == "--json" && i + 1 < argc) json_path = argv[++i];
     else if (a == "--markdown" && i + 1 < argc) md_path = argv[++i];
     else if (a == "--memory" && i + 1 < argc) return memory_mode(argv[++i]);
+    else if (a == "--only" && i + 1 < argc) only = argv[++i];
     else {
-      std::fprintf(stderr, "usage: %s [--quick] [--json F] [--markdown F] | --memory xgrad|torch\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--only TEXT] [--json F] [--markdown F] | --memory xgrad|torch\n", argv[0]);
       return 2;
     }
   }
@@ -119,6 +121,7 @@ int main(int argc, char** argv) {
   // single: one timed call per side and round (the 10^6 chain takes seconds).
   auto race = [&](const std::string& name, int threads, const std::function<void()>& xf, const std::function<void()>& tf,
                   const std::string& target, bool single = false) {
+    if (!only.empty() && name.find(only) == std::string::npos) return;
     set_threads(threads);
     std::vector<double> xs, ts;
     for (int r = 0; r < (single ? 1 : rounds); ++r) {  // alternate, so drift hits both sides alike
@@ -137,6 +140,13 @@ int main(int argc, char** argv) {
       race(std::string("op fwd+bwd ") + bench::name(op) + " n=" + std::to_string(n), 1, [x] { x->forward_backward(); },
            [t] { t->forward_backward(); }, n <= 16 ? "<= 0.1" : "");
     }
+  }
+  for (auto [c, hw, out] : {std::array<std::int64_t, 3>{1, 28, 8}, std::array<std::int64_t, 3>{8, 14, 16}}) {
+    auto x = std::make_shared<bench::XgConv>(64, c, hw, out);
+    auto t = std::make_shared<bench::TorchConv>(64, c, hw, out);
+    race("conv2d fwd+bwd 64x" + std::to_string(c) + "x" + std::to_string(hw) + "x" + std::to_string(hw) + ", " +
+             std::to_string(out) + " 3x3 filters",
+         1, [x] { x->step(); }, [t] { t->step(); }, "");
   }
   for (int threads : {1, 2}) {
     auto xm = std::make_shared<bench::XgStep>(bench::mlp_step());

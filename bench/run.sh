@@ -31,14 +31,17 @@ fi
 mem_x=$(./build/bench/bench_vs_libtorch --memory xgrad)
 mem_t=$(./build/bench/bench_vs_libtorch --memory torch)
 
-# Whole-process start-up: one op + backward, median of 5 runs, and peak RSS.
+# Whole-process start-up: one op + backward, median of 5 runs (wall clock in
+# seconds, nanosecond clock), and the peak RSS /usr/bin/time reports.
 startup() {
-  local best=() rss=0
+  local times=() rss=0 t0 t1
   for i in 1 2 3 4 5; do
-    read -r secs kib < <(/usr/bin/time -f "%e %M" "$1" 2>&1 >/dev/null | tail -1)
-    best+=("$secs"); rss=$kib
+    t0=$(date +%s%N)
+    rss=$(/usr/bin/time -f "%M" "$1" 2>&1 >/dev/null | tail -1)
+    t1=$(date +%s%N)
+    times+=("$(awk "BEGIN { printf \"%.4f\", ($t1 - $t0) / 1e9 }")")
   done
-  printf '%s %s\n' "$(printf '%s\n' "${best[@]}" | sort -n | sed -n 3p)" "$rss"
+  printf '%s %s\n' "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)" "$rss"
 }
 read -r sx rx < <(startup build/bench/startup_xgrad)
 read -r st rt < <(startup build/bench/startup_torch)

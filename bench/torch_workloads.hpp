@@ -84,4 +84,19 @@ class TorchMatmul {
   torch::Tensor a_, b_, seed_;
 };
 
+/// conv2d forward + backward on [n, c, h, w] with `out` 3×3 filters, padding 1.
+class TorchConv {
+ public:
+  TorchConv(int64_t n, int64_t c, int64_t hw, int64_t out)
+      : x_(torch::randn({n, c, hw, hw}, torch::requires_grad())), w_(torch::randn({out, c, 3, 3}, torch::requires_grad())),
+        b_(torch::randn({out}, torch::requires_grad())) {}
+  void step() {
+    for (auto* t : {&x_, &w_, &b_}) t->mutable_grad() = torch::Tensor();
+    torch::conv2d(x_, w_, b_, 1, 1).sum().backward();
+  }
+
+ private:
+  torch::Tensor x_, w_, b_;
+};
+
 }  // namespace bench

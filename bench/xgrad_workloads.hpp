@@ -151,4 +151,23 @@ class XgTiny {
   xg::Tensor a_, b_, seed_;
 };
 
+/// conv2d forward + backward on [n, c, h, w] with `out` 3×3 filters, padding 1.
+class XgConv {
+ public:
+  XgConv(std::int64_t n, std::int64_t c, std::int64_t hw, std::int64_t out)
+      : x_(xg::randn({n, c, hw, hw}, xg::TensorOptions().requires_grad(true))),
+        w_(xg::randn({out, c, 3, 3}, xg::TensorOptions().requires_grad(true))),
+        b_(xg::randn({out}, xg::TensorOptions().requires_grad(true))) {
+    opts_.padding = {1, 1};
+  }
+  void step() {
+    for (auto* t : {&x_, &w_, &b_}) t->zero_grad();
+    xg::conv2d(x_, w_, b_, opts_).sum().backward();
+  }
+
+ private:
+  xg::Tensor x_, w_, b_;
+  xg::Conv2dOptions opts_;
+};
+
 }  // namespace bench

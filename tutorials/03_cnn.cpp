@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
   adam.lr = 3e-3;
   xg::optim::Adam optimizer(model->parameters(), adam);
   xg::data::FitOptions fit;
-  fit.max_epochs = quick ? 1 : 15;
+  fit.max_epochs = quick ? 1 : 20;
   // Cosine annealing: large steps early, fine ones at the end.
   xg::optim::CosineAnnealingLR schedule(optimizer, fit.max_epochs);
   fit.patience = 3;
