@@ -204,14 +204,10 @@ TEST_CASE("a new optimizer is a few lines: subclass, state type, step()") {
   struct SignSGD : optim::OptimizerWith<SignOptions, SignState> {
     SignSGD(const TensorList& p, SignOptions o) : OptimizerWith(p, o, "SignSGD") {}
     void step() override {
-      NoGradGuard no_grad;
-      for (auto& g : groups_)
-        for (Tensor& p : g.params) {
-          if (!p.grad().defined()) continue;
-          bool fresh;
-          state_for(p, fresh).step += 1;
-          p.sub_(sign(p.grad()), g.options.lr);
-        }
+      for_each_update([](const SignOptions& o, Tensor& p, const Tensor& g, SignState& s) {
+        s.step += 1;
+        p.sub_(sign(g), o.lr);
+      });
     }
   };
   const auto x = minimise([](TensorList p) { return SignSGD(p, {0.01}); }, quadratic, {0, 0}, 400);

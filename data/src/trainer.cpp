@@ -1,6 +1,5 @@
 #include "xgrad/data/trainer.hpp"
 
-#include <unistd.h>
 
 #include <chrono>
 #include <cmath>

@@ -15,32 +15,23 @@ Adagrad::Adagrad(const TensorList& params, AdagradOptions o) : OptimizerWith(par
 }
 
 void Adagrad::step() {
-  NoGradGuard no_grad;
-  for (Group& group : groups_) {
-    const AdagradOptions& o = group.options;
-    for (Tensor& p : group.params) {
-      const Tensor g = p.grad();
-      if (!g.defined()) continue;
-      detail::check_grad(p, g, "Adagrad");
-      bool fresh;
-      AdagradState& s = state_for(p, fresh);
-      if (!s.sum.defined()) s.sum = full(p.shape(), o.initial_accumulator_value, p.dtype());
-      s.step += 1;
-      const double clr = o.lr / (1 + (s.step - 1) * o.lr_decay);
-      detail::dispatch(p, "Adagrad", [&](auto z) {
-        using T = decltype(z);
-        T* w = detail::writable<T>(p);
-        const T* d = detail::readable<T>(g);
-        T* acc = detail::writable<T>(s.sum);
-        const T lr = T(clr), wd = T(o.weight_decay), eps = T(o.eps);
-        for (std::int64_t i = 0; i < p.numel(); ++i) {
-          const T grad = d[i] + wd * w[i];
-          acc[i] += grad * grad;
-          w[i] -= lr * grad / (std::sqrt(acc[i]) + eps);
-        }
-      });
-    }
-  }
+  for_each_update([&](const AdagradOptions& o, Tensor& p, const Tensor& g, AdagradState& s) {
+    if (!s.sum.defined()) s.sum = full(p.shape(), o.initial_accumulator_value, p.dtype());
+    s.step += 1;
+    const double clr = o.lr / (1 + (s.step - 1) * o.lr_decay);
+    detail::dispatch(p, "Adagrad", [&](auto z) {
+      using T = decltype(z);
+      T* w = detail::writable<T>(p);
+      const T* d = detail::readable<T>(g);
+      T* acc = detail::writable<T>(s.sum);
+      const T lr = T(clr), wd = T(o.weight_decay), eps = T(o.eps);
+      for (std::int64_t i = 0; i < p.numel(); ++i) {
+        const T grad = d[i] + wd * w[i];
+        acc[i] += grad * grad;
+        w[i] -= lr * grad / (std::sqrt(acc[i]) + eps);
+      }
+    });
+  });
 }
 
 }  // namespace xg::optim

@@ -17,47 +17,38 @@ Adam::Adam(const TensorList& params, AdamOptions o, const char* name, bool decou
 }
 
 void Adam::step() {
-  NoGradGuard no_grad;
-  for (Group& group : groups_) {
-    const AdamOptions& o = group.options;
-    for (Tensor& p : group.params) {
-      const Tensor g = p.grad();
-      if (!g.defined()) continue;
-      detail::check_grad(p, g, name_);
-      bool fresh;
-      AdamState& s = state_for(p, fresh);
-      if (!s.exp_avg.defined()) {
-        s.exp_avg = detail::zeros_like_param(p);
-        s.exp_avg_sq = detail::zeros_like_param(p);
-        if (o.amsgrad) s.max_exp_avg_sq = detail::zeros_like_param(p);
-      }
-      s.step += 1;
-      const double bias1 = 1 - std::pow(o.beta1, s.step), bias2_sqrt = std::sqrt(1 - std::pow(o.beta2, s.step));
-      detail::dispatch(p, name_, [&](auto z) {
-        using T = decltype(z);
-        T* w = detail::writable<T>(p);
-        const T* d = detail::readable<T>(g);
-        T* m = detail::writable<T>(s.exp_avg);
-        T* v = detail::writable<T>(s.exp_avg_sq);
-        T* vmax = o.amsgrad ? detail::writable<T>(s.max_exp_avg_sq) : nullptr;
-        const T b1 = T(o.beta1), b2 = T(o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
-        const T step_size = T(o.lr / bias1), decay = T(1 - o.lr * o.weight_decay), b2s = T(bias2_sqrt);
-        for (std::int64_t i = 0; i < p.numel(); ++i) {
-          T grad = d[i];
-          if (decoupled_) {
-            w[i] *= decay;
-          } else {
-            grad += wd * w[i];
-          }
-          m[i] = b1 * m[i] + (1 - b1) * grad;
-          v[i] = b2 * v[i] + (1 - b2) * grad * grad;
-          T second = v[i];
-          if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
-          w[i] -= step_size * m[i] / (std::sqrt(second) / b2s + eps);
-        }
-      });
+  for_each_update([&](const AdamOptions& o, Tensor& p, const Tensor& g, AdamState& s) {
+    if (!s.exp_avg.defined()) {
+      s.exp_avg = detail::zeros_like_param(p);
+      s.exp_avg_sq = detail::zeros_like_param(p);
+      if (o.amsgrad) s.max_exp_avg_sq = detail::zeros_like_param(p);
     }
-  }
+    s.step += 1;
+    const double bias1 = 1 - std::pow(o.beta1, s.step), bias2_sqrt = std::sqrt(1 - std::pow(o.beta2, s.step));
+    detail::dispatch(p, name_, [&](auto z) {
+      using T = decltype(z);
+      T* w = detail::writable<T>(p);
+      const T* d = detail::readable<T>(g);
+      T* m = detail::writable<T>(s.exp_avg);
+      T* v = detail::writable<T>(s.exp_avg_sq);
+      T* vmax = o.amsgrad ? detail::writable<T>(s.max_exp_avg_sq) : nullptr;
+      const T b1 = T(o.beta1), b2 = T(o.beta2), eps = T(o.eps), wd = T(o.weight_decay);
+      const T step_size = T(o.lr / bias1), decay = T(1 - o.lr * o.weight_decay), b2s = T(bias2_sqrt);
+      for (std::int64_t i = 0; i < p.numel(); ++i) {
+        T grad = d[i];
+        if (decoupled_) {
+          w[i] *= decay;
+        } else {
+          grad += wd * w[i];
+        }
+        m[i] = b1 * m[i] + (1 - b1) * grad;
+        v[i] = b2 * v[i] + (1 - b2) * grad * grad;
+        T second = v[i];
+        if (vmax) second = vmax[i] = std::max(vmax[i], v[i]);
+        w[i] -= step_size * m[i] / (std::sqrt(second) / b2s + eps);
+      }
+    });
+  });
 }
 
 }  // namespace xg::optim

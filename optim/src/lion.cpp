@@ -11,31 +11,22 @@ Lion::Lion(const TensorList& params, LionOptions o) : OptimizerWith(params, o, "
 }
 
 void Lion::step() {
-  NoGradGuard no_grad;
-  for (Group& group : groups_) {
-    const LionOptions& o = group.options;
-    for (Tensor& p : group.params) {
-      const Tensor g = p.grad();
-      if (!g.defined()) continue;
-      detail::check_grad(p, g, "Lion");
-      bool fresh;
-      LionState& s = state_for(p, fresh);
-      if (!s.exp_avg.defined()) s.exp_avg = detail::zeros_like_param(p);
-      s.step += 1;
-      detail::dispatch(p, "Lion", [&](auto z) {
-        using T = decltype(z);
-        T* w = detail::writable<T>(p);
-        const T* d = detail::readable<T>(g);
-        T* m = detail::writable<T>(s.exp_avg);
-        const T b1 = T(o.beta1), b2 = T(o.beta2), lr = T(o.lr), decay = T(1 - o.lr * o.weight_decay);
-        for (std::int64_t i = 0; i < p.numel(); ++i) {
-          const T c = b1 * m[i] + (1 - b1) * d[i];
-          w[i] = w[i] * decay - lr * T((c > 0) - (c < 0));
-          m[i] = b2 * m[i] + (1 - b2) * d[i];
-        }
-      });
-    }
-  }
+  for_each_update([&](const LionOptions& o, Tensor& p, const Tensor& g, LionState& s) {
+    if (!s.exp_avg.defined()) s.exp_avg = detail::zeros_like_param(p);
+    s.step += 1;
+    detail::dispatch(p, "Lion", [&](auto z) {
+      using T = decltype(z);
+      T* w = detail::writable<T>(p);
+      const T* d = detail::readable<T>(g);
+      T* m = detail::writable<T>(s.exp_avg);
+      const T b1 = T(o.beta1), b2 = T(o.beta2), lr = T(o.lr), decay = T(1 - o.lr * o.weight_decay);
+      for (std::int64_t i = 0; i < p.numel(); ++i) {
+        const T c = b1 * m[i] + (1 - b1) * d[i];
+        w[i] = w[i] * decay - lr * T((c > 0) - (c < 0));
+        m[i] = b2 * m[i] + (1 - b2) * d[i];
+      }
+    });
+  });
 }
 
 }  // namespace xg::optim

@@ -14,49 +14,40 @@ RMSprop::RMSprop(const TensorList& params, RMSpropOptions o) : OptimizerWith(par
 }
 
 void RMSprop::step() {
-  NoGradGuard no_grad;
-  for (Group& group : groups_) {
-    const RMSpropOptions& o = group.options;
-    for (Tensor& p : group.params) {
-      const Tensor g = p.grad();
-      if (!g.defined()) continue;
-      detail::check_grad(p, g, "RMSprop");
-      bool fresh;
-      RMSpropState& s = state_for(p, fresh);
-      if (!s.square_avg.defined()) {
-        s.square_avg = detail::zeros_like_param(p);
-        if (o.centered) s.grad_avg = detail::zeros_like_param(p);
-        if (o.momentum > 0) s.momentum_buffer = detail::zeros_like_param(p);
-      }
-      s.step += 1;
-      detail::dispatch(p, "RMSprop", [&](auto z) {
-        using T = decltype(z);
-        T* w = detail::writable<T>(p);
-        const T* d = detail::readable<T>(g);
-        T* sq = detail::writable<T>(s.square_avg);
-        T* ga = o.centered ? detail::writable<T>(s.grad_avg) : nullptr;
-        T* buf = o.momentum > 0 ? detail::writable<T>(s.momentum_buffer) : nullptr;
-        const T a = T(o.alpha), eps = T(o.eps), wd = T(o.weight_decay), mu = T(o.momentum), lr = T(o.lr);
-        for (std::int64_t i = 0; i < p.numel(); ++i) {
-          const T grad = d[i] + wd * w[i];
-          sq[i] = a * sq[i] + (1 - a) * grad * grad;
-          T avg;
-          if (ga) {
-            ga[i] = a * ga[i] + (1 - a) * grad;
-            avg = std::sqrt(sq[i] - ga[i] * ga[i]) + eps;
-          } else {
-            avg = std::sqrt(sq[i]) + eps;
-          }
-          if (buf) {
-            buf[i] = mu * buf[i] + grad / avg;
-            w[i] -= lr * buf[i];
-          } else {
-            w[i] -= lr * grad / avg;
-          }
-        }
-      });
+  for_each_update([&](const RMSpropOptions& o, Tensor& p, const Tensor& g, RMSpropState& s) {
+    if (!s.square_avg.defined()) {
+      s.square_avg = detail::zeros_like_param(p);
+      if (o.centered) s.grad_avg = detail::zeros_like_param(p);
+      if (o.momentum > 0) s.momentum_buffer = detail::zeros_like_param(p);
     }
-  }
+    s.step += 1;
+    detail::dispatch(p, "RMSprop", [&](auto z) {
+      using T = decltype(z);
+      T* w = detail::writable<T>(p);
+      const T* d = detail::readable<T>(g);
+      T* sq = detail::writable<T>(s.square_avg);
+      T* ga = o.centered ? detail::writable<T>(s.grad_avg) : nullptr;
+      T* buf = o.momentum > 0 ? detail::writable<T>(s.momentum_buffer) : nullptr;
+      const T a = T(o.alpha), eps = T(o.eps), wd = T(o.weight_decay), mu = T(o.momentum), lr = T(o.lr);
+      for (std::int64_t i = 0; i < p.numel(); ++i) {
+        const T grad = d[i] + wd * w[i];
+        sq[i] = a * sq[i] + (1 - a) * grad * grad;
+        T avg;
+        if (ga) {
+          ga[i] = a * ga[i] + (1 - a) * grad;
+          avg = std::sqrt(sq[i] - ga[i] * ga[i]) + eps;
+        } else {
+          avg = std::sqrt(sq[i]) + eps;
+        }
+        if (buf) {
+          buf[i] = mu * buf[i] + grad / avg;
+          w[i] -= lr * buf[i];
+        } else {
+          w[i] -= lr * grad / avg;
+        }
+      }
+    });
+  });
 }
 
 }  // namespace xg::optim

@@ -11,37 +11,28 @@ SGD::SGD(const TensorList& params, SGDOptions o) : OptimizerWith(params, o, "SGD
 }
 
 void SGD::step() {
-  NoGradGuard no_grad;
-  for (Group& group : groups_) {
-    const SGDOptions& o = group.options;
-    for (Tensor& p : group.params) {
-      const Tensor g = p.grad();
-      if (!g.defined()) continue;
-      detail::check_grad(p, g, "SGD");
-      bool fresh;
-      SGDState& s = state_for(p, fresh);
-      if (o.momentum != 0 && !s.momentum_buffer.defined()) s.momentum_buffer = detail::zeros_like_param(p);
-      const bool first = s.step == 0;
-      s.step += 1;
-      detail::dispatch(p, "SGD", [&](auto z) {
-        using T = decltype(z);
-        T* __restrict w = detail::writable<T>(p);
-        const T* __restrict d = detail::readable<T>(g);
-        const T lr = T(o.lr), wd = T(o.weight_decay), mu = T(o.momentum), damp = T(1 - o.dampening);
-        const std::int64_t n = p.numel();
-        if (o.momentum == 0) {  // the plain rule, kept branch-free so it vectorises
-          for (std::int64_t i = 0; i < n; ++i) w[i] -= lr * (d[i] + wd * w[i]);
-          return;
-        }
-        T* __restrict buf = detail::writable<T>(s.momentum_buffer);
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T step_dir = d[i] + wd * w[i];
-          buf[i] = first ? step_dir : mu * buf[i] + damp * step_dir;
-          w[i] -= lr * (o.nesterov ? step_dir + mu * buf[i] : buf[i]);
-        }
-      });
-    }
-  }
+  for_each_update([&](const SGDOptions& o, Tensor& p, const Tensor& g, SGDState& s) {
+    if (o.momentum != 0 && !s.momentum_buffer.defined()) s.momentum_buffer = detail::zeros_like_param(p);
+    const bool first = s.step == 0;
+    s.step += 1;
+    detail::dispatch(p, "SGD", [&](auto z) {
+      using T = decltype(z);
+      T* __restrict w = detail::writable<T>(p);
+      const T* __restrict d = detail::readable<T>(g);
+      const T lr = T(o.lr), wd = T(o.weight_decay), mu = T(o.momentum), damp = T(1 - o.dampening);
+      const std::int64_t n = p.numel();
+      if (o.momentum == 0) {  // the plain rule, kept branch-free so it vectorises
+        for (std::int64_t i = 0; i < n; ++i) w[i] -= lr * (d[i] + wd * w[i]);
+        return;
+      }
+      T* __restrict buf = detail::writable<T>(s.momentum_buffer);
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T step_dir = d[i] + wd * w[i];
+        buf[i] = first ? step_dir : mu * buf[i] + damp * step_dir;
+        w[i] -= lr * (o.nesterov ? step_dir + mu * buf[i] : buf[i]);
+      }
+    });
+  });
 }
 
 }  // namespace xg::optim

@@ -21,11 +21,6 @@ const T* readable(const Tensor& t) {
 /// A zero tensor like p, for lazily created state.
 inline Tensor zeros_like_param(const Tensor& p) { return zeros(p.shape(), p.dtype()); }
 
-inline void check_grad(const Tensor& p, const Tensor& g, const char* op) {
-  XG_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype(), op, "gradient ", g.dtype(), g.shape(),
-           " does not match its parameter ", p.dtype(), p.shape());
-}
-
 /// Calls f(T{}) with the parameter's element type.
 template <class F>
 void dispatch(const Tensor& p, const char* op, F&& f) {

@@ -130,6 +130,23 @@ class OptimizerWith : public Optimizer {
 
  protected:
   using detail_impl = xg::detail::TensorImpl;
+
+  /// The loop every step() shares: under no-grad, for each parameter that
+  /// has a gradient, f(options, parameter, gradient, state).
+  template <class F>
+  void for_each_update(F f) {
+    NoGradGuard no_grad;
+    for (Group& group : groups_)
+      for (Tensor& p : group.params) {
+        const Tensor g = p.grad();
+        if (!g.defined()) continue;
+        XG_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype(), name_, "gradient ", g.dtype(), g.shape(),
+                 " does not match its parameter ", p.dtype(), p.shape());
+        bool fresh;
+        f(group.options, p, g, state_for(p, fresh));
+      }
+  }
+
   /// The state of p, created (by the subclass's init) on first use.
   State& state_for(const Tensor& p, bool& created) {
     auto [it, inserted] = state_.try_emplace(p.impl());
