@@ -137,7 +137,13 @@ TEST_CASE("memory stays flat over 1000 training steps: every step's graph is fre
   }
   const long at_1000 = resident_kib();
   MESSAGE("resident memory after step 100: " << at_100 << " KiB, after step 1000: " << at_1000 << " KiB");
+#if defined(__SANITIZE_ADDRESS__)
+  // AddressSanitizer keeps freed blocks in quarantine, so resident memory
+  // grows by design there; in that build LeakSanitizer checks for leaks at exit.
+  MESSAGE("ASan build: resident memory is not meaningful; LeakSanitizer checks this run");
+#else
   CHECK(at_1000 - at_100 < 1024);  // under 1 MiB of drift
+#endif
 }
 
 TEST_CASE("regressions found by fuzzing (tests/fuzz/corpus/regression-*)") {

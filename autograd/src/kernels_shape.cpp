@@ -109,6 +109,30 @@ void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, std::int64_t batc
     c.zero_();
     return;
   }
+  if (m * n * k <= 512) {
+    // Tiny products: a BLAS call costs more than the arithmetic.
+    auto naive = [&](auto z) {
+      using T = decltype(z);
+      const T* pa = a.data<T>();
+      const T* pb = b.data<T>();
+      T* pc = c.data<T>();
+      for (std::int64_t bi = 0; bi < batch; ++bi) {
+        const T* A = pa + bi * stride_a;
+        const T* B = pb + bi * stride_b;
+        T* C = pc + bi * m * n;
+        for (std::int64_t i = 0; i < m; ++i)
+          for (std::int64_t j = 0; j < n; ++j) {
+            T acc = 0;
+            for (std::int64_t q = 0; q < k; ++q)
+              acc += (trans_a ? A[q * lda + i] : A[i * lda + q]) * (trans_b ? B[j * ldb + q] : B[q * ldb + j]);
+            C[i * n + j] = acc;
+          }
+      }
+    };
+    if (a.dtype() == Dtype::Float32) naive(float{});
+    else naive(double{});
+    return;
+  }
   // A second OpenBLAS thread only pays for itself on large products
   // (measured: the CNN's first conv, 8×9×50176, got slower with two).
   const int threads = get_num_threads();
