@@ -28,7 +28,7 @@ void write_metrics_jsonl(const std::string& path, const std::vector<EpochLog>& h
 }
 
 void write_loss_svg(const std::string& path, const std::vector<EpochLog>& history) {
-  const double W = 640, H = 400, left = 60, right = 20, top = 30, bottom = 50;
+  const double W = 640, H = 400, left = 70, right = 20, top = 30, bottom = 50;
   double lo = INFINITY, hi = -INFINITY;
   for (const EpochLog& l : history)
     for (double v : {l.train_loss, l.val_loss})
@@ -52,13 +52,17 @@ void write_loss_svg(const std::string& path, const std::vector<EpochLog>& histor
      << "<line x1=\"" << left << "\" y1=\"" << top << "\" x2=\"" << left << "\" y2=\"" << H - bottom << "\" stroke=\"black\"/>\n";
   for (int k = 0; k <= 4; ++k) {  // y ticks
     const double v = lo + (hi - lo) * k / 4.0;
-    os << "<text x=\"" << left - 6 << "\" y=\"" << y(v) + 4 << "\" text-anchor=\"end\">" << num(v) << "</text>\n"
+    char tick[16];
+    std::snprintf(tick, sizeof tick, "%.3g", v);
+    os << "<text x=\"" << left - 6 << "\" y=\"" << y(v) + 4 << "\" text-anchor=\"end\">" << tick << "</text>\n"
        << "<line x1=\"" << left << "\" y1=\"" << y(v) << "\" x2=\"" << W - right << "\" y2=\"" << y(v) << "\" stroke=\"#ddd\"/>\n";
   }
   for (std::size_t i = 0; i < n; ++i)  // x ticks: epochs
     if (n <= 20 || i % (n / 10) == 0)
       os << "<text x=\"" << x(i) << "\" y=\"" << H - bottom + 16 << "\" text-anchor=\"middle\">" << history[i].epoch << "</text>\n";
-  os << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - 12 << "\" text-anchor=\"middle\">epoch</text>\n";
+  os << "<text x=\"" << (left + W - right) / 2 << "\" y=\"" << H - 12 << "\" text-anchor=\"middle\">epoch</text>\n"
+     << "<text x=\"16\" y=\"" << (top + H - bottom) / 2 << "\" text-anchor=\"middle\" transform=\"rotate(-90 16 "
+     << (top + H - bottom) / 2 << ")\">loss</text>\n";
   auto curve = [&](double EpochLog::*field, const char* colour, const char* name, double legend_y) {
     std::ostringstream pts;
     std::size_t count = 0;
