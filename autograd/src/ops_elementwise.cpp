@@ -49,7 +49,8 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     // Each input's gradient needs the other input: save only what is needed.
     SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
     SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
-    record(y, "MulBackward", [sa = a.shape(), sb = b.shape(), saved_a, saved_b](const Tensor& g, Node& self) -> TensorList {
+    record(y, "MulBackward", [sa = a.shape(), sb = b.shape(), saved_a = std::move(saved_a), saved_b = std::move(saved_b)](
+                                 const Tensor& g, Node& self) -> TensorList {
       return {if_needed(self, 0, [&] { return sum_to(g * saved_b.unpack(self), sa); }),
               if_needed(self, 1, [&] { return sum_to(g * saved_a.unpack(self), sb); })};
     }, a, b);

@@ -27,7 +27,8 @@ Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   if (needs_grad(a, b)) {
     SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
     SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
-    record(y, "MatmulBackward", [ta, tb, sa = a.shape(), sb = b.shape(), saved_a, saved_b](const Tensor& g, Node& self) -> TensorList {
+    record(y, "MatmulBackward", [ta, tb, sa = a.shape(), sb = b.shape(), saved_a = std::move(saved_a),
+                                 saved_b = std::move(saved_b)](const Tensor& g, Node& self) -> TensorList {
       Tensor da, db;
       if (self.needs_input_grad(0)) {
         const Tensor b_ = saved_b.unpack(self);
