@@ -265,3 +265,20 @@ TEST_CASE("fit: checkpoints, metrics and plot; a resumed run matches an uninterr
   fs::remove_all(straight_dir);
   fs::remove_all(resumed_dir);
 }
+
+TEST_CASE("DataLoader shards: disjoint, covering, padded when the size does not divide") {
+  auto ds = std::make_shared<data::TensorDataset>(arange(5.0).reshape({5, 1}), arange(5.0, int64));
+  std::vector<float> seen;
+  for (std::int64_t r = 0; r < 2; ++r) {
+    data::DataLoader shard(ds, {10, true, 3, false, 2, r});
+    CHECK(shard.num_examples() == 3);
+    for (float v : shard.batch(0).input.to_vector<float>()) seen.push_back(v);
+  }
+  CHECK(seen.size() == 6);  // 5 examples, one repeated to even the shards
+  std::sort(seen.begin(), seen.end());
+  CHECK(std::unique(seen.begin(), seen.end()) - seen.begin() == 5);
+  data::DataLoader many(ds, {4, false, 0, false, 12, 11});  // more replicas than examples
+  CHECK(many.num_examples() == 1);
+  CHECK(many.batch(0).input.numel() == 1);
+  CHECK(contains(error_of([&] { data::DataLoader(ds, {4, false, 0, false, 2, 2}); }), "rank 2 is not in [0, num_replicas = 2)"));
+}

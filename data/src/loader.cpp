@@ -35,7 +35,8 @@ DataLoader::Order DataLoader::order_for(std::int64_t epoch) const {
   }
   if (options_.num_replicas > 1) {
     const std::int64_t per = num_examples(), total = per * options_.num_replicas;
-    for (std::int64_t i = dataset_->size(); i < total; ++i) order.push_back(order[static_cast<std::size_t>(i - dataset_->size())]);
+    const std::int64_t n = dataset_->size();
+    for (std::int64_t i = n; i < total && n > 0; ++i) order.push_back(order[static_cast<std::size_t>((i - n) % n)]);
     std::vector<std::int64_t> shard;
     for (std::int64_t i = options_.rank; i < total; i += options_.num_replicas) shard.push_back(order[static_cast<std::size_t>(i)]);
     order = std::move(shard);
