@@ -86,7 +86,9 @@ class Engine {
     while (!ready.empty()) {
       Node* n = ready.back();
       ready.pop_back();
-      TensorList grads(n->num_outputs());
+      TensorList& grads = scratch.grads;  // reused: no allocation per node
+      grads.clear();
+      grads.resize(n->num_outputs());
       grads[0] = std::move(n->input0_);
       for (std::size_t k = 0; k < n->more_inputs_.size(); ++k) grads[k + 1] = std::move(n->more_inputs_[k]);
       n->more_inputs_.clear();
@@ -106,6 +108,7 @@ class Engine {
       if (execute) {
         AutoGradMode mode(create_graph);
         outs = n->apply(std::move(grads));
+        grads.clear();
         XG_CHECK(outs.size() == n->next_edges.size() || n->next_edges.empty(), n->name(), "backward returned ",
                  outs.size(), " gradients for ", n->next_edges.size(), " inputs");
         if (!keep_graph) n->release_saved();
@@ -129,6 +132,7 @@ class Engine {
  private:
   struct Scratch {
     std::vector<Node*> order, ready;
+    TensorList grads;
     std::vector<std::pair<Node*, std::size_t>> stack;
   };
 
@@ -208,6 +212,26 @@ TensorList root_gradients(const TensorList& tensors, const TensorList& grads, co
 }
 
 }  // namespace
+
+namespace detail {
+void backward_one(const Tensor& t, const Tensor& gradient, bool retain_graph, bool create_graph) {
+  // Tensor::backward: the same checks as backward() without building lists first.
+  check_defined(t, "backward");
+  XG_CHECK(t.requires_grad(), "backward", "element 0 of the outputs (", t.dtype(), t.shape(),
+           ") does not require grad and has no grad_fn");
+  TensorList grads(1);
+  if (gradient.defined()) {
+    XG_CHECK(gradient.shape() == t.shape() && gradient.dtype() == t.dtype(), "backward", "gradient 0 is ",
+             gradient.dtype(), gradient.shape(), " but output 0 is ", t.dtype(), t.shape());
+    grads[0] = gradient;
+  } else {
+    XG_CHECK(t.numel() == 1, "backward", "a gradient can be implied only for one-element outputs; output 0",
+             " has shape ", t.shape(), ", so pass a gradient of that shape");
+    grads[0] = ones_like(t);
+  }
+  Engine::run({gradient_edge(t)}, std::move(grads), retain_graph || create_graph, create_graph, nullptr);
+}
+}  // namespace detail
 
 void backward(const TensorList& tensors, const TensorList& grad_tensors, bool retain_graph, bool create_graph) {
   auto roots = root_edges(tensors, "backward");

@@ -51,3 +51,6 @@ namespace xg::detail {
 bool has_non_finite(const Tensor& t);
 std::string where_created(const Node& n);
 }  // namespace xg::detail
+namespace xg::detail {
+void backward_one(const Tensor& t, const Tensor& gradient, bool retain_graph, bool create_graph);
+}  // namespace xg::detail

@@ -107,7 +107,7 @@ void Tensor::zero_grad(bool set_to_none) {
 }
 
 void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_graph) const {
-  xg::backward(TensorList{*this}, gradient.defined() ? TensorList{gradient} : TensorList{}, retain_graph, create_graph);
+  detail::backward_one(*this, gradient, retain_graph, create_graph);
 }
 
 Tensor Tensor::detach() const { return detail::alias(*this); }
