@@ -49,10 +49,17 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
   return where(gt(bx.detach(), threshold), x, smooth);
 }
 
+namespace {
+/// The one dim softmax-like ops reduce over (none for a 0-d tensor).
+Dims softmax_dims(const Tensor& x, std::int64_t dim, const char* op) {
+  detail::check_defined(x, op);
+  const std::int64_t d = detail::wrap_dim(dim, x.dim(), op);
+  return x.dim() == 0 ? Dims{} : Dims{d};
+}
+}  // namespace
+
 Tensor softmax(const Tensor& x, std::int64_t dim) {
-  detail::check_defined(x, "softmax");
-  const std::int64_t d = detail::wrap_dim(dim, x.dim(), "softmax");
-  const Dims dims = x.dim() == 0 ? Dims{} : Dims{d};
+  const Dims dims = softmax_dims(x, dim, "softmax");
   Tensor y;
   {
     NoGradGuard no_grad;
@@ -69,9 +76,7 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor log_softmax(const Tensor& x, std::int64_t dim) {
-  detail::check_defined(x, "log_softmax");
-  const std::int64_t d = detail::wrap_dim(dim, x.dim(), "log_softmax");
-  const Dims dims = x.dim() == 0 ? Dims{} : Dims{d};
+  const Dims dims = softmax_dims(x, dim, "log_softmax");
   Tensor y;
   {
     NoGradGuard no_grad;

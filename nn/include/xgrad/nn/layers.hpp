@@ -48,26 +48,33 @@ class Conv1d : public Module {
   std::int64_t stride, padding, dilation, groups;
 };
 
-class MaxPool2d : public Module {
+/// Pooling as a module: MaxPool2d and AvgPool2d differ only in the function.
+class Pool2d : public Module {
  public:
-  explicit MaxPool2d(IntPair kernel, std::optional<IntPair> stride = std::nullopt, IntPair padding = {0, 0})
-      : Module("MaxPool2d"), kernel(kernel), stride(stride), padding(padding) {}
-  explicit MaxPool2d(std::int64_t k) : MaxPool2d(IntPair{k, k}) {}
-  Tensor forward(const Tensor& x) override { return max_pool2d(x, kernel, stride, padding); }
+  using Fn = Tensor (*)(const Tensor&, IntPair, std::optional<IntPair>, IntPair);
+  Pool2d(const char* type_name, Fn fn, IntPair kernel, std::optional<IntPair> stride, IntPair padding)
+      : Module(type_name), kernel(kernel), stride(stride), padding(padding), fn_(fn) {}
+  Tensor forward(const Tensor& x) override { return fn_(x, kernel, stride, padding); }
   IntPair kernel;
   std::optional<IntPair> stride;
   IntPair padding;
+
+ private:
+  Fn fn_;
 };
 
-class AvgPool2d : public Module {
+class MaxPool2d : public Pool2d {
+ public:
+  explicit MaxPool2d(IntPair kernel, std::optional<IntPair> stride = std::nullopt, IntPair padding = {0, 0})
+      : Pool2d("MaxPool2d", max_pool2d, kernel, stride, padding) {}
+  explicit MaxPool2d(std::int64_t k) : MaxPool2d(IntPair{k, k}) {}
+};
+
+class AvgPool2d : public Pool2d {
  public:
   explicit AvgPool2d(IntPair kernel, std::optional<IntPair> stride = std::nullopt, IntPair padding = {0, 0})
-      : Module("AvgPool2d"), kernel(kernel), stride(stride), padding(padding) {}
+      : Pool2d("AvgPool2d", avg_pool2d, kernel, stride, padding) {}
   explicit AvgPool2d(std::int64_t k) : AvgPool2d(IntPair{k, k}) {}
-  Tensor forward(const Tensor& x) override { return avg_pool2d(x, kernel, stride, padding); }
-  IntPair kernel;
-  std::optional<IntPair> stride;
-  IntPair padding;
 };
 
 class AdaptiveAvgPool2d : public Module {
