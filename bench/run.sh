@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 quick=""
 [ "${1:-}" = "--quick" ] && quick="--quick"
 if [ -z "$quick" ]; then
-  bash scripts/setup.sh libtorch-dev   # the race needs Debian's libtorch
+  bash scripts/setup.sh libtorch-dev time   # the race needs Debian's libtorch; /usr/bin/time measures RSS
 else
-  bash scripts/setup.sh
+  bash scripts/setup.sh time
 fi
 # On 2 cores a spinning OpenMP pool steals the core the other side needs.
 export OMP_WAIT_POLICY=PASSIVE
