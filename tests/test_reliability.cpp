@@ -147,6 +147,15 @@ TEST_CASE("memory stays flat over 1000 training steps: every step's graph is fre
 }
 
 TEST_CASE("regressions found by fuzzing (tests/fuzz/corpus/regression-*)") {
+  // softplus had a zero slope at exactly 0 (two kinks cancelling in value
+  // only); binary_cross_entropy_with_logits used the same formula.
+  Tensor z = zeros({2}, f64_grad());
+  softplus(z).sum().backward();
+  test::check_values(z.grad(), {0.5, 0.5}, 1e-12);
+  Tensor logits = zeros({2}, f64_grad());
+  binary_cross_entropy_with_logits(logits, tensor({1.0, 0.0}, float64), Reduction::Sum).backward();
+  test::check_values(logits.grad(), {-0.5, 0.5}, 1e-12);  // sigmoid(0) − y
+
   // logsumexp over dim 0 of a 0-d tensor wrote past an empty mask.
   Tensor s = scalar_tensor(0.5, f64_grad());
   Tensor l = logsumexp(s, {0});

@@ -44,8 +44,13 @@ Tensor silu(const Tensor& x) { return x * sigmoid(x); }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
   const Tensor bx = x * beta;
-  // log(1 + e^z) = relu(z) + log(1 + e^-|z|): finite for every z.
-  const Tensor smooth = (relu(bx) + log(1.0 + exp(-abs(bx)))) / beta;
+  // log(1 + e^z) as two branches that are each smooth and agree in value
+  // and slope at 0: z + log(1 + e^-z) for z > 0, log(1 + e^z) otherwise.
+  // Each exp sees only non-positive numbers (clamped), so the unused branch
+  // never overflows into a NaN gradient. (relu(z) + log(1 + e^-|z|) has the
+  // right values but a zero slope at z = 0 from its two kinks; found by fuzzing.)
+  const Tensor positive = gt(bx.detach(), 0.0);
+  const Tensor smooth = where(positive, bx + log(1.0 + exp(-clamp_min(bx, 0.0))), log(1.0 + exp(clamp_max(bx, 0.0)))) / beta;
   return where(gt(bx.detach(), threshold), x, smooth);
 }
 

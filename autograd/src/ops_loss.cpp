@@ -1,6 +1,7 @@
 // Losses, composed of differentiable ops (so second order works), with the
 // numerically delicate parts done the stable way.
 #include <cmath>
+#include <limits>
 
 #include "internal.hpp"
 #include "xgrad/ops_nn.hpp"
@@ -147,8 +148,9 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction r, const Tensor& weight,
                                         const Tensor& pos_weight) {
   check_pair(logits, target, "binary_cross_entropy_with_logits");
-  // log(1 + e^(−x)) = log(1 + e^(−|x|)) + relu(−x): never overflows.
-  const Tensor log_sigmoid_neg = log(1.0 + exp(-abs(logits))) + relu(-logits);
+  // log(1 + e^(−x)) = softplus(−x), computed without overflow and with the
+  // right slope at x = 0 (zero-initialised logits are common).
+  const Tensor log_sigmoid_neg = softplus(-logits, 1.0, std::numeric_limits<double>::infinity());
   Tensor loss;
   if (pos_weight.defined()) {
     loss = (1.0 - target) * logits + (1.0 + (pos_weight - 1.0) * target) * log_sigmoid_neg;

@@ -41,7 +41,7 @@ xg::Tensor tensor_from(Bytes& b, const xg::Shape& s) {
 /// Only smooth ops: gradcheck must hold everywhere.
 xg::Tensor apply(std::uint8_t op, std::uint8_t arg, const xg::Tensor& x, const xg::Tensor& other) {
   const std::int64_t dim = x.dim() ? static_cast<std::int64_t>(arg % x.dim()) : 0;
-  switch (op % 22) {
+  switch (op % 34) {
     case 0: return xg::tanh(x);
     case 1: return xg::sigmoid(x);
     case 2: return xg::sin(x) * 1.5;
@@ -63,7 +63,20 @@ xg::Tensor apply(std::uint8_t op, std::uint8_t arg, const xg::Tensor& x, const x
     case 18: return xg::logsumexp(x, {dim}, arg & 1);
     case 19: return xg::pow(xg::sigmoid(x) + 0.5, other);
     case 20: return x.dim() ? xg::expand(x.unsqueeze(0), [&] { xg::Shape s = x.shape(); s.insert(0, 2); return s; }()) : x;
-    default: return xg::stack({x, other}, 0);
+    case 21: return xg::stack({x, other}, 0);
+    case 22: return xg::gelu(x, arg & 1);
+    case 23: return xg::silu(x);
+    case 24: return xg::softplus(x, 1.0 + (arg % 3));
+    case 25: return xg::cumsum(x, dim);
+    case 26: return x.dim() ? xg::pad(x, {arg % 2, (arg >> 1) % 2}, 0.5) : x;
+    case 27: return xg::var(x, {dim}, arg & 1, 0) + 0.1;  // biased: defined for one element too
+    // A large eps keeps nested norms of constant rows well conditioned for finite differences.
+    case 28: return x.dim() ? xg::layer_norm(x, {x.size(-1)}, {}, {}, 0.5) : x;
+    case 29: return x.dim() ? xg::index_select(x, dim, xg::tensor({0, 0}, xg::int64)) : x;
+    case 30: return x.dim() ? xg::gather(x, dim, xg::zeros(x.shape(), xg::int64)) : x;
+    case 31: return xg::mse_loss(x, other);
+    case 32: return x.clone() * xg::where(xg::gt(other, 0.0), xg::exp(other), other + 1.0);  // C1 at 0
+    default: return xg::squeeze(xg::unsqueeze(x, 0), 0) - xg::sum_to(other, {});
   }
 }
 
