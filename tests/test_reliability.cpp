@@ -156,6 +156,9 @@ TEST_CASE("regressions found by fuzzing (tests/fuzz/corpus/regression-*)") {
   binary_cross_entropy_with_logits(logits, tensor({1.0, 0.0}, float64), Reduction::Sum).backward();
   test::check_values(logits.grad(), {-0.5, 0.5}, 1e-12);  // sigmoid(0) − y
 
+  // cumsum along a dim next to an empty one wrote past the end of the result.
+  CHECK(cumsum(zeros({0, 3}), 1).shape() == Shape{0, 3});
+  CHECK(cumsum(zeros({2, 0}), 0).numel() == 0);
   // logsumexp over dim 0 of a 0-d tensor wrote past an empty mask.
   Tensor s = scalar_tensor(0.5, f64_grad());
   Tensor l = logsumexp(s, {0});

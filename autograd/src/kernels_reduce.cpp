@@ -163,6 +163,7 @@ Tensor arg_reduce_kernel(bool is_max, const Tensor& x, std::int64_t dim, bool ke
 
 Tensor cumsum_kernel(const Tensor& x, std::int64_t dim) {
   Tensor out = make_tensor(x.shape(), x.dtype());
+  if (x.numel() == 0) return out;  // an empty dim would make the first-row copy write past the end (found by fuzzing)
   std::int64_t outer = 1, inner = 1;
   for (std::int64_t d = 0; d < dim; ++d) outer *= x.size(d);
   for (std::int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
