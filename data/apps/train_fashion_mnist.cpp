@@ -123,24 +123,22 @@ int main(int argc, char** argv) {
     fit.patience = patience;
     fit.out_dir = out_dir;
     fit.resume = resume;
-    if (rank != 0) {  // only rank 0 writes files and prints
-      fit.out_dir.clear();
-      fit.resume = false;
+    if (rank != 0) {  // only rank 0 writes files and prints; every rank reads the checkpoint to resume
+      fit.write_files = false;
       fit.progress = xg::data::Progress::Off;
     }
 #ifdef XGRAD_WITH_MPI
     if (pg) fit.after_backward = [&] { xg::dist::allreduce_gradients(*model, *pg); };
-    XG_CHECK(!(pg && resume && world > 1), "xgrad-train", "--resume with --distributed is not supported yet");
 #endif
     xg::data::Trainer trainer(*model, *optimizer,
                               [](const xg::Tensor& out, const xg::Tensor& y) { return xg::cross_entropy(out, y); }, fit);
     if (cosine) trainer.set_scheduler(cosine.get());
     const auto result = trainer.fit(train_loader, &val_loader);
+    if (rank != 0) return 0;
     if (result.resumed_from > 0) std::printf("resumed after epoch %lld\n", static_cast<long long>(result.resumed_from));
     if (result.stopped_early) std::printf("early stopping: no better validation loss for %lld epochs\n", static_cast<long long>(patience));
 
     const auto eval = trainer.evaluate(test_loader);
-    if (rank != 0) return 0;
     std::printf("best epoch %lld (validation loss %.4f); weights restored\n", static_cast<long long>(result.best_epoch),
                 result.best_metric);
     std::printf("test accuracy: %.2f%%  (test loss %.4f)\n", 100.0 * eval.accuracy, eval.loss);

@@ -170,7 +170,8 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
   const bool maximise = options_.monitor == "val_accuracy";
   EarlyStopping stopper(std::max<std::int64_t>(options_.patience, 0), options_.min_delta,
                         maximise ? EarlyStopping::Mode::Max : EarlyStopping::Mode::Min);
-  if (!options_.out_dir.empty()) std::filesystem::create_directories(options_.out_dir);
+  const bool writes = !options_.out_dir.empty() && options_.write_files;
+  if (writes) std::filesystem::create_directories(options_.out_dir);
   FitResult result;
   std::int64_t first_epoch = 1;
   if (options_.resume && file_exists(checkpoint_path())) {
@@ -198,13 +199,13 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
     const bool stop = stopper.step(metric) && options_.patience >= 0;
     if (stopper.improved()) {
       if (options_.restore_best_weights) best_weights = cloned(model_.state_dict());
-      if (!options_.out_dir.empty()) nn::save(model_, best_path());
+      if (writes) nn::save(model_, best_path());
     }
     if (scheduler_) scheduler_->step();
     if (plateau_) plateau_->step(metric);
     log.seconds = seconds_since(t0);
     result.history.push_back(log);
-    if (!options_.out_dir.empty()) {
+    if (writes) {
       save_checkpoint(epoch, stopper, result.history);
       write_metrics_jsonl(metrics_path(), result.history);
       write_loss_svg(plot_path(), result.history);

@@ -60,6 +60,7 @@ struct FitOptions {
   bool restore_best_weights = true;
   std::string out_dir;  ///< checkpoint.safetensors, best.safetensors, metrics.jsonl, loss.svg; empty: none
   bool resume = false;  ///< continue from out_dir/checkpoint.safetensors when it exists
+  bool write_files = true;  ///< false: read a checkpoint to resume, write nothing (data-parallel ranks > 0)
   double clip_grad_norm = 0.0;  ///< 0: off
   Progress progress = Progress::Auto;
   std::ostream* log = nullptr;  ///< where progress goes; default std::cout
