@@ -62,6 +62,8 @@ TEST_CASE("bad input: every op family raises an error naming the op and the shap
       {[&] { arange(0, 5, 0); }, "arange: step must be nonzero"},
       {[&] { tensor({1, 2, 3}, {2, 2}); }, "tensor: 3 values do not fill shape [2, 2] (4 elements)"},
       {[&] { exp(i); }, "exp: expected a float32 or float64 tensor, got int64"},
+      {[&] { sum(i); }, "sum: expected a float32 or float64 tensor, got int64"},
+      {[&] { max(i); }, "max: expected a float32 or float64 tensor, got int64"},
       {[&] { pow(a, ones({2, 3}, float64)); }, "pow: dtypes differ: float32[2, 3] and float64[2, 3]"},
       {[&] { clamp(a, 1.0, 0.0); }, "clamp: min 1 is greater than max 0"},
       {[&] { (a * 2.0).backward(); }, "does not require grad"},

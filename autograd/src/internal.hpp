@@ -45,12 +45,14 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);
 void check_defined(const Tensor& t, const char* op);
 
-}  // namespace xg::detail
-namespace xg::detail { bool is_accumulate_grad(const Node* n); }
-namespace xg::detail {
+/// Throws unless t is float32 or float64, naming op (as dispatch_float does).
+inline void check_float(const Tensor& t, const char* op) { dispatch_float(t.dtype(), op, [](auto) {}); }
+
+bool is_accumulate_grad(const Node* n);
+/// Anomaly mode (graph.cpp): any NaN/Inf in t; where node n was created.
 bool has_non_finite(const Tensor& t);
 std::string where_created(const Node& n);
-}  // namespace xg::detail
-namespace xg::detail {
+/// Tensor::backward without building lists (engine.cpp).
 void backward_one(const Tensor& t, const Tensor& gradient, bool retain_graph, bool create_graph);
+
 }  // namespace xg::detail

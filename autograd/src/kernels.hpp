@@ -38,7 +38,7 @@ void scalar_inplace_kernel(Tensor& a, double mul, double add);  // a = a * mul +
 
 enum class ReduceOp { Sum, Max, Min };
 /// Reduces the dims where reduce[d] is true; keepdim keeps them as size 1.
-Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& reduce, bool keepdim);
+Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& reduce, bool keepdim, const char* name);
 /// int64 indices of the max/min along dim (first one on ties).
 Tensor arg_reduce_kernel(bool is_max, const Tensor& x, std::int64_t dim, bool keepdim);
 

@@ -93,7 +93,7 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
 
 }  // namespace
 
-Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& reduce, bool keepdim) {
+Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& reduce, bool keepdim, const char* name) {
   const Shape& in = x.shape();
   Shape out_shape;
   std::vector<std::int64_t> sizes;
@@ -113,7 +113,7 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& redu
     reduced.push_back(true);
   }
   Tensor out = make_tensor(out_shape, x.dtype());
-  dispatch_float(x.dtype(), "reduce", [&](auto z) {
+  dispatch_float(x.dtype(), name, [&](auto z) {
     using T = decltype(z);
     const T* pi = x.data<T>();
     T* po = out.data<T>();

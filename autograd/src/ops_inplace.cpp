@@ -88,7 +88,7 @@ Tensor& Tensor::div_(const Tensor& other) {
 
 Tensor& Tensor::mul_(double s) {
   if (recorded(*this, nullptr, "mul_")) return rebase(*this, "mul_", [&](const Tensor& old) { return old * s; });
-  detail::dispatch_float(dtype(), "mul_", [](auto) {});
+  detail::check_float(*this, "mul_");
   detail::scalar_inplace_kernel(*this, s, 0.0);
   bump(*this);
   return *this;

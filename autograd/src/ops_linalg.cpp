@@ -10,7 +10,7 @@ using detail::record;
 
 Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   detail::check_same_dtype(a, b, "matmul");
-  detail::dispatch_float(a.dtype(), "matmul", [](auto) {});
+  detail::check_float(a, "matmul");
   XG_CHECK((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), "matmul",
            "matmul_t takes 2-d or 3-d operands, got shapes ", a.shape(), " and ", b.shape());
   const std::int64_t ra = a.size(-2), ca = a.size(-1), rb = b.size(-2), cb = b.size(-1);

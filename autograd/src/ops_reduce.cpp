@@ -46,8 +46,7 @@ Tensor extremum(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
   const char* name = is_max ? "max" : "min";
   const auto mask = reduce_mask(x, dims, name);
   XG_CHECK(x.numel() > 0, name, "cannot reduce an empty tensor of shape ", x.shape(), " (no identity)");
-  Tensor y = detail::reduce_kernel(is_max ? detail::ReduceOp::Max : detail::ReduceOp::Min, x, mask, keepdim);
-  detail::dispatch_float(x.dtype(), name, [](auto) {});
+  Tensor y = detail::reduce_kernel(is_max ? detail::ReduceOp::Max : detail::ReduceOp::Min, x, mask, keepdim, name);
   if (needs_grad(x)) {
     record(y, is_max ? "MaxBackward" : "MinBackward",
            [mask, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
@@ -55,7 +54,7 @@ Tensor extremum(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
              const Tensor x_ = sx.unpack(self).detach();
              const Tensor y_ = reshape(sy.unpack(self).detach(), kept_shape(x_.shape(), mask));
              const Tensor winners = eq(x_, y_);
-             const Tensor share = winners / detail::reduce_kernel(detail::ReduceOp::Sum, winners, mask, true);
+             const Tensor share = winners / detail::reduce_kernel(detail::ReduceOp::Sum, winners, mask, true, "max");
              return {expand_back(g, x_.shape(), mask) * share};
            }, x);
   }
@@ -74,7 +73,7 @@ Tensor arg_extremum(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max
 
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   const auto mask = reduce_mask(x, dims, "sum");
-  Tensor y = detail::reduce_kernel(detail::ReduceOp::Sum, x, mask, keepdim);
+  Tensor y = detail::reduce_kernel(detail::ReduceOp::Sum, x, mask, keepdim, "sum");
   if (needs_grad(x)) {
     record(y, "SumBackward", [mask, in = x.shape()](const Tensor& g, Node&) -> TensorList {
       return {expand_back(g, in, mask)};
@@ -87,7 +86,7 @@ Tensor sum(const Tensor& x) { return sum(x, Dims{}, false); }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   const auto mask = reduce_mask(x, dims, "mean");
-  detail::dispatch_float(x.dtype(), "mean", [](auto) {});
+  detail::check_float(x, "mean");
   return sum(x, dims, keepdim) / static_cast<double>(reduced_count(x.shape(), mask));
 }
 
