@@ -179,15 +179,30 @@ class Engine {
 
 namespace {
 
+/// The edge where output i's gradient starts; it must require grad.
+Edge root_edge(const Tensor& t, std::size_t i, const char* op) {
+  detail::check_defined(t, op);
+  XG_CHECK(t.requires_grad(), op, "element ", i, " of the outputs (", t.dtype(), t.shape(),
+           ") does not require grad and has no grad_fn");
+  return detail::gradient_edge(t);
+}
+
+/// Output i's starting gradient: the one given (checked), or ones for a one-element output.
+Tensor root_gradient(const Tensor& t, const Tensor& given, std::size_t i, const char* op) {
+  if (!given.defined()) {
+    XG_CHECK(t.numel() == 1, op, "a gradient can be implied only for one-element outputs; output ", i,
+             " has shape ", t.shape(), ", so pass a gradient of that shape");
+    return ones_like(t);
+  }
+  XG_CHECK(given.shape() == t.shape() && given.dtype() == t.dtype(), op, "gradient ", i, " is ", given.dtype(),
+           given.shape(), " but output ", i, " is ", t.dtype(), t.shape());
+  return given;
+}
+
 std::vector<Edge> root_edges(const TensorList& tensors, const char* op) {
   std::vector<Edge> roots;
   roots.reserve(tensors.size());
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    detail::check_defined(tensors[i], op);
-    XG_CHECK(tensors[i].requires_grad(), op, "element ", i, " of the outputs (", tensors[i].dtype(),
-             tensors[i].shape(), ") does not require grad and has no grad_fn");
-    roots.push_back(detail::gradient_edge(tensors[i]));
-  }
+  for (std::size_t i = 0; i < tensors.size(); ++i) roots.push_back(root_edge(tensors[i], i, op));
   return roots;
 }
 
@@ -196,18 +211,7 @@ TensorList root_gradients(const TensorList& tensors, const TensorList& grads, co
            tensors.size(), " outputs");
   TensorList out;
   out.reserve(tensors.size());
-  for (std::size_t i = 0; i < tensors.size(); ++i) {
-    const Tensor& t = tensors[i];
-    if (grads.empty() || !grads[i].defined()) {
-      XG_CHECK(t.numel() == 1, op, "a gradient can be implied only for one-element outputs; output ", i,
-               " has shape ", t.shape(), ", so pass a gradient of that shape");
-      out.push_back(ones_like(t));
-    } else {
-      XG_CHECK(grads[i].shape() == t.shape() && grads[i].dtype() == t.dtype(), op, "gradient ", i, " is ",
-               grads[i].dtype(), grads[i].shape(), " but output ", i, " is ", t.dtype(), t.shape());
-      out.push_back(grads[i]);
-    }
-  }
+  for (std::size_t i = 0; i < tensors.size(); ++i) out.push_back(root_gradient(tensors[i], grads.empty() ? Tensor() : grads[i], i, op));
   return out;
 }
 
@@ -215,21 +219,10 @@ TensorList root_gradients(const TensorList& tensors, const TensorList& grads, co
 
 namespace detail {
 void backward_one(const Tensor& t, const Tensor& gradient, bool retain_graph, bool create_graph) {
-  // Tensor::backward: the same checks as backward() without building lists first.
-  check_defined(t, "backward");
-  XG_CHECK(t.requires_grad(), "backward", "element 0 of the outputs (", t.dtype(), t.shape(),
-           ") does not require grad and has no grad_fn");
-  TensorList grads(1);
-  if (gradient.defined()) {
-    XG_CHECK(gradient.shape() == t.shape() && gradient.dtype() == t.dtype(), "backward", "gradient 0 is ",
-             gradient.dtype(), gradient.shape(), " but output 0 is ", t.dtype(), t.shape());
-    grads[0] = gradient;
-  } else {
-    XG_CHECK(t.numel() == 1, "backward", "a gradient can be implied only for one-element outputs; output 0",
-             " has shape ", t.shape(), ", so pass a gradient of that shape");
-    grads[0] = ones_like(t);
-  }
-  Engine::run({gradient_edge(t)}, std::move(grads), retain_graph || create_graph, create_graph, nullptr);
+  // Tensor::backward: backward() for one output, without building the lists first.
+  Edge root = root_edge(t, 0, "backward");
+  TensorList grads{root_gradient(t, gradient, 0, "backward")};
+  Engine::run({std::move(root)}, std::move(grads), retain_graph || create_graph, create_graph, nullptr);
 }
 }  // namespace detail
 
