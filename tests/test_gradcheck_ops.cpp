@@ -1,6 +1,8 @@
 // The gradient sweep: every differentiable op, on several shapes including
 // broadcasting and keepdim, through gradcheck (first order) and
 // gradgradcheck (second order) in float64. One row per op and shape set.
+#include <algorithm>
+#include <cmath>
 #include <functional>
 
 #include <xgrad/op_registry.hpp>
@@ -65,4 +67,86 @@ TEST_CASE("gradcheck catches a wrong backward and says where") {
   CHECK(test::contains(test::error_of([] { gradcheck([](const TensorList& x) { return x[0] * 2.0; },
                                                      {ones({2}, TensorOptions().requires_grad(true))}); }),
                        "gradcheck needs float64 inputs"));
+}
+
+namespace {
+
+/// Output elements of `op` that read element `at` of input `which`: those that
+/// change when that element is replaced by other finite values. PyTorch's rule
+/// is that exactly these become NaN when the element is NaN.
+std::vector<bool> reads(const OpSample& op, const TensorList& inputs, std::size_t which, std::int64_t at) {
+  NoGradGuard no_grad;
+  auto run = [&](double v) {
+    TensorList in;
+    for (const Tensor& t : inputs) in.push_back(t.detach().clone());
+    in[which].data<double>()[at] = v;
+    return op.fn(in).to_vector<double>();
+  };
+  const double original = inputs[which].detach().to_vector<double>()[static_cast<std::size_t>(at)];
+  const std::vector<double> base = run(original);
+  std::vector<bool> out(base.size(), false);
+  for (double v : {1e3, -1e3, 0.37, -0.61, 2.5}) {
+    const std::vector<double> y = run(v);
+    for (std::size_t j = 0; j < y.size(); ++j)
+      out[j] = out[j] || !(y[j] == base[j] || (std::isnan(y[j]) && std::isnan(base[j])));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("NaN in, NaN out: every registry op, NaN exactly where the output reads the NaN, as in PyTorch") {
+  // Deliberate exceptions, as in PyTorch (tests/pytorch_golden.py: nan_patterns
+  // checks the same cases with torch): where's condition selects a branch
+  // (NaN > 0 is false) instead of propagating; dropout multiplies every element
+  // by its mask, so a dropped NaN stays NaN (0 · NaN) though its value is not read;
+  // binary_cross_entropy refuses a NaN probability (PyTorch: "all elements of
+  // input should be between 0 and 1"). All three are checked in the next case.
+  const std::vector<std::string> exceptions = {"where", "dropout (seeded)", "binary_cross_entropy"};
+  std::uint64_t seed = 99;
+  for (const OpSample& op : op_samples()) {
+    ++seed;
+    if (std::find(exceptions.begin(), exceptions.end(), op.name) != exceptions.end()) continue;
+    SUBCASE(op.name.c_str()) {
+      const TensorList inputs = sample_inputs(op, seed);
+      for (std::size_t which = 0; which < inputs.size(); ++which) {
+        // A convolution multiplies the zero padding by every weight, so a NaN
+        // weight makes its whole output channel NaN, in PyTorch too (checked below).
+        if (op.name.rfind("conv", 0) == 0 && which == 1) continue;
+        for (std::int64_t at : {std::int64_t{0}, inputs[which].numel() / 2}) {
+          const std::vector<bool> expected = reads(op, inputs, which, at);
+          TensorList poisoned;
+          for (const Tensor& t : inputs) poisoned.push_back(t.detach().clone());
+          poisoned[which].data<double>()[at] = NAN;
+          const std::vector<double> y = op.fn(poisoned).to_vector<double>();
+          REQUIRE(y.size() == expected.size());
+          for (std::size_t j = 0; j < y.size(); ++j)
+            CHECK_MESSAGE(std::isnan(y[j]) == expected[j], op.name << ": NaN in input " << which << " element " << at
+                                                              << ", output " << j << " = " << y[j]
+                                                              << (expected[j] ? " (reads it: PyTorch gives NaN)"
+                                                                              : " (does not read it)"));
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("NaN exceptions behave like PyTorch: where selects, dropout keeps a dropped NaN") {
+  const Tensor x = tensor({NAN, 1.0, -2.0}, float64);
+  const std::vector<double> w = where(gt(x, 0.0), x, full({3}, 5.0, float64)).to_vector<double>();
+  CHECK(w == std::vector<double>{5.0, 1.0, 5.0});  // torch.where(x > 0, x, 5): NaN > 0 is false
+  manual_seed(3);
+  const std::vector<double> d = dropout(full({64}, NAN, float64), 0.5, true).to_vector<double>();
+  for (double v : d) CHECK(std::isnan(v));  // torch: every element NaN, dropped or not
+  CHECK(test::contains(test::error_of([&] { binary_cross_entropy(clamp(abs(x), 0, 1), full({3}, 0.5, float64)); }),
+                       "binary_cross_entropy: input values must be in [0, 1]"));
+  CHECK(std::isnan(binary_cross_entropy(full({3}, 0.5, float64), x).item()));  // a NaN target gives NaN
+  // A NaN weight reaches every output of its channel through the zero padding.
+  Conv2dOptions o;
+  o.padding = {1, 1};
+  Tensor weight = ones({2, 1, 3, 3}, float64);
+  weight.data<double>()[0] = NAN;
+  const Tensor out = conv2d(ones({1, 1, 4, 4}, float64), weight, {}, o);
+  for (double v : out.select(1, 0).to_vector<double>()) CHECK(std::isnan(v));
+  for (double v : out.select(1, 1).to_vector<double>()) CHECK_FALSE(std::isnan(v));
 }

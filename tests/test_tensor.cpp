@@ -1,4 +1,7 @@
 // Tensor: factories, dtypes, metadata, printing, random, errors.
+#include <cmath>
+#include <limits>
+
 #include "helpers.hpp"
 
 using namespace xg;
@@ -142,4 +145,39 @@ TEST_CASE("reshape shares storage; views see in-place writes") {
   CHECK(b.unsqueeze(-1).shape() == Shape{2, 3, 1});
   CHECK(ones({1, 3, 1}).squeeze().shape() == Shape{3});
   CHECK(ones({1, 3, 1}).squeeze(0).shape() == Shape{3, 1});
+}
+
+TEST_CASE("shape arithmetic is checked: sizes that overflow int64 are errors, not wrapped tensors") {
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  CHECK(contains(error_of([&] { empty({big, big}); }), "empty: shape [9223372036854775807, 9223372036854775807] is too large: its storage size calculation overflowed"));
+  CHECK(contains(error_of([&] { zeros({std::int64_t{1} << 32, std::int64_t{1} << 32}); }), "zeros: shape [4294967296, 4294967296] is too large"));
+  // Element count fits, bytes do not.
+  CHECK(contains(error_of([&] { ones({std::int64_t{1} << 61}, float64); }), "ones: shape [2305843009213693952] is too large"));
+  CHECK(contains(error_of([&] { full({3, -2}, 1.0); }), "full: negative extent -2 in shape [3, -2]"));
+  CHECK(contains(error_of([&] { randn({std::int64_t{1} << 40, std::int64_t{1} << 40}); }), "randn: shape"));
+  const Tensor x = zeros({4});
+  CHECK(contains(error_of([&] { x.reshape({std::int64_t{1} << 32, std::int64_t{1} << 32, 0, -1}); }), "reshape: shape"));
+  CHECK(contains(error_of([&] { x.reshape({std::int64_t{1} << 62, 4, 0}); }), "reshape: shape"));
+  CHECK(contains(error_of([&] { zeros({1}).expand({std::int64_t{1} << 40, std::int64_t{1} << 40}); }), "expand: shape"));
+  CHECK(contains(error_of([&] { zeros({3}).expand({-2, 3}); }), "expand: invalid extent -2 in [-2, 3]"));
+  CHECK(contains(error_of([&] { zeros({1, 3}).expand({-2, 3}); }), "expand: invalid extent -2 in [-2, 3]"));
+  CHECK(contains(error_of([&] { eye(-1); }), "eye: n and m must be non-negative, got n = -1"));
+  CHECK(contains(error_of([&] { arange(0.0, INFINITY); }), "arange: start, end and step must be finite"));
+  CHECK(contains(error_of([&] { arange(0.0, 1e300, 1.0); }), "arange: the range [0, 1e+300) with step 1 has"));
+}
+
+TEST_CASE("narrow and slice check their ranges without overflowing") {
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  const Tensor x = arange(6.0).reshape({2, 3});
+  CHECK(contains(error_of([&] { x.narrow(0, big, 1); }), "narrow: start 9223372036854775807 + length 1 is out of range for dim 0 of size 2"));
+  CHECK(contains(error_of([&] { x.narrow(0, 1, big); }), "narrow: start 1 + length 9223372036854775807 is out of range"));
+  CHECK(contains(error_of([&] { x.narrow(1, -1, 2); }), "narrow: start 2 + length 2 is out of range for dim 1 of size 3"));
+  CHECK(x.narrow(1, 3, 0).numel() == 0);
+  // A huge step takes the first element only, as in PyTorch.
+  test::check_values(slice(x, 1, 0, 3, big), {0, 3});
+  test::check_values(slice(x, 1, 1, big, big), {1, 4});
+  test::check_values(slice(x, 1, -big, big, 2), {0, 2, 3, 5});
+  Tensor g = arange(6.0, float64).reshape({2, 3}).requires_grad_(true);
+  slice(g, 1, 1, big, big).sum().backward();
+  test::check_values(g.grad(), {0, 1, 0, 0, 1, 0});
 }

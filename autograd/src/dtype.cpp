@@ -31,6 +31,20 @@ std::string Shape::str() const {
 
 std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << s.str(); }
 
+std::int64_t checked_numel(const Shape& shape, const char* op, std::size_t item_size) {
+  std::int64_t n = 1;
+  bool overflow = false;
+  for (std::int64_t d : shape) {
+    XG_CHECK(d >= 0, op, "negative extent ", d, " in shape ", shape, " (extents must be >= 0)");
+    overflow = overflow || __builtin_mul_overflow(n, d, &n);
+  }
+  std::int64_t bytes = 0;
+  overflow = overflow || __builtin_mul_overflow(n, static_cast<std::int64_t>(item_size), &bytes);
+  XG_CHECK(!overflow, op, "shape ", shape, " is too large: its storage size calculation overflowed (",
+           "the element count times ", item_size, " bytes exceeds 2^63)");
+  return n;
+}
+
 namespace detail {
 
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op) {

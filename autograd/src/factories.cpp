@@ -12,8 +12,8 @@
 namespace xg {
 namespace {
 
-Tensor filled(const Shape& shape, double value, TensorOptions opts) {
-  Tensor t = detail::make_tensor(shape, opts.dtype());
+Tensor filled(const Shape& shape, double value, TensorOptions opts, const char* op) {
+  Tensor t = detail::make_tensor(shape, opts.dtype(), op);
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
@@ -41,7 +41,7 @@ std::recursive_mutex& generator_mutex() {
 template <class T, class Draw>
 Tensor generated(const Shape& shape, TensorOptions opts, const char* op, Draw draw) {
   std::lock_guard<std::recursive_mutex> lock(generator_mutex());
-  Tensor t = detail::make_tensor(shape, opts.dtype());
+  Tensor t = detail::make_tensor(shape, opts.dtype(), op);
   detail::dispatch_float(opts.dtype(), op, [&](auto z) {
     using U = decltype(z);
     U* p = t.data<U>();
@@ -89,24 +89,30 @@ static double random_normal() {
 }
 
 Tensor empty(const Shape& shape, TensorOptions opts) {
-  Tensor t = detail::make_tensor(shape, opts.dtype());
+  Tensor t = detail::make_tensor(shape, opts.dtype(), "empty");
   if (opts.requires_grad()) t.requires_grad_(true);
   return t;
 }
-Tensor zeros(const Shape& shape, TensorOptions opts) { return filled(shape, 0.0, opts); }
-Tensor ones(const Shape& shape, TensorOptions opts) { return filled(shape, 1.0, opts); }
-Tensor full(const Shape& shape, double value, TensorOptions opts) { return filled(shape, value, opts); }
-Tensor zeros_like(const Tensor& t) { return filled(t.shape(), 0.0, t.dtype()); }
-Tensor ones_like(const Tensor& t) { return filled(t.shape(), 1.0, t.dtype()); }
-Tensor full_like(const Tensor& t, double value) { return filled(t.shape(), value, t.dtype()); }
-Tensor scalar_tensor(double value, TensorOptions opts) { return filled(Shape{}, value, opts); }
+Tensor zeros(const Shape& shape, TensorOptions opts) { return filled(shape, 0.0, opts, "zeros"); }
+Tensor ones(const Shape& shape, TensorOptions opts) { return filled(shape, 1.0, opts, "ones"); }
+Tensor full(const Shape& shape, double value, TensorOptions opts) { return filled(shape, value, opts, "full"); }
+Tensor zeros_like(const Tensor& t) { return filled(t.shape(), 0.0, t.dtype(), "zeros_like"); }
+Tensor ones_like(const Tensor& t) { return filled(t.shape(), 1.0, t.dtype(), "ones_like"); }
+Tensor full_like(const Tensor& t, double value) { return filled(t.shape(), value, t.dtype(), "full_like"); }
+Tensor scalar_tensor(double value, TensorOptions opts) { return filled(Shape{}, value, opts, "scalar_tensor"); }
 
 Tensor arange(double start, double end, double step, TensorOptions opts) {
+  XG_CHECK(std::isfinite(start) && std::isfinite(end) && std::isfinite(step), "arange",
+           "start, end and step must be finite, got start ", start, ", end ", end, ", step ", step);
   XG_CHECK(step != 0.0, "arange", "step must be nonzero");
   XG_CHECK((end - start) / step >= 0, "arange", "the range [", start, ", ", end, ") with step ", step,
            " goes the wrong way");
-  const auto n = static_cast<std::int64_t>(std::ceil((end - start) / step));
-  Tensor t = detail::make_tensor(Shape{n}, opts.dtype());
+  const double count = std::ceil((end - start) / step);
+  // Checked before the conversion: a double beyond int64's range does not convert.
+  XG_CHECK(count < 0x1p62, "arange", "the range [", start, ", ", end, ") with step ", step, " has ", count,
+           " elements, too many to allocate");
+  const auto n = static_cast<std::int64_t>(count);
+  Tensor t = detail::make_tensor(Shape{n}, opts.dtype(), "arange");
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
@@ -119,7 +125,7 @@ Tensor arange(double end, TensorOptions opts) { return arange(0.0, end, 1.0, opt
 
 Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opts) {
   XG_CHECK(steps >= 0, "linspace", "steps must be non-negative, got ", steps);
-  Tensor t = detail::make_tensor(Shape{steps}, opts.dtype());
+  Tensor t = detail::make_tensor(Shape{steps}, opts.dtype(), "linspace");
   const double h = steps > 1 ? (end - start) / static_cast<double>(steps - 1) : 0.0;
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
@@ -133,7 +139,8 @@ Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opts
 
 Tensor eye(std::int64_t n, TensorOptions opts) { return eye(n, n, opts); }
 Tensor eye(std::int64_t n, std::int64_t m, TensorOptions opts) {
-  Tensor t = filled(Shape{n, m}, 0.0, opts.requires_grad(false));
+  XG_CHECK(n >= 0 && m >= 0, "eye", "n and m must be non-negative, got n = ", n, ", m = ", m);
+  Tensor t = filled(Shape{n, m}, 0.0, opts.requires_grad(false), "eye");
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
@@ -156,7 +163,7 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOp
   XG_CHECK(high > low, "randint", "empty range [", low, ", ", high, ")");
   const auto span = static_cast<std::uint64_t>(high - low);
   std::lock_guard<std::recursive_mutex> lock(generator_mutex());
-  Tensor t = detail::make_tensor(shape, opts.dtype());
+  Tensor t = detail::make_tensor(shape, opts.dtype(), "randint");
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
@@ -167,9 +174,9 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOp
 }
 
 Tensor tensor(std::initializer_list<double> values, const Shape& shape, TensorOptions opts) {
-  XG_CHECK(static_cast<std::int64_t>(values.size()) == shape.numel(), "tensor", values.size(),
+  XG_CHECK(static_cast<std::int64_t>(values.size()) == checked_numel(shape, "tensor"), "tensor", values.size(),
            " values do not fill shape ", shape, " (", shape.numel(), " elements)");
-  Tensor t = detail::make_tensor(shape, opts.dtype());
+  Tensor t = detail::make_tensor(shape, opts.dtype(), "tensor");
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
@@ -184,9 +191,9 @@ Tensor tensor(std::initializer_list<double> values, TensorOptions opts) {
 
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions opts) {
-  XG_CHECK(static_cast<std::int64_t>(values.size()) == shape.numel(), "from_vector", values.size(),
-           " values do not fill shape ", shape, " (", shape.numel(), " elements)");
-  Tensor t = detail::make_tensor(shape, opts.dtype());
+  XG_CHECK(static_cast<std::int64_t>(values.size()) == checked_numel(shape, "from_vector"), "from_vector",
+           values.size(), " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  Tensor t = detail::make_tensor(shape, opts.dtype(), "from_vector");
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using U = decltype(z);
     U* p = t.data<U>();

@@ -12,8 +12,8 @@ namespace xg::detail {
 void* pool_alloc(std::size_t bytes);  // 64-byte aligned
 void pool_free(void* p, std::size_t bytes);
 
-/// Uninitialised contiguous tensor.
-Tensor make_tensor(const Shape& shape, Dtype dtype);
+/// Uninitialised contiguous tensor; a bad or overflowing shape is an error naming `op`.
+Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op = "empty");
 
 /// Calls f(T{}) with T the C++ type of a float dtype; int64 is an error naming `op`.
 template <class F>

@@ -145,7 +145,7 @@ void unary_typed(UnaryOp op, const T* x, T* y, std::int64_t n) {
     case UnaryOp::Cos: return unary_loop(x, y, n, [](T v) { return std::cos(v); });
     case UnaryOp::Tanh: return unary_loop(x, y, n, [](T v) { return std::tanh(v); });
     case UnaryOp::Sigmoid: return unary_loop(x, y, n, [](T v) { return stable_sigmoid(v); });
-    case UnaryOp::Relu: return unary_loop(x, y, n, [](T v) { return v > T(0) ? v : T(0); });
+    case UnaryOp::Relu: return unary_loop(x, y, n, [](T v) { return v <= T(0) ? T(0) : v; });  // NaN stays NaN, as in torch
     case UnaryOp::Sign: return unary_loop(x, y, n, [](T v) { return T((v > T(0)) - (v < T(0))); });
     case UnaryOp::Square: return unary_loop(x, y, n, [](T v) { return v * v; });
     case UnaryOp::Reciprocal: return unary_loop(x, y, n, [](T v) { return T(1) / v; });
@@ -188,7 +188,7 @@ Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y) {
       default:  // Relu; both loads unconditional, so the select vectorises
         for (std::int64_t i = 0; i < n; ++i) {
           const T gi = pg[i];
-          out[i] = py[i] > T(0) ? gi : T(0);
+          out[i] = py[i] <= T(0) ? T(0) : gi;  // like torch's threshold_backward: a NaN result passes g
         }
         break;
     }

@@ -46,8 +46,10 @@ void for_each_patch_row(const Geometry& g, bool batched, F f) {
         for (std::int64_t kj = 0; kj < g.kw; ++kj) {
           const std::int64_t row = (c * g.kh + ki) * g.kw + kj;
           const std::int64_t ix0 = kj * g.dw - g.pw;  // image column of ox = 0
-          // Valid ox: 0 <= ix0 + ox·sw < w.
-          const std::int64_t lo = ix0 >= 0 ? 0 : (-ix0 + g.sw - 1) / g.sw;
+          // Valid ox: 0 <= ix0 + ox·sw < w, within [0, ow). Both ends are
+          // clamped to ow: with wide padding and dilation a whole kernel
+          // column can lie in the padding, and the row must not be overrun.
+          const std::int64_t lo = std::min(g.ow, ix0 >= 0 ? 0 : (-ix0 + g.sw - 1) / g.sw);
           const std::int64_t hi = std::max(lo, std::min(g.ow, (g.w - ix0 + g.sw - 1) / g.sw));
           for (std::int64_t oy = 0; oy < g.oh; ++oy) {
             const std::int64_t iy = oy * g.sh - g.ph + ki * g.dh;
@@ -253,31 +255,63 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair
 }
 
 namespace {
-/// [out, in] matrix whose row i averages the input cells of adaptive window i.
-Tensor adaptive_matrix(std::int64_t in, std::int64_t out, Dtype dtype) {
-  Tensor m = zeros(Shape{out, in}, dtype);
-  detail::dispatch_float(dtype, "adaptive_avg_pool2d", [&](auto z) {
-    using T = decltype(z);
-    T* p = m.data<T>();
-    for (std::int64_t i = 0; i < out; ++i) {
-      const std::int64_t start = (i * in) / out, end = ((i + 1) * in + out - 1) / out;
-      for (std::int64_t j = start; j < end; ++j) p[i * in + j] = T(1) / static_cast<T>(end - start);
-    }
-  });
-  return m;
+
+/// Adaptive window i of `out` over `in` cells: [start, end), as in PyTorch.
+std::pair<std::int64_t, std::int64_t> adaptive_window(std::int64_t i, std::int64_t in, std::int64_t out) {
+  return {(i * in) / out, ((i + 1) * in + out - 1) / out};
 }
+
+/// With `adjoint` false: y[p, i, j] = mean of x[p] over window (i, j), x [P, h, w] -> y [P, oh, ow].
+/// With `adjoint` true: the transpose, spreading y's cells evenly back over
+/// their windows (the gradient of the mean). Each is the other's gradient, so
+/// first and second derivatives come for free; a direct loop (not a GEMM with
+/// a pooling matrix) keeps a NaN in the window it belongs to.
+Tensor adaptive_avg(const Tensor& src, std::int64_t h, std::int64_t w, std::int64_t oh, std::int64_t ow, bool adjoint) {
+  const std::int64_t planes = src.size(0);
+  Tensor dst = adjoint ? zeros(Shape{planes, h, w}, src.dtype()) : detail::make_tensor(Shape{planes, oh, ow}, src.dtype());
+  detail::dispatch_float(src.dtype(), "adaptive_avg_pool2d", [&](auto z) {
+    using T = decltype(z);
+    const T* in = src.data<T>();
+    T* out = dst.data<T>();
+    for (std::int64_t p = 0; p < planes; ++p)
+      for (std::int64_t i = 0; i < oh; ++i) {
+        const auto [y0, y1] = adaptive_window(i, h, oh);
+        for (std::int64_t j = 0; j < ow; ++j) {
+          const auto [x0, x1] = adaptive_window(j, w, ow);
+          const T scale = T(1) / static_cast<T>((y1 - y0) * (x1 - x0));
+          const std::int64_t cell = (p * oh + i) * ow + j;
+          if (adjoint) {
+            const T v = in[cell] * scale;
+            for (std::int64_t y = y0; y < y1; ++y)
+              for (std::int64_t x = x0; x < x1; ++x) out[(p * h + y) * w + x] += v;
+          } else {
+            T acc = 0;
+            for (std::int64_t y = y0; y < y1; ++y)
+              for (std::int64_t x = x0; x < x1; ++x) acc += in[(p * h + y) * w + x];
+            out[cell] = acc * scale;
+          }
+        }
+      }
+  });
+  if (needs_grad(src)) {
+    record(dst, adjoint ? "AdaptiveAvgPool2dBackwardBackward" : "AdaptiveAvgPool2dBackward",
+           [h, w, oh, ow, adjoint](const Tensor& g, Node&) -> TensorList {
+             return {adaptive_avg(g, h, w, oh, ow, !adjoint)};
+           }, src);
+  }
+  return dst;
+}
+
 }  // namespace
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
   detail::check_defined(x, "adaptive_avg_pool2d");
   XG_CHECK(x.dim() == 4, "adaptive_avg_pool2d", "expects an input [N, C, H, W], got ", x.shape());
-  XG_CHECK(output_size.first > 0 && output_size.second > 0, "adaptive_avg_pool2d", "output size must be positive");
+  XG_CHECK(output_size.first > 0 && output_size.second > 0, "adaptive_avg_pool2d", "output size must be positive, got ",
+           output_size.first, "x", output_size.second);
   const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  // y = P_h · x · P_wᵀ for every plane: two GEMMs, differentiable through matmul.
-  const Tensor ph = adaptive_matrix(h, output_size.first, x.dtype());
-  const Tensor pw = adaptive_matrix(w, output_size.second, x.dtype());
-  const Tensor rows = matmul(ph, reshape(x, Shape{n * c, h, w}));  // [NC, oh, w]
-  const Tensor y = matmul_t(rows, pw, false, true);                  // [NC, oh, ow]
+  XG_CHECK(h > 0 && w > 0, "adaptive_avg_pool2d", "expects an input with non-zero height and width, got ", x.shape());
+  const Tensor y = adaptive_avg(reshape(x, Shape{n * c, h, w}), h, w, output_size.first, output_size.second, false);
   return reshape(y, Shape{n, c, output_size.first, output_size.second});
 }
 

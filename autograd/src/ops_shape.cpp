@@ -20,7 +20,8 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
       infer = static_cast<std::int64_t>(i);
     } else {
       XG_CHECK(out[i] >= 0, "reshape", "invalid extent ", out[i], " in ", shape);
-      known *= out[i];
+      XG_CHECK(!__builtin_mul_overflow(known, out[i], &known), "reshape", "shape ", shape,
+               " is invalid for input of shape ", x.shape(), " (", x.numel(), " elements): its size overflows int64");
     }
   }
   if (infer >= 0) {
@@ -28,7 +29,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
              x.shape(), " (", x.numel(), " elements)");
     out[static_cast<std::size_t>(infer)] = x.numel() / known;
   }
-  XG_CHECK(out.numel() == x.numel(), "reshape", "shape ", shape, " is invalid for input of shape ", x.shape(),
+  XG_CHECK(checked_numel(out, "reshape") == x.numel(), "reshape", "shape ", shape, " is invalid for input of shape ", x.shape(),
            " (", x.numel(), " elements)");
   if (out == x.shape()) return x;
   Tensor y = detail::alias(x);
@@ -128,16 +129,19 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   const Shape in_strides = detail::contiguous_strides(x.shape());
   for (std::size_t d = 0; d < shape.size(); ++d) {
     if (d < lead) {
-      XG_CHECK(shape[d] >= 0, "expand", "invalid extent ", shape[d], " in ", shape);
+      XG_CHECK(shape[d] >= 0, "expand", "invalid extent ", shape[d], " in ", shape,
+               " (new leading dims need a size >= 0; -1 keeps an existing dim)");
       continue;
     }
     const std::int64_t have = x.shape()[d - lead];
+    XG_CHECK(shape[d] >= -1, "expand", "invalid extent ", shape[d], " in ", shape, " (sizes must be >= 0, or -1 to keep the dim)");
     if (shape[d] == -1) out[d] = have;
     XG_CHECK(out[d] == have || have == 1, "expand", "cannot expand shape ", x.shape(), " to ", shape, " (dim ", d,
              ": ", have, " vs ", shape[d], "; only size-1 dims stretch)");
     strides[d] = have == 1 ? 0 : in_strides[d - lead];
   }
   if (out == x.shape()) return x;
+  checked_numel(out, "expand");
   Tensor y = detail::gather_strided(x, 0, strides, out);
   if (needs_grad(x)) {
     record(y, "ExpandBackward", [in = x.shape()](const Tensor& g, Node&) -> TensorList { return {sum_to(g, in)}; }, x);
@@ -185,7 +189,10 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   auto clampi = [size](std::int64_t i) { return std::min(std::max(i < 0 ? i + size : i, std::int64_t{0}), size); };
   start = clampi(start);
   end = std::max(clampi(end), start);
-  const std::int64_t len = (end - start + step - 1) / step;
+  // Written so that a huge step cannot overflow; with at most one element
+  // the step does not matter, so it is dropped (its stride product could overflow).
+  const std::int64_t len = end == start ? 0 : (end - start - 1) / step + 1;
+  if (len <= 1) step = 1;
   Shape out = x.shape();
   out[static_cast<std::size_t>(d)] = len;
   std::int64_t offset;
@@ -205,7 +212,7 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "narrow");
   const std::int64_t size = x.dim() == 0 ? 1 : x.size(d);
   if (start < 0) start += size;
-  XG_CHECK(start >= 0 && length >= 0 && start + length <= size, "narrow", "start ", start, " + length ", length,
+  XG_CHECK(start >= 0 && start <= size && length >= 0 && length <= size - start, "narrow", "start ", start, " + length ", length,
            " is out of range for dim ", d, " of size ", size, " (shape ", x.shape(), ")");
   return slice(x, d, start, start + length, 1);
 }

@@ -9,12 +9,11 @@ namespace xg {
 
 namespace detail {
 
-Tensor make_tensor(const Shape& shape, Dtype dtype) {
+Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
-  impl->numel = shape.numel();
+  impl->numel = checked_numel(shape, op, dtype_size(dtype));
   impl->dtype = dtype;
-  for (std::int64_t d : shape) XG_CHECK(d >= 0, "empty", "negative extent in shape ", shape);
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * dtype_size(dtype));
   return Tensor(std::move(impl));
 }

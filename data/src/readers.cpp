@@ -1,5 +1,6 @@
 #include <zlib.h>
 
+#include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -18,10 +19,15 @@ std::string slurp(const std::string& path, const char* op) {
   char buf[1 << 16];
   int n;
   while ((n = gzread(f, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
-  int err = 0;
-  const char* msg = n < 0 ? gzerror(f, &err) : nullptr;
+  // The reason is copied out before gzclose frees the stream that owns its text.
+  std::string reason;
+  if (n < 0) {
+    int err = 0;
+    const char* msg = gzerror(f, &err);
+    reason = err == Z_ERRNO ? std::strerror(errno) : (msg && *msg ? msg : "zlib error");
+  }
   gzclose(f);
-  XG_CHECK(n >= 0, op, path, " could not be read (", msg ? msg : "zlib error", "): the file is truncated or corrupt");
+  XG_CHECK(n >= 0, op, path, " could not be read (", reason, "): the file is truncated or corrupt");
   return out;
 }
 
@@ -45,7 +51,9 @@ Tensor read_idx(const std::string& path, Dtype dtype) {
   XG_CHECK(nd >= 1 && bytes.size() >= 4 + 4 * nd, op, path, " is truncated in its header");
   Shape shape;
   for (std::size_t d = 0; d < nd; ++d) shape.push_back(big_endian_u32(bytes, 4 + 4 * d));
-  const std::size_t want = static_cast<std::size_t>(shape.numel()), have = bytes.size() - 4 - 4 * nd;
+  // Dims are read as unsigned 32-bit numbers; their product is checked before it is trusted.
+  const auto want = static_cast<std::size_t>(checked_numel(shape, op, dtype_size(dtype)));
+  const std::size_t have = bytes.size() - 4 - 4 * nd;
   XG_CHECK(have == want, op, path, " should hold ", want, " values for shape ", shape, " but has ", have,
            have < want ? " (truncated)" : " (trailing data)");
   Tensor t = empty(shape, dtype);

@@ -91,4 +91,10 @@ using Dims = Shape;
 
 std::ostream& operator<<(std::ostream& os, const Shape& s);
 
+/// The element count of `shape`, checked: throws xg::Error naming `op` when an
+/// extent is negative or when the count, or the count times `item_size`
+/// bytes, overflows int64 ("storage size calculation overflowed"). Every
+/// allocation and every shape read from a file goes through it.
+std::int64_t checked_numel(const Shape& shape, const char* op, std::size_t item_size = 1);
+
 }  // namespace xg
