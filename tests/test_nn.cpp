@@ -303,3 +303,26 @@ TEST_CASE("recurrent cells and attention: shapes, causality, gradients") {
   const GradcheckResult r = gradcheck(f, inputs);
   CHECK_MESSAGE(r.ok, r.report);
 }
+
+namespace {
+struct Box : nn::Module {
+  Box() : nn::Module("Box") {}
+  void add(const std::string& name, std::shared_ptr<nn::Module> m) { register_module(name, std::move(m)); }
+};
+}  // namespace
+
+TEST_CASE("a module cannot contain itself: self-registration and cycles are refused") {
+  auto a = std::make_shared<Box>(), b = std::make_shared<Box>(), c = std::make_shared<Box>();
+  CHECK(test::contains(test::error_of([&] { a->add("me", a); }),
+                       "register_module: registering Box as 'me' in Box would make the module its own child"));
+  b->add("c", c);
+  a->add("b", b);
+  CHECK(test::contains(test::error_of([&] { c->add("a", a); }), "would make a cycle (it already contains this module)"));
+  CHECK(a->named_children().size() == 1);
+  CHECK(c->named_children().empty());
+  // Sharing one submodule in two places is not a cycle.
+  auto shared = std::make_shared<nn::Linear>(2, 2);
+  a->add("l1", shared);
+  b->add("l2", shared);
+  CHECK(a->parameters().size() == 2);  // tied: listed once
+}

@@ -182,3 +182,64 @@ TEST_CASE("batched im2col is the per-image layout with images side by side; grad
   const GradcheckResult r2 = gradgradcheck(f, inputs);
   CHECK_MESSAGE(r2.ok, r2.report);
 }
+
+TEST_CASE("second derivatives exactly at a kink follow PyTorch's convention") {
+  // torch.autograd.grad twice at the kink (tests/pytorch_golden.py: kinks):
+  // elu(α = 1.5) at 0: y 0, dy 1.5, d²y 0; softplus(β = 2, threshold = 3) at
+  // βx = 3: y 1.524293675786871, dy 0.9525741268224333, d²y 0.
+  auto first_and_second = [](const std::function<Tensor(const Tensor&)>& f, double at) {
+    Tensor x = tensor({at}, test::f64_grad());
+    const Tensor y = f(x);
+    const Tensor g = grad({y}, {x}, {}, std::nullopt, true)[0];
+    const Tensor h = grad({g}, {x})[0];
+    return std::vector<double>{y.item(), g.item(), h.item()};
+  };
+  const auto e = first_and_second([](const Tensor& x) { return elu(x, 1.5); }, 0.0);
+  CHECK(e[0] == 0.0);
+  CHECK(e[1] == doctest::Approx(1.5));
+  CHECK(e[2] == 0.0);
+  const auto s = first_and_second([](const Tensor& x) { return softplus(x, 2.0, 3.0); }, 1.5);
+  CHECK(s[0] == doctest::Approx(1.524293675786871).epsilon(1e-14));
+  CHECK(s[1] == doctest::Approx(0.9525741268224333).epsilon(1e-14));
+  CHECK(s[2] == 0.0);
+  // Away from the kinks the second derivatives are the smooth ones.
+  CHECK(first_and_second([](const Tensor& x) { return elu(x, 1.5); }, -0.5)[2] == doctest::Approx(1.5 * std::exp(-0.5)));
+  const double sg = 1.0 / (1.0 + std::exp(-2.0));
+  CHECK(first_and_second([](const Tensor& x) { return softplus(x, 2.0, 3.0); }, 1.0)[2] ==
+        doctest::Approx(2.0 * sg * (1.0 - sg)));
+  CHECK(first_and_second([](const Tensor& x) { return softplus(x, 2.0, 3.0); }, 2.0)[1] == 1.0);
+}
+
+TEST_CASE("empty and degenerate inputs give PyTorch's values, not errors") {
+  // torch 1.13 (tests/pytorch_golden.py: degenerate): var([1, 2], correction 3) = inf,
+  // var([3, 3], correction 3) = nan, std([]) = nan, logsumexp(zeros(2, 0), 1) = [-inf, -inf],
+  // softmax/log_softmax over a zero-size dim keep the shape, cross_entropy with N = 0 is nan
+  // (mean) and 0 (sum), adaptive_avg_pool2d of a 0x0 image raises.
+  const Tensor x = tensor({1, 2}, float64);
+  CHECK(var(x, {0}, false, 3).item() == INFINITY);
+  CHECK(var(x, {0}, false, 2).item() == INFINITY);
+  CHECK(std::isnan(var(tensor({3, 3}, float64), {0}, false, 3).item()));
+  CHECK(std::isnan(xg::std(zeros({0}, float64)).item()));
+  CHECK(logsumexp(zeros({2, 0}), {1}).to_vector<double>() == std::vector<double>{-INFINITY, -INFINITY});
+  CHECK(logsumexp(zeros({0, 3}), {1}).shape() == Shape{0});
+  CHECK(softmax(zeros({2, 0}), 1).shape() == Shape{2, 0});
+  CHECK(log_softmax(zeros({0, 3}), 1).shape() == Shape{0, 3});
+  Tensor logits = zeros({0, 3}, test::f64_grad());
+  const Tensor empty_targets = zeros({0}, int64);
+  CHECK(std::isnan(cross_entropy(logits, empty_targets).item()));
+  CrossEntropyOptions sum_opts;
+  sum_opts.reduction = Reduction::Sum;
+  const Tensor total = cross_entropy(logits, empty_targets, sum_opts);
+  CHECK(total.item() == 0.0);
+  total.backward();
+  CHECK(logits.grad().shape() == Shape{0, 3});
+  CHECK(test::contains(test::error_of([] { adaptive_avg_pool2d(zeros({1, 1, 0, 0}), {2, 2}); }),
+                       "adaptive_avg_pool2d: expects an input with non-zero height and width, got [1, 1, 0, 0]"));
+  // Attention over an empty sequence: [B, 0, d] in, [B, 0, d] out.
+  const Tensor q = zeros({2, 0, 4});
+  auto [out, weights] = nn::scaled_dot_product_attention(q, q, q);
+  CHECK(out.shape() == Shape{2, 0, 4});
+  CHECK(weights.shape() == Shape{2, 0, 0});
+  nn::MultiheadAttention mha(4, 2, true, true);
+  CHECK(mha.forward(q, q, q).first.shape() == Shape{2, 0, 4});
+}

@@ -181,3 +181,12 @@ TEST_CASE("narrow and slice check their ranges without overflowing") {
   slice(g, 1, 1, big, big).sum().backward();
   test::check_values(g.grad(), {0, 1, 0, 0, 1, 0});
 }
+
+TEST_CASE("item<int64_t> is exact above 2^53") {
+  const std::int64_t v = (std::int64_t{1} << 53) + 1;
+  CHECK(from_vector(std::vector<std::int64_t>{v}, {1}, int64).item<std::int64_t>() == v);
+  CHECK(from_vector(std::vector<std::int64_t>{std::numeric_limits<std::int64_t>::max()}, {}, int64).item<std::int64_t>() ==
+        std::numeric_limits<std::int64_t>::max());
+  CHECK(tensor({2.5}).item<float>() == 2.5f);
+  CHECK(contains(error_of([] { zeros({2}).item<std::int64_t>(); }), "item: expected a tensor with one element, got shape [2]"));
+}

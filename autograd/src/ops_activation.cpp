@@ -27,9 +27,29 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return where(gt(x.detach(), 0.0), x, x * negative_slope);
 }
 
+// Note [Derivatives at a kink, as in PyTorch]
+// At elu's kink (x = 0) and softplus's threshold (βx = threshold) the first
+// derivative takes the lower branch (α, and sigmoid(threshold)), but the second
+// derivative is 0 there, as PyTorch's double-backward formulas (strict x < 0,
+// βx < threshold) give. So each op has its own node whose backward holds the
+// lower branch's slope at the boundary as a constant: `where(lt(x, 0), x, 0)`
+// has the value of min(x, 0) but no slope at 0.
 Tensor elu(const Tensor& x, double alpha) {
-  // exp only sees x <= 0, so the unused branch never overflows into a NaN gradient.
-  return where(gt(x.detach(), 0.0), x, (exp(clamp_max(x, 0.0)) - 1.0) * alpha);
+  detail::check_float(x, "elu");
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    const Tensor neg = where(gt(x, 0.0), zeros_like(x), x);  // exp never sees a positive number; NaN stays NaN
+    y = where(gt(x, 0.0), x, (exp(neg) - 1.0) * alpha);
+  }
+  if (needs_grad(x)) {
+    record(y, "EluBackward", [alpha, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      const Tensor x_ = sx.unpack(self);
+      const Tensor neg = where(lt(x_.detach(), 0.0), x_, zeros_like(x_));
+      return {g * where(gt(x_.detach(), 0.0), ones_like(x_), exp(neg) * alpha)};
+    }, x);
+  }
+  return y;
 }
 
 Tensor gelu(const Tensor& x, bool tanh_approximation) {
@@ -43,15 +63,27 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
 Tensor silu(const Tensor& x) { return x * sigmoid(x); }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
-  const Tensor bx = x * beta;
-  // log(1 + e^z) as two branches that are each smooth and agree in value
-  // and slope at 0: z + log(1 + e^-z) for z > 0, log(1 + e^z) otherwise.
-  // Each exp sees only non-positive numbers (clamped), so the unused branch
-  // never overflows into a NaN gradient. (relu(z) + log(1 + e^-|z|) has the
-  // right values but a zero slope at z = 0 from its two kinks; found by fuzzing.)
-  const Tensor positive = gt(bx.detach(), 0.0);
-  const Tensor smooth = where(positive, bx + log(1.0 + exp(-clamp_min(bx, 0.0))), log(1.0 + exp(clamp_max(bx, 0.0)))) / beta;
-  return where(gt(bx.detach(), threshold), x, smooth);
+  detail::check_float(x, "softplus");
+  XG_CHECK(beta != 0.0 && std::isfinite(beta), "softplus", "beta must be finite and nonzero, got ", beta);
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    // log(1 + e^z) = max(z, 0) + log(1 + e^-|z|): exp never overflows.
+    const Tensor bx = x * beta;
+    const Tensor smooth = (relu(bx) + log(1.0 + exp(-abs(bx)))) / beta;
+    y = where(gt(bx, threshold), x, smooth);
+  }
+  if (needs_grad(x)) {
+    // dy/dx = sigmoid(βx) below the threshold, 1 above (Note [Derivatives at a kink, as in PyTorch]).
+    // sigmoid has slope everywhere, including at βx = 0 (a fuzzing find against
+    // an earlier two-branch form).
+    record(y, "SoftplusBackward", [beta, threshold, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      const Tensor bx = sx.unpack(self) * beta;
+      const Tensor below = where(lt(bx.detach(), threshold), bx, full_like(bx, threshold));
+      return {g * where(gt(bx.detach(), threshold), ones_like(bx), sigmoid(below))};
+    }, x);
+  }
+  return y;
 }
 
 namespace {
@@ -68,8 +100,12 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   Tensor y;
   {
     NoGradGuard no_grad;
-    const Tensor e = exp(x - max(x, dims, true));
-    y = e / sum(e, dims, true);
+    if (x.numel() == 0) {
+      y = zeros_like(x);  // nothing to normalise (a zero-size dim), as in PyTorch
+    } else {
+      const Tensor e = exp(x - max(x, dims, true));
+      y = e / sum(e, dims, true);
+    }
   }
   if (needs_grad(x)) {
     record(y, "SoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
@@ -85,8 +121,12 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   Tensor y;
   {
     NoGradGuard no_grad;
-    const Tensor shifted = x - max(x, dims, true);
-    y = shifted - log(sum(exp(shifted), dims, true));
+    if (x.numel() == 0) {
+      y = zeros_like(x);
+    } else {
+      const Tensor shifted = x - max(x, dims, true);
+      y = shifted - log(sum(exp(shifted), dims, true));
+    }
   }
   if (needs_grad(x)) {
     record(y, "LogSoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
@@ -101,10 +141,14 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   Tensor y_keep;
   {
     NoGradGuard no_grad;
-    Tensor m = max(x, dims, true);
-    // A slice of all −inf would give (−inf) − (−inf) = NaN; shift it by 0 instead.
-    m = where(eq(abs(m), std::numeric_limits<double>::infinity()), zeros_like(m), m);
-    y_keep = log(sum(exp(x - m), dims, true)) + m;
+    if (x.numel() == 0) {
+      y_keep = log(sum(x, dims, true));  // log of an empty sum: −inf, as in PyTorch
+    } else {
+      Tensor m = max(x, dims, true);
+      // A slice of all −inf would give (−inf) − (−inf) = NaN; shift it by 0 instead.
+      m = where(eq(abs(m), std::numeric_limits<double>::infinity()), zeros_like(m), m);
+      y_keep = log(sum(exp(x - m), dims, true)) + m;
+    }
   }
   Shape out_shape;
   if (!dims.empty() && x.dim() > 0) {  // a 0-d input stays 0-d (found by fuzzing)

@@ -101,7 +101,9 @@ Tensor var(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correct
   const auto mask = reduce_mask(x, dims, "var");
   const Tensor centred = x - mean(x, dims, true);
   const auto n = reduced_count(x.shape(), mask);
-  return sum(centred * centred, dims, keepdim) / static_cast<double>(n - correction);
+  // As in PyTorch, the divisor is max(n − correction, 0): more correction than
+  // elements gives inf (or NaN for 0/0), never a negative variance.
+  return sum(centred * centred, dims, keepdim) / static_cast<double>(std::max<std::int64_t>(n - correction, 0));
 }
 
 Tensor std(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {

@@ -66,6 +66,19 @@ double Tensor::item() const {
 }
 
 template <class T>
+T Tensor::item() const {
+  XG_CHECK(numel() == 1, "item", "expected a tensor with one element, got shape ", shape());
+  return detail::dispatch_all(dtype(), [&](auto t) {
+    return static_cast<T>(*static_cast<const decltype(t)*>(impl()->storage->data));
+  });
+}
+template float Tensor::item<float>() const;
+template double Tensor::item<double>() const;
+template std::int64_t Tensor::item<std::int64_t>() const;
+template int Tensor::item<int>() const;
+template bool Tensor::item<bool>() const;
+
+template <class T>
 std::vector<T> Tensor::to_vector() const {
   return detail::dispatch_all(dtype(), [&](auto t) {
     const auto* p = static_cast<const decltype(t)*>(impl()->storage->data);

@@ -36,6 +36,17 @@ void Module::add_child(const std::string& name, std::shared_ptr<Module> m) {
   check_name(name, type_name_, "register_module");
   XG_CHECK(m != nullptr, "register_module", "module '", name, "' is null");
   for (auto& [n, c] : children_) XG_CHECK(n != name, "register_module", "submodule '", name, "' already exists in ", type_name_);
+  // A module may not contain itself: parameters(), printing and to() walk the
+  // tree and would never end. Refuse if this module is m or lies inside m.
+  std::vector<const Module*> todo{m.get()};
+  while (!todo.empty()) {
+    const Module* cur = todo.back();
+    todo.pop_back();
+    XG_CHECK(cur != this, "register_module", "registering ", m->type_name_, " as '", name, "' in ", type_name_,
+             cur == m.get() ? " would make the module its own child" : " would make a cycle (it already contains this module)",
+             "; a module tree cannot contain itself");
+    for (const auto& [n, c] : cur->children_) todo.push_back(c.get());
+  }
   children_.emplace_back(name, std::move(m));
 }
 

@@ -69,7 +69,9 @@ class Tensor {
   template <class T> T* data();
   template <class T> const T* data() const;
   double item() const;  ///< the single value of a one-element tensor
-  template <class T> T item() const { return static_cast<T>(item()); }
+  /// item<std::int64_t>() reads an int64 tensor exactly (not through double);
+  /// other types convert from the stored value.
+  template <class T> T item() const;
   template <class T> std::vector<T> to_vector() const;  ///< converts from any dtype
   std::string str() const;  ///< what operator<< prints
 
