@@ -2,7 +2,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <thread>
+
+#include <sys/stat.h>
 
 #include "helpers.hpp"
 
@@ -325,4 +331,90 @@ TEST_CASE("a module cannot contain itself: self-registration and cycles are refu
   a->add("l1", shared);
   b->add("l2", shared);
   CHECK(a->parameters().size() == 2);  // tied: listed once
+}
+
+namespace {
+/// A safetensors file from a hand-written JSON header and raw data bytes.
+void write_safetensors_raw(const std::string& path, const std::string& header, const std::string& data) {
+  std::string out(8, '\0');
+  const std::uint64_t n = header.size();
+  std::memcpy(out.data(), &n, 8);
+  std::ofstream(path, std::ios::binary) << out << header << data;
+}
+}  // namespace
+
+TEST_CASE("safetensors headers are validated: shapes, offsets, reserved names, header size") {
+  const std::string p = temp_path("crafted.safetensors");
+  const std::string eight(8, '\0');
+  auto load_error = [&](const std::string& header, const std::string& data) {
+    write_safetensors_raw(p, header, data);
+    return error_of([&] { nn::load_safetensors(p); });
+  };
+  CHECK(load_error(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", eight).empty());
+  CHECK(contains(load_error(R"({"a":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}})", eight),
+                 "tensor 'a' has shape [2.5]; each entry must be a non-negative integer"));
+  CHECK(contains(load_error(R"({"a":{"dtype":"F32","shape":[18446744073709551615],"data_offsets":[0,8]}})", eight),
+                 "each entry must be a non-negative integer that fits int64"));
+  CHECK(contains(load_error(R"({"a":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}})", eight),
+                 "must be a non-negative integer"));
+  CHECK(contains(load_error(R"({"a":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,8]}})", eight),
+                 "storage size calculation overflowed"));
+  CHECK(contains(load_error(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", eight),
+                 "(overlapping data_offsets)"));
+  CHECK(contains(load_error(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}})", eight), "(a gap in data_offsets)"));
+  CHECK(contains(load_error(R"({"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", eight), "4 bytes after the last tensor's data"));
+  // Out of order in the header but tiling the data is fine, as the format allows.
+  CHECK(load_error(R"({"b":{"dtype":"F32","shape":[1],"data_offsets":[4,8]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})", eight).empty());
+  {
+    std::string huge(8, '\0');
+    const std::uint64_t n = std::uint64_t{1} << 40;
+    std::memcpy(huge.data(), &n, 8);
+    std::ofstream(p, std::ios::binary) << huge << "{}";
+    CHECK(contains(error_of([&] { nn::load_safetensors(p); }), "over the format's 100 MB limit"));
+  }
+  CHECK(contains(error_of([&] { nn::save_safetensors(p, {{"__metadata__", zeros({1})}}); }),
+                 "a tensor cannot be named '__metadata__'"));
+  std::remove(p.c_str());
+}
+
+TEST_CASE("atomic save: symlinks are followed, special files refused, concurrent savers never share a temporary") {
+  const std::string dir = temp_path("atomic_dir");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directory(dir);
+  const nn::StateDict d{{"w", arange(5.0)}};
+  // A symlink stays a symlink; its target gets the new contents.
+  nn::save_safetensors(dir + "/real.safetensors", {{"w", zeros({1})}});
+  std::filesystem::create_symlink("real.safetensors", dir + "/link.safetensors");
+  nn::save_safetensors(dir + "/link.safetensors", d);
+  CHECK(std::filesystem::is_symlink(dir + "/link.safetensors"));
+  CHECK(nn::load_safetensors(dir + "/real.safetensors").at("w").numel() == 5);
+  // A FIFO (like /dev/full, a special file) is refused, not replaced.
+  const std::string fifo = dir + "/fifo";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  CHECK(contains(error_of([&] { nn::save_safetensors(fifo, d); }), "refusing to replace " + fifo + ": it is not a regular file"));
+  CHECK(std::filesystem::is_fifo(fifo));
+  CHECK(contains(error_of([&] { nn::save_safetensors("/dev/full", d); }), "refusing to replace /dev/full"));
+  CHECK(contains(error_of([&] { nn::save_safetensors(dir, d); }), "it is not a regular file"));
+  // Two threads saving to one path: every load sees a whole file, no temporaries are left.
+  const std::string shared = dir + "/shared.safetensors";
+  std::atomic<int> failures{0};
+  auto saver = [&](double v) {
+    for (int i = 0; i < 50; ++i) {
+      try {
+        nn::save_safetensors(shared, {{"w", full({64}, v)}});
+        const auto w = nn::load_safetensors(shared).at("w").to_vector<float>();
+        if (w.size() != 64 || (w[0] != 1.0f && w[0] != 2.0f) || w[63] != w[0]) ++failures;
+      } catch (const std::exception&) {
+        ++failures;
+      }
+    }
+  };
+  std::thread t1(saver, 1.0), t2(saver, 2.0);
+  t1.join();
+  t2.join();
+  CHECK(failures == 0);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) files += e.path().filename().string().find(".tmp") == std::string::npos ? 1 : 100;
+  CHECK(files == 4);  // real, link, fifo, shared: no temporaries
+  std::filesystem::remove_all(dir);
 }

@@ -1,6 +1,11 @@
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+
+#include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -40,27 +45,77 @@ bool little_endian() {
 
 namespace detail {
 
+// Note [Atomic writes]
+// A checkpoint must be either the old file or the new one, whatever happens:
+// a kill, a full disk, a power loss, or another process saving beside us.
+// So: resolve a symlink to its target (the link stays a link), refuse
+// anything but a regular file or a new path (replacing /dev/full or a FIFO
+// would be wrong), write a unique temporary in the target's directory
+// (mkstemp, so two savers never share one), fsync it, rename it over the
+// target, then fsync the directory so the rename itself survives power loss.
 void write_file_atomic(const std::string& path, const std::string& bytes) {
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  XG_CHECK(fd >= 0, "save", "cannot open ", tmp, " for writing: ", std::strerror(errno));
+  const char* op = "save";
+  XG_CHECK(!path.empty(), op, "the file name is empty");
+  std::string target = path;
+  for (int hops = 0;; ++hops) {
+    struct stat st {};
+    if (::lstat(target.c_str(), &st) != 0) {
+      XG_CHECK(errno == ENOENT, op, "cannot write ", path, ": ", std::strerror(errno));
+      break;  // a new file
+    }
+    if (S_ISLNK(st.st_mode)) {
+      XG_CHECK(hops < 40, op, "cannot write ", path, ": too many levels of symbolic links");
+      char buf[4096];
+      const ssize_t n = ::readlink(target.c_str(), buf, sizeof buf - 1);
+      XG_CHECK(n >= 0, op, "cannot read the symbolic link ", target, ": ", std::strerror(errno));
+      std::string link(buf, static_cast<std::size_t>(n));
+      if (link.empty() || link[0] != '/') {
+        const auto slash = target.rfind('/');
+        if (slash != std::string::npos) link = target.substr(0, slash + 1) + link;
+      }
+      target = link;
+      continue;
+    }
+    XG_CHECK(S_ISREG(st.st_mode), op, "refusing to replace ", target == path ? path : target + " (the target of " + path + ")",
+             ": it is not a regular file (a device, FIFO, socket or directory)");
+    break;
+  }
+  const auto slash = target.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : target.substr(0, slash));
+  const std::string base = slash == std::string::npos ? target : target.substr(slash + 1);
+  std::string tmp = (dir == "/" ? "/" : dir + "/") + "." + base + ".tmp-XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  XG_CHECK(fd >= 0, op, "cannot create a temporary file in ", dir, " to write ", path, ": ", std::strerror(errno));
+  auto fail_with = [&](const char* what, int err) {
+    ::close(fd);
+    ::unlink(tmp.c_str());
+    xg::detail::fail(op, what, " ", path, " failed: ", std::strerror(err));
+  };
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      std::remove(tmp.c_str());
-      xg::detail::fail("save", "writing ", tmp, " failed: ", std::strerror(err));
-    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail_with("writing", errno);
     done += static_cast<std::size_t>(n);
   }
-  const bool synced = ::fsync(fd) == 0;
-  const bool closed = ::close(fd) == 0;
-  if (!synced || !closed || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if (::fchmod(fd, 0644) != 0) fail_with("setting permissions of", errno);
+  if (::fsync(fd) != 0) fail_with("flushing", errno);
+  if (::close(fd) != 0) {
     const int err = errno;
-    std::remove(tmp.c_str());
-    xg::detail::fail("save", "could not finish writing ", path, ": ", std::strerror(err));
+    ::unlink(tmp.c_str());
+    xg::detail::fail(op, "closing ", path, " failed: ", std::strerror(err));
+  }
+  if (::rename(tmp.c_str(), target.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    xg::detail::fail(op, "could not replace ", target, ": ", std::strerror(err));
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (dfd >= 0) {  // the rename is durable only once the directory is flushed
+    const bool ok = ::fsync(dfd) == 0;
+    const int err = errno;
+    ::close(dfd);
+    XG_CHECK(ok, op, "flushing the directory ", dir, " after writing ", path, " failed: ", std::strerror(err));
   }
 }
 
@@ -80,6 +135,8 @@ void save_safetensors(const std::string& path, const StateDict& tensors, const M
   std::uint64_t offset = 0;
   for (const auto& [name, t] : tensors) {
     XG_CHECK(t.defined(), "save_safetensors", "tensor '", name, "' is undefined");
+    XG_CHECK(name != "__metadata__", "save_safetensors", "a tensor cannot be named '__metadata__': the format reserves ",
+             "that key for the metadata, so the tensor would be lost on load");
     const std::uint64_t bytes = static_cast<std::uint64_t>(t.numel()) * dtype_size(t.dtype());
     header[name] = {{"dtype", st_dtype(t.dtype())}, {"shape", t.shape().vec()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
@@ -104,6 +161,10 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata) {
   XG_CHECK(bytes.size() >= 8, op, path, " is too short to be a safetensors file (", bytes.size(), " bytes)");
   std::uint64_t head_len;
   std::memcpy(&head_len, bytes.data(), 8);
+  // The format caps the header at 100 MB; checked before anything is parsed.
+  constexpr std::uint64_t kMaxHeader = 100'000'000;
+  XG_CHECK(head_len <= kMaxHeader, op, path, " claims a ", head_len, "-byte header, over the format's 100 MB limit: ",
+           "the file is corrupt or not safetensors");
   XG_CHECK(head_len <= bytes.size() - 8, op, path, " is truncated or corrupt: its header claims ", head_len,
            " bytes but the file has ", bytes.size() - 8, " after the length");
   nlohmann::json header;
@@ -114,25 +175,49 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata) {
   }
   XG_CHECK(header.is_object(), op, path, ": the header is not a JSON object");
   const std::size_t data_start = 8 + head_len, data_len = bytes.size() - data_start;
+  // An integer that fits int64 (shapes) or uint64 (offsets); 2.5, -1 or 2^64 are errors, not truncated.
+  auto integers = [&](const nlohmann::json& list, const std::string& name, const char* what, bool offsets) {
+    XG_CHECK(list.is_array(), op, path, ": tensor '", name, "' has a ", what, " that is not a list: ", list.dump());
+    std::vector<std::uint64_t> out;
+    for (const auto& v : list) {
+      const bool ok = v.is_number_unsigned() ||
+                      (v.is_number_integer() && v.get<std::int64_t>() >= 0);  // non-negative either way
+      XG_CHECK(ok && (offsets || v.get<std::uint64_t>() <= static_cast<std::uint64_t>(INT64_MAX)), op, path,
+               ": tensor '", name, "' has ", what, " ", list.dump(), "; each entry must be a non-negative integer",
+               offsets ? "" : " that fits int64");
+      out.push_back(v.get<std::uint64_t>());
+    }
+    return out;
+  };
+  struct Span {
+    std::uint64_t begin, end;
+    std::string name;
+  };
+  std::vector<Span> spans;
   StateDict out;
   try {
     for (auto it = header.begin(); it != header.end(); ++it) {
       if (it.key() == "__metadata__") {
+        XG_CHECK(it.value().is_object(), op, path, ": __metadata__ must be an object of strings");
         if (metadata)
           for (auto m = it.value().begin(); m != it.value().end(); ++m) (*metadata)[m.key()] = m.value().get<std::string>();
         continue;
       }
       const auto& entry = it.value();
+      XG_CHECK(entry.is_object(), op, path, ": tensor '", it.key(), "' is not described by an object");
       const Dtype dtype = from_st_dtype(entry.at("dtype").get<std::string>(), it.key(), path);
-      const Shape shape(entry.at("shape").get<std::vector<std::int64_t>>());
-      const auto offsets = entry.at("data_offsets").get<std::vector<std::uint64_t>>();
+      Shape shape;
+      for (std::uint64_t d : integers(entry.at("shape"), it.key(), "shape", false)) shape.push_back(static_cast<std::int64_t>(d));
+      const auto offsets = integers(entry.at("data_offsets"), it.key(), "data_offsets", true);
       XG_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1] && offsets[1] <= data_len, op, path, ": tensor '",
                it.key(), "' points outside the data (offsets [", offsets.size() ? offsets[0] : 0, ", ",
                offsets.size() > 1 ? offsets[1] : 0, "], ", data_len, " data bytes): the file is truncated or corrupt");
-      for (std::int64_t d : shape) XG_CHECK(d >= 0, op, path, ": tensor '", it.key(), "' has a negative extent");
-      const std::uint64_t want = static_cast<std::uint64_t>(shape.numel()) * dtype_size(dtype);
+      const std::string what = std::string(op) + ": " + path + ": tensor '" + it.key() + "'";
+      const auto numel = static_cast<std::uint64_t>(checked_numel(shape, what.c_str(), dtype_size(dtype)));
+      const std::uint64_t want = numel * dtype_size(dtype);
       XG_CHECK(offsets[1] - offsets[0] == want, op, path, ": tensor '", it.key(), "' has ", offsets[1] - offsets[0],
                " bytes of data but ", dtype, shape, " needs ", want);
+      spans.push_back({offsets[0], offsets[1], it.key()});
       Tensor t = empty(shape, dtype);
       std::memcpy(t.impl()->storage->data, bytes.data() + data_start + offsets[0], static_cast<std::size_t>(want));
       out[it.key()] = t;
@@ -140,6 +225,16 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata) {
   } catch (const nlohmann::json::exception& e) {
     xg::detail::fail(op, path, " has a malformed header entry: ", e.what());
   }
+  // The tensors tile the data exactly, in offset order: no overlap, no gap, nothing after.
+  std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin || (a.begin == b.begin && a.end < b.end); });
+  std::uint64_t at = 0;
+  for (const Span& sp : spans) {
+    XG_CHECK(sp.begin == at, op, path, ": tensor '", sp.name, "' starts at data byte ", sp.begin, " but ",
+             sp.begin < at ? "the previous tensor ends at " : "the data before it ends at ", at,
+             sp.begin < at ? " (overlapping data_offsets)" : " (a gap in data_offsets)", ": the file is corrupt");
+    at = sp.end;
+  }
+  XG_CHECK(at == data_len, op, path, ": ", data_len - at, " bytes after the last tensor's data: the file is corrupt");
   return out;
 }
 
