@@ -1,7 +1,9 @@
 // data: datasets, loaders, IDX and CSV readers, and the training loop.
 #include <zlib.h>
 
+#include <cmath>
 #include <cstdio>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -281,4 +283,89 @@ TEST_CASE("DataLoader shards: disjoint, covering, padded when the size does not 
   CHECK(many.num_examples() == 1);
   CHECK(many.batch(0).input.numel() == 1);
   CHECK(contains(error_of([&] { data::DataLoader(ds, {4, false, 0, false, 2, 2}); }), "rank 2 is not in [0, num_replicas = 2)"));
+}
+
+TEST_CASE("resume checks the checkpoint's values, names the file and key, and leaves the model as it was") {
+  const Problem p = blobs();
+  const fs::path dir = scratch("fit_validate");
+  const std::string ckpt = (dir / "checkpoint.safetensors").string();
+  auto run = [&](std::int64_t epochs, bool resume, std::uint64_t seed) {
+    manual_seed(3);
+    auto net = small_net();
+    optim::Adam opt(net->parameters(), {0.01});
+    optim::StepLR sched(opt, 2, 0.5);
+    data::FitOptions fo;
+    fo.max_epochs = epochs;
+    fo.out_dir = dir.string();
+    fo.resume = resume;
+    fo.seed = seed;
+    fo.progress = data::Progress::Off;
+    data::Trainer trainer(*net, opt, ce(), fo);
+    trainer.set_scheduler(&sched);
+    data::DataLoader train(p.train, {16, true, seed, false});
+    data::DataLoader val(p.val, {32, false, 0, false});
+    const auto before = net->parameters()[0].to_vector<float>();
+    const std::string err = error_of([&] { trainer.fit(train, &val); });
+    if (!err.empty()) CHECK(net->parameters()[0].to_vector<float>() == before);  // a failed resume changes nothing
+    return err;
+  };
+  REQUIRE(run(2, false, 5).empty());
+  nn::Metadata meta;
+  const nn::StateDict good = nn::load_safetensors(ckpt, &meta);
+  auto tampered = [&](const std::function<void(nn::StateDict&, nn::Metadata&)>& edit, std::uint64_t seed = 5) {
+    nn::StateDict d = good;
+    nn::Metadata m = meta;
+    edit(d, m);
+    nn::save_safetensors(ckpt, d, m);
+    return run(4, true, seed);
+  };
+  CHECK(tampered([](nn::StateDict&, nn::Metadata&) {}).empty());  // untouched, it resumes
+  const std::string where = "resume: " + ckpt + ": key '";
+  CHECK(contains(tampered([](nn::StateDict&, nn::Metadata& m) { m["epoch"] = "-1"; }), where + "epoch' must be a non-negative integer, got '-1'"));
+  CHECK(contains(tampered([](nn::StateDict&, nn::Metadata& m) { m["epoch"] = "2x"; }), where + "epoch' must be a non-negative integer"));
+  CHECK(contains(tampered([](nn::StateDict&, nn::Metadata& m) { m["epoch"] = "3"; }), where + "history' has 2 epochs but key 'epoch' says 3"));
+  CHECK(contains(tampered([](nn::StateDict&, nn::Metadata& m) { m["epoch"] = "9"; }), where + "epoch' is 9, outside 1..4"));
+  CHECK(contains(tampered([](nn::StateDict&, nn::Metadata& m) { m["format"] = "xgrad-checkpoint-0"; }), where + "format' is 'xgrad-checkpoint-0'"));
+  CHECK(contains(tampered([](nn::StateDict&, nn::Metadata& m) { m["early_stopping"] = R"({"best":1,"best_epoch":7,"bad_epochs":0,"epochs":2})"; }),
+                 where + "early_stopping' is inconsistent with epoch 2"));
+  CHECK(contains(tampered([](nn::StateDict& d, nn::Metadata&) { d["optimizer.param_groups.0.lr"] = scalar_tensor(NAN, float64); }),
+                 "Adam: 'param_groups.0.lr' must be finite, got nan"));
+  CHECK(contains(tampered([](nn::StateDict& d, nn::Metadata&) { d["optimizer.param_groups.0.lr"] = scalar_tensor(-1, float64); }),
+                 "Adam: invalid learning rate: -1"));
+  CHECK(contains(tampered([](nn::StateDict& d, nn::Metadata&) { d.erase("optimizer.state.0.exp_avg_sq"); }),
+                 "Adam: the state dict has 'state.0.step' but no 'state.0.exp_avg_sq': the optimizer state is incomplete"));
+  CHECK(contains(tampered([](nn::StateDict& d, nn::Metadata&) { d["optimizer.state.1.step"] = scalar_tensor(-3, float64); }),
+                 "Adam: 'state.1.step' must be a non-negative whole number, got -3"));
+  CHECK(contains(tampered([](nn::StateDict& d, nn::Metadata&) { d["scheduler.last_epoch"] = scalar_tensor(7, float64); }),
+                 where + "scheduler.last_epoch' is 7 but the checkpoint is after epoch 2"));
+  CHECK(contains(tampered([](nn::StateDict& d, nn::Metadata&) { d["scheduler.last_epoch"] = scalar_tensor(INFINITY, float64); }),
+                 "LRScheduler: 'last_epoch' must be a non-negative whole number, got inf"));
+  CHECK(contains(tampered([](nn::StateDict&, nn::Metadata&) {}, 6),
+                 where + "seed': the checkpoint was made with seed 5 but this run uses seed 6"));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("IDX reader: corrupt gzip, directories and overflowing headers are clean errors") {
+  const fs::path dir = scratch("idx_bad");
+  std::vector<unsigned char> pixels(2 * 4 * 4, 7);
+  write_gzip((dir / "ok.gz").string(), idx_bytes({2, 4, 4}, pixels));
+  std::string gz;
+  {
+    std::ifstream in((dir / "ok.gz").string(), std::ios::binary);
+    gz.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  gz[gz.size() - 8] = static_cast<char>(gz[gz.size() - 8] ^ 0x01);  // one flipped CRC byte
+  write_plain((dir / "crc.gz").string(), gz);
+  const std::string crc = error_of([&] { data::read_idx((dir / "crc.gz").string()); });
+  CHECK(contains(crc, "could not be read (incorrect data check): the file is truncated or corrupt"));
+  const std::string isdir = error_of([&] { data::read_idx(dir.string()); });
+  CHECK(contains(isdir, "could not be read (Is a directory)"));
+  for (const std::string& e : {crc, isdir})
+    for (char c : e) CHECK((c >= 0x20 && c < 0x7f));  // clean text, no bytes from freed memory
+  // Dims whose product overflows (4 × 2^21... wraps to 0 in 64 bits): refused before anything is trusted.
+  write_plain((dir / "wrap").string(), idx_bytes({1u << 16, 1u << 16, 1u << 16, 1u << 16}, {}));
+  CHECK(contains(error_of([&] { data::read_idx((dir / "wrap").string()); }), "read_idx: shape [65536, 65536, 65536, 65536] is too large"));
+  write_plain((dir / "big").string(), idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu}, {}));
+  CHECK(contains(error_of([&] { data::read_idx((dir / "big").string()); }), "storage size calculation overflowed"));
+  fs::remove_all(dir);
 }

@@ -123,6 +123,7 @@ int main(int argc, char** argv) {
     fit.patience = patience;
     fit.out_dir = out_dir;
     fit.resume = resume;
+    fit.seed = seed;  // the split depends on it; resuming with another seed is refused
     if (rank != 0) {  // only rank 0 writes files and prints; every rank reads the checkpoint to resume
       fit.write_files = false;
       fit.progress = xg::data::Progress::Off;

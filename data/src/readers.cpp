@@ -25,6 +25,7 @@ std::string slurp(const std::string& path, const char* op) {
     int err = 0;
     const char* msg = gzerror(f, &err);
     reason = err == Z_ERRNO ? std::strerror(errno) : (msg && *msg ? msg : "zlib error");
+    if (reason.rfind(path + ": ", 0) == 0) reason.erase(0, path.size() + 2);  // zlib prefixes the path
   }
   gzclose(f);
   XG_CHECK(n >= 0, op, path, " could not be read (", reason, "): the file is truncated or corrupt");

@@ -16,6 +16,10 @@
 
 namespace xg::data {
 
+namespace {
+constexpr const char* kCheckpointFormat = "xgrad-checkpoint-1";
+}  // namespace
+
 // ---------------------------------------------------------------- early stopping
 
 EarlyStopping::EarlyStopping(std::int64_t patience, double min_delta, Mode mode)
@@ -236,30 +240,103 @@ void Trainer::save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, 
                          {"bad_epochs", stopper.bad_epochs()}, {"epochs", stopper.epochs_seen()}};
   nn::save_safetensors(checkpoint_path(), all,
                        {{"epoch", std::to_string(epoch)}, {"rng_state", get_rng_state()}, {"history", h.dump()},
-                        {"early_stopping", stop.dump()}, {"format", "xgrad-checkpoint-1"}});
+                        {"early_stopping", stop.dump()}, {"format", kCheckpointFormat},
+                        {"seed", options_.seed ? std::to_string(*options_.seed) : std::string("none")}});
 }
 
+// Note [Validated resume]
+// A checkpoint is trusted only after its values are checked, not just its
+// structure: every number finite and in range, the epoch consistent with the
+// history and the early-stopping record, the scheduler's count consistent with
+// the epoch, the seed the same one that made the data split. Everything is
+// loaded into copies first and applied only when all of it checked out, so a
+// bad checkpoint leaves model, optimizer and scheduler as they were.
 std::int64_t Trainer::load_checkpoint(EarlyStopping& stopper, std::vector<EpochLog>& history) {
+  const std::string path = checkpoint_path();
   nn::Metadata meta;
-  const nn::StateDict all = nn::load_safetensors(checkpoint_path(), &meta);
-  XG_CHECK(meta.count("epoch") && meta.count("rng_state") && meta.count("history"), "resume", checkpoint_path(),
-           " is not an xgrad training checkpoint (no epoch, random state or history)");
-  // Everything is read and checked by the loads below; model first, since a
-  // mismatched architecture is the likeliest error.
-  model_.load_state_dict(unprefixed("model.", all));
-  optimizer_.load_state_dict(unprefixed("optimizer.", all));
-  if (scheduler_) scheduler_->load_state_dict(unprefixed("scheduler.", all));
-  if (plateau_) plateau_->load_state_dict(unprefixed("plateau.", all));
-  set_rng_state(meta.at("rng_state"));
-  history.clear();
-  for (const auto& j : nlohmann::json::parse(meta.at("history"))) history.push_back(from_json(j));
-  if (meta.count("early_stopping")) {
-    const auto s = nlohmann::json::parse(meta.at("early_stopping"));
-    const double best = s.at("best").is_null() ? (stopper.best()) : s.at("best").get<double>();
-    stopper.restore(best, s.at("best_epoch").get<std::int64_t>(), s.at("bad_epochs").get<std::int64_t>(),
-                    s.at("epochs").get<std::int64_t>());
+  const nn::StateDict all = nn::load_safetensors(path, &meta);
+  XG_CHECK(meta.count("format") && meta.count("epoch") && meta.count("rng_state") && meta.count("history"), "resume",
+           path, " is not an xgrad training checkpoint (no format, epoch, random state or history)");
+  XG_CHECK(meta.at("format") == kCheckpointFormat, "resume", path, ": key 'format' is '", meta.at("format"),
+           "', expected '", kCheckpointFormat, "'");
+  auto bad = [&](const std::string& key, const std::string& why) { xg::detail::fail("resume", path, ": key '", key, "' ", why); };
+  auto count = [&](const std::string& key, const std::string& text) -> std::int64_t {
+    std::size_t used = 0;
+    long long v = -1;
+    try {
+      v = std::stoll(text, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != text.size() || text.empty() || v < 0) bad(key, "must be a non-negative integer, got '" + text + "'");
+    return v;
+  };
+  const std::int64_t epoch = count("epoch", meta.at("epoch"));
+  XG_CHECK(epoch >= 1 && epoch <= options_.max_epochs, "resume", path, ": key 'epoch' is ", epoch,
+           ", outside 1..", options_.max_epochs, " (max_epochs)");
+  if (options_.seed) {
+    const std::string saved = meta.count("seed") ? meta.at("seed") : "none";
+    XG_CHECK(saved == std::to_string(*options_.seed), "resume", path, ": key 'seed': the checkpoint was made with seed ",
+             saved, " but this run uses seed ", *options_.seed,
+             "; the train/validation split would differ (resume with --seed ", saved, ")");
   }
-  return std::stoll(meta.at("epoch"));
+  std::vector<EpochLog> logs;
+  nlohmann::json s;
+  try {
+    for (const auto& j : nlohmann::json::parse(meta.at("history"))) logs.push_back(from_json(j));
+    if (meta.count("early_stopping")) s = nlohmann::json::parse(meta.at("early_stopping"));
+  } catch (const nlohmann::json::exception& e) {
+    bad("history", std::string("or 'early_stopping' is not valid: ") + e.what());
+  }
+  XG_CHECK(static_cast<std::int64_t>(logs.size()) == epoch, "resume", path, ": key 'history' has ", logs.size(),
+           " epochs but key 'epoch' says ", epoch);
+  for (std::size_t i = 0; i < logs.size(); ++i) {
+    XG_CHECK(logs[i].epoch == static_cast<std::int64_t>(i) + 1 && std::isfinite(logs[i].lr) && logs[i].lr >= 0 &&
+                 !std::isinf(logs[i].train_loss),
+             "resume", path, ": key 'history' entry ", i, " is inconsistent (epoch ", logs[i].epoch, ", lr ", logs[i].lr,
+             ", train_loss ", logs[i].train_loss, ")");
+  }
+  double best = stopper.best();
+  std::int64_t best_epoch = 0, bad_epochs = 0, seen = epoch;
+  if (!s.is_null()) {
+    try {
+      best = s.at("best").is_null() ? stopper.best() : s.at("best").get<double>();
+      best_epoch = s.at("best_epoch").get<std::int64_t>();
+      bad_epochs = s.at("bad_epochs").get<std::int64_t>();
+      seen = s.at("epochs").get<std::int64_t>();
+    } catch (const nlohmann::json::exception& e) {
+      bad("early_stopping", std::string("is malformed: ") + e.what());
+    }
+    if (best_epoch < 0 || best_epoch > epoch || bad_epochs < 0 || bad_epochs > epoch || seen != epoch || std::isinf(best))
+      bad("early_stopping", "is inconsistent with epoch " + std::to_string(epoch) + ": " + s.dump());
+  }
+  // Load into copies; the optimizer and scheduler check their own values (finite
+  // learning rates and options, complete per-parameter state, step counts).
+  const nn::StateDict model_before = cloned(model_.state_dict());
+  const nn::StateDict optimizer_before = optimizer_.state_dict();
+  const nn::StateDict scheduler_before = scheduler_ ? scheduler_->state_dict() : nn::StateDict{};
+  const nn::StateDict plateau_before = plateau_ ? plateau_->state_dict() : nn::StateDict{};
+  try {
+    model_.load_state_dict(unprefixed("model.", all));
+    optimizer_.load_state_dict(unprefixed("optimizer.", all));
+    if (scheduler_) {
+      scheduler_->load_state_dict(unprefixed("scheduler.", all));
+      XG_CHECK(scheduler_->last_epoch() == epoch, "resume", path, ": key 'scheduler.last_epoch' is ",
+               scheduler_->last_epoch(), " but the checkpoint is after epoch ", epoch,
+               " (the scheduler steps once per epoch)");
+    }
+    if (plateau_) plateau_->load_state_dict(unprefixed("plateau.", all));
+    set_rng_state(meta.at("rng_state"));
+  } catch (const Error& e) {
+    model_.load_state_dict(model_before);
+    optimizer_.load_state_dict(optimizer_before);
+    if (scheduler_) scheduler_->load_state_dict(scheduler_before);
+    if (plateau_) plateau_->load_state_dict(plateau_before);
+    xg::detail::fail("resume", path, ": ", e.what());
+  }
+  history = logs;
+  if (!s.is_null()) stopper.restore(best, best_epoch, bad_epochs, seen);
+  return epoch;
 }
 
 }  // namespace xg::data

@@ -1,3 +1,4 @@
+#include <cmath>
 #include "xgrad/optim/optimizer.hpp"
 
 namespace xg::optim {
@@ -18,7 +19,23 @@ double read_scalar(const nn::StateDict& d, const std::string& key, const char* o
   return it->second.item();
 }
 
-void check_options_lr(double lr, const char* op) { XG_CHECK(lr >= 0, op, "invalid learning rate: ", lr); }
+double read_finite(const nn::StateDict& d, const std::string& key, const char* op) {
+  const double v = read_scalar(d, key, op);
+  XG_CHECK(std::isfinite(v), op, "'", key, "' must be finite, got ", v);
+  return v;
+}
+
+double read_count(const nn::StateDict& d, const std::string& key, const char* op) {
+  const double v = read_scalar(d, key, op);
+  XG_CHECK(std::isfinite(v) && v >= 0 && v == std::floor(v) && v < 0x1p53, op, "'", key,
+           "' must be a non-negative whole number, got ", v);
+  return v;
+}
+
+// Zero is allowed: schedules such as cosine annealing end at exactly 0.
+void check_options_lr(double lr, const char* op) {
+  XG_CHECK(std::isfinite(lr) && lr >= 0, op, "invalid learning rate: ", lr);
+}
 
 }  // namespace detail
 }  // namespace xg::optim

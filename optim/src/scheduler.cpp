@@ -34,8 +34,9 @@ nn::StateDict LRScheduler::state_dict() const {
 void LRScheduler::load_state_dict(const nn::StateDict& d) {
   std::vector<double> bases;
   for (std::size_t g = 0; g < base_lrs_.size(); ++g)
-    bases.push_back(detail::read_scalar(d, "base_lrs." + std::to_string(g), "LRScheduler"));
-  last_epoch_ = static_cast<std::int64_t>(detail::read_scalar(d, "last_epoch", "LRScheduler"));
+    bases.push_back(detail::read_finite(d, "base_lrs." + std::to_string(g), "LRScheduler"));
+  for (double b : bases) detail::check_options_lr(b, "LRScheduler");
+  last_epoch_ = static_cast<std::int64_t>(detail::read_count(d, "last_epoch", "LRScheduler"));
   base_lrs_ = bases;
   apply();
 }
@@ -148,10 +149,11 @@ nn::StateDict ReduceLROnPlateau::state_dict() const {
 }
 
 void ReduceLROnPlateau::load_state_dict(const nn::StateDict& d) {
-  const double best = detail::read_scalar(d, "best", "ReduceLROnPlateau");
-  const auto bad = static_cast<std::int64_t>(detail::read_scalar(d, "num_bad_epochs", "ReduceLROnPlateau"));
-  const auto cool = static_cast<std::int64_t>(detail::read_scalar(d, "cooldown_counter", "ReduceLROnPlateau"));
-  last_epoch_ = static_cast<std::int64_t>(detail::read_scalar(d, "last_epoch", "ReduceLROnPlateau"));
+  const double best = detail::read_scalar(d, "best", "ReduceLROnPlateau");  // ±inf before the first step
+  XG_CHECK(!std::isnan(best), "ReduceLROnPlateau", "'best' must not be NaN");
+  const auto bad = static_cast<std::int64_t>(detail::read_count(d, "num_bad_epochs", "ReduceLROnPlateau"));
+  const auto cool = static_cast<std::int64_t>(detail::read_count(d, "cooldown_counter", "ReduceLROnPlateau"));
+  last_epoch_ = static_cast<std::int64_t>(detail::read_count(d, "last_epoch", "ReduceLROnPlateau"));
   best_ = best;
   num_bad_epochs_ = bad;
   cooldown_counter_ = cool;

@@ -5,6 +5,7 @@
 // and restored, an atomic checkpoint of model + optimizer + scheduler + epoch
 // + random state, a metrics line and the loss-curve picture.
 #include <functional>
+#include <optional>
 #include <iosfwd>
 #include <limits>
 #include <string>
@@ -67,6 +68,9 @@ struct FitOptions {
   /// Runs after loss.backward() and before clipping and the update; data-
   /// parallel training averages gradients across processes here.
   std::function<void()> after_backward;
+  /// The seed that made the data split and shuffling, saved in the checkpoint:
+  /// resuming with another seed would train on a different split, so it is an error.
+  std::optional<std::uint64_t> seed;
 };
 
 struct EvalResult {

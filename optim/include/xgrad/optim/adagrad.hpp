@@ -22,6 +22,7 @@ struct AdagradState {
   Tensor sum;
   Fields scalars() { return {{"step", &step}}; }
   TensorFields tensors() { return {{"sum", &sum}}; }
+  static bool needs(const std::string&, const AdagradOptions&) { return true; }
 };
 
 class Adagrad : public OptimizerWith<AdagradOptions, AdagradState> {

@@ -24,6 +24,9 @@ struct AdamState {
   Tensor exp_avg, exp_avg_sq, max_exp_avg_sq;
   Fields scalars() { return {{"step", &step}}; }
   TensorFields tensors() { return {{"exp_avg", &exp_avg}, {"exp_avg_sq", &exp_avg_sq}, {"max_exp_avg_sq", &max_exp_avg_sq}}; }
+  static bool needs(const std::string& key, const AdamOptions& o) {
+    return key != "max_exp_avg_sq" || o.amsgrad;
+  }
 };
 
 class Adam : public OptimizerWith<AdamOptions, AdamState> {

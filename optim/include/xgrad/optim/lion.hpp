@@ -19,6 +19,7 @@ struct LionState {
   Tensor exp_avg;
   Fields scalars() { return {{"step", &step}}; }
   TensorFields tensors() { return {{"exp_avg", &exp_avg}}; }
+  static bool needs(const std::string&, const LionOptions&) { return true; }
 };
 
 class Lion : public OptimizerWith<LionOptions, LionState> {

@@ -5,6 +5,7 @@
 // without a gradient.
 #include <cstdint>
 #include <map>
+#include <type_traits>
 #include <memory>
 #include <string>
 #include <utility>
@@ -40,12 +41,18 @@ class Optimizer {
 namespace detail {
 Tensor scalar_f64(double v);
 double read_scalar(const nn::StateDict& d, const std::string& key, const char* op);
+/// read_scalar, and the value must be finite.
+double read_finite(const nn::StateDict& d, const std::string& key, const char* op);
+/// read_scalar, and the value must be a non-negative whole number (a step count).
+double read_count(const nn::StateDict& d, const std::string& key, const char* op);
 void check_options_lr(double lr, const char* op);
 }  // namespace detail
 
 /// Groups and typed per-parameter state. Options must offer `double lr` and
-/// `Fields fields()`; State must offer `TensorFields tensors()` and
-/// `Fields scalars()`.
+/// `Fields fields()`; State must offer `TensorFields tensors()`,
+/// `Fields scalars()`, and may offer `static bool needs(key, options)`: whether
+/// the update reads that state tensor under those options (a loaded state must
+/// have it; without `needs`, every state tensor is required).
 template <class Options, class State>
 class OptimizerWith : public Optimizer {
  public:
@@ -103,15 +110,19 @@ class OptimizerWith : public Optimizer {
     for (std::size_t g = 0; g < groups_.size(); ++g) {
       Options o = groups_[g].options;
       for (auto& [key, value] : o.fields())
-        *value = detail::read_scalar(d, "param_groups." + std::to_string(g) + "." + key, name_);
+        *value = detail::read_finite(d, "param_groups." + std::to_string(g) + "." + key, name_);
+      detail::check_options_lr(o.lr, name_);
       options.push_back(o);
       for (const Tensor& p : groups_[g].params) {
         const std::string prefix = "state." + std::to_string(index++) + ".";
         if (!d.count(prefix + "step")) continue;  // no state yet for this parameter
         State s;
-        for (auto& [key, value] : s.scalars()) *value = detail::read_scalar(d, prefix + key, name_);
+        for (auto& [key, value] : s.scalars()) *value = detail::read_count(d, prefix + key, name_);
         for (auto& [key, t] : s.tensors()) {
           auto it = d.find(prefix + key);
+          // A state the update reads must be there: a missing one would silently restart it.
+          XG_CHECK(it != d.end() || !state_needs(key, o), name_, "the state dict has '", prefix, "step' but no '",
+                   prefix, key, "': the optimizer state is incomplete");
           if (it == d.end()) continue;
           XG_CHECK(it->second.shape() == p.shape() && it->second.dtype() == p.dtype(), name_, "state '", prefix + key,
                    "' is ", it->second.dtype(), it->second.shape(), " but the parameter is ", p.dtype(), p.shape());
@@ -130,6 +141,18 @@ class OptimizerWith : public Optimizer {
 
  protected:
   using detail_impl = xg::detail::TensorImpl;
+
+  template <class S, class = void>
+  struct HasNeeds : std::false_type {};
+  template <class S>
+  struct HasNeeds<S, std::void_t<decltype(S::needs(std::string(), std::declval<const Options&>()))>> : std::true_type {};
+  static bool state_needs(const std::string& key, const Options& o) {
+    if constexpr (HasNeeds<State>::value) {
+      return State::needs(key, o);
+    } else {
+      return true;
+    }
+  }
 
   /// The loop every step() shares: under no-grad, for each parameter that
   /// has a gradient, f(options, parameter, gradient, state).

@@ -25,6 +25,9 @@ struct RMSpropState {
   TensorFields tensors() {
     return {{"square_avg", &square_avg}, {"grad_avg", &grad_avg}, {"momentum_buffer", &momentum_buffer}};
   }
+  static bool needs(const std::string& key, const RMSpropOptions& o) {
+    return key == "square_avg" || (key == "grad_avg" && o.centered) || (key == "momentum_buffer" && o.momentum > 0);
+  }
 };
 
 class RMSprop : public OptimizerWith<RMSpropOptions, RMSpropState> {

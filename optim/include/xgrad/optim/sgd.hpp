@@ -20,6 +20,9 @@ struct SGDState {
   Tensor momentum_buffer;
   Fields scalars() { return {{"step", &step}}; }
   TensorFields tensors() { return {{"momentum_buffer", &momentum_buffer}}; }
+  static bool needs(const std::string& key, const SGDOptions& o) {
+    return key != "momentum_buffer" || o.momentum != 0;
+  }
 };
 
 class SGD : public OptimizerWith<SGDOptions, SGDState> {
