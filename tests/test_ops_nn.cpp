@@ -76,7 +76,7 @@ TEST_CASE("losses match PyTorch") {
   CHECK(mse_loss(tensor({1, 2}), tensor({3, 5}), Reduction::Sum).item() == 13);
   CHECK(l1_loss(tensor({1, 2}), tensor({3, 5})).item() == 2.5);
   CHECK(contains(error_of([&] { cross_entropy(x, idx({3, 4}, {2})); }),
-                 "nll_loss: target 4 at position 1 is out of range for 4 classes"));
+                 "cross_entropy: target 4 at position 1 is out of range for 4 classes"));
   CHECK(contains(error_of([&] { cross_entropy(x, tensor({3, 1})); }), "class indices must be int64"));
   CHECK(contains(error_of([&] { mse_loss(ones({3, 1}), ones({3})); }), "mse_loss: input [3, 1] and target [3] differ in shape"));
   CHECK(contains(error_of([&] { binary_cross_entropy(tensor({1.5}), tensor({1.0})); }), "input values must be in [0, 1]"));

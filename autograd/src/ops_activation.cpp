@@ -90,6 +90,7 @@ namespace {
 /// The one dim softmax-like ops reduce over (none for a 0-d tensor).
 Dims softmax_dims(const Tensor& x, std::int64_t dim, const char* op) {
   detail::check_defined(x, op);
+  detail::check_float(x, op);
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), op);
   return x.dim() == 0 ? Dims{} : Dims{d};
 }
@@ -138,6 +139,7 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
 
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   detail::check_defined(x, "logsumexp");
+  detail::check_float(x, "logsumexp");
   Tensor y_keep;
   {
     NoGradGuard no_grad;

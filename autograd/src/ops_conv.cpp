@@ -22,7 +22,8 @@ Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o, const
   Geometry g{image[0], image[1], image[2], image[3], kernel.first, kernel.second, o.stride.first, o.stride.second,
              o.padding.first, o.padding.second, o.dilation.first, o.dilation.second, 0, 0};
   XG_CHECK(g.kh > 0 && g.kw > 0 && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.ph >= 0 && g.pw >= 0, op,
-           "kernel, stride and dilation must be positive and padding non-negative");
+           "kernel, stride and dilation must be positive and padding non-negative, got kernel ", g.kh, "x", g.kw,
+           ", stride ", g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh, "x", g.dw);
   g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
   g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
   XG_CHECK(g.oh > 0 && g.ow > 0 && g.h + 2 * g.ph >= g.dh * (g.kh - 1) + 1 && g.w + 2 * g.pw >= g.dw * (g.kw - 1) + 1, op,
@@ -157,8 +158,22 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
               std::int64_t dilation, std::int64_t groups) {
   detail::check_defined(x, "conv1d");
   detail::check_defined(weight, "conv1d");
+  detail::check_same_dtype(x, weight, "conv1d");
   XG_CHECK(x.dim() == 3 && weight.dim() == 3, "conv1d", "expects input [N, C, L] and weight [O, C/groups, k], got ",
            x.shape(), " and ", weight.shape());
+  // Checked in conv1d's own terms before conv2d sees [N, C, 1, L].
+  XG_CHECK(stride > 0 && dilation > 0 && padding >= 0, "conv1d", "stride and dilation must be positive and padding ",
+           "non-negative, got stride ", stride, ", padding ", padding, ", dilation ", dilation);
+  XG_CHECK(groups >= 1 && x.size(1) == weight.size(1) * groups && weight.size(0) % groups == 0, "conv1d", "input ",
+           x.shape(), " has ", x.size(1), " channels but weight ", weight.shape(), " with groups=", groups, " expects ",
+           weight.size(1) * groups, " (and out channels divisible by groups)");
+  XG_CHECK(x.size(2) + 2 * padding >= dilation * (weight.size(2) - 1) + 1, "conv1d", "input ", x.shape(),
+           " is too small for a kernel of size ", weight.size(2), " (padding ", padding, ", dilation ", dilation, ")");
+  if (bias.defined()) {
+    detail::check_same_dtype(x, bias, "conv1d");
+    XG_CHECK(bias.dim() == 1 && bias.size(0) == weight.size(0), "conv1d", "bias ", bias.shape(), " should be [",
+             weight.size(0), "]");
+  }
   Conv2dOptions o;
   o.stride = {1, stride};
   o.padding = {0, padding};
@@ -248,9 +263,9 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair
   Conv2dOptions o;
   o.stride = stride.value_or(kernel);
   o.padding = padding;
+  const Geometry g = geometry(x.shape(), kernel, o, "avg_pool2d");  // checked under the user's op name first
   const std::int64_t n = x.size(0), c = x.size(1);
   const Tensor cols = im2col(reshape(x, Shape{n * c, 1, x.size(2), x.size(3)}), kernel, o);
-  const Geometry g = geometry(x.shape(), kernel, o, "avg_pool2d");
   return reshape(mean(cols, {1}), Shape{n, c, g.oh, g.ow});
 }
 

@@ -203,6 +203,10 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 Tensor take(const Tensor& x, const Tensor& index) {
   detail::check_defined(x, "take");
   check_index(index, "take");
+  const std::int64_t* p = index.data<std::int64_t>();
+  for (std::int64_t i = 0; i < index.numel(); ++i)
+    XG_CHECK(p[i] >= 0 && p[i] < x.numel(), "take", "index ", p[i], " is out of range for a tensor of ", x.numel(),
+             " elements (shape ", x.shape(), ")");
   return reshape(gather(reshape(x, Shape{-1}), 0, reshape(index, Shape{-1})), index.shape());
 }
 
@@ -210,6 +214,10 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
   detail::check_defined(weight, "embedding");
   check_index(indices, "embedding");
   XG_CHECK(weight.dim() == 2, "embedding", "weight must be [num_embeddings, dim], got ", weight.shape());
+  const std::int64_t* p = indices.data<std::int64_t>();
+  for (std::int64_t i = 0; i < indices.numel(); ++i)
+    XG_CHECK(p[i] >= 0 && p[i] < weight.size(0), "embedding", "index ", p[i], " is out of range for ", weight.size(0),
+             " embeddings (weight ", weight.shape(), ")");
   Shape out = indices.shape();
   out.push_back(weight.size(1));
   return reshape(index_select(weight, 0, reshape(indices, Shape{-1})), out);
@@ -218,6 +226,8 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   detail::check_defined(x, "masked_fill");
   detail::check_defined(mask, "masked_fill");
+  XG_CHECK(detail::broadcast_shapes(mask.shape(), x.shape(), "masked_fill") == x.shape(), "masked_fill", "mask ",
+           mask.shape(), " must broadcast to the input's shape ", x.shape());
   const Tensor m = mask.dtype() == x.dtype() ? mask.detach() : mask.detach().to(x.dtype());
   return where(m, full(Shape{}, value, x.dtype()), x);
 }

@@ -65,19 +65,29 @@ Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction r, double
   return reduce(where(lt(d.detach(), delta), square(d) * 0.5, (d - 0.5 * delta) * delta), r);
 }
 
-Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts) {
-  detail::check_defined(log_probs, "nll_loss");
-  XG_CHECK(log_probs.dim() == 1 || log_probs.dim() == 2, "nll_loss", "expects input [N, C] or [C], got ",
-           log_probs.shape());
+namespace {
+
+/// The options every class-target loss shares, checked under the op the user called.
+void check_loss_options(const Tensor& input, const CrossEntropyOptions& opts, std::int64_t classes, const char* op) {
+  XG_CHECK(opts.label_smoothing >= 0 && opts.label_smoothing <= 1, op, "label_smoothing must be in [0, 1], got ",
+           opts.label_smoothing);
+  if (opts.weight.defined()) {
+    XG_CHECK(opts.weight.dtype() == input.dtype(), op, "class weight is ", opts.weight.dtype(), opts.weight.shape(),
+             " but the input is ", input.dtype(), input.shape(), "; mixing dtypes is an error (convert with .to(...))");
+    XG_CHECK(opts.weight.dim() == 1 && opts.weight.size(0) == classes, op, "weight has shape ", opts.weight.shape(),
+             " but there are ", classes, " classes");
+  }
+}
+
+Tensor nll(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts, const char* op) {
+  detail::check_defined(log_probs, op);
+  XG_CHECK(log_probs.dim() == 1 || log_probs.dim() == 2, op, "expects input [N, C] or [C], got ", log_probs.shape());
   const Tensor lp = log_probs.dim() == 1 ? unsqueeze(log_probs, 0) : log_probs;
   const std::int64_t n = lp.size(0), classes = lp.size(1);
-  const auto t = class_targets(target, n, classes, opts.ignore_index, "nll_loss");
+  check_loss_options(log_probs, opts, classes, op);
+  const auto t = class_targets(target, n, classes, opts.ignore_index, op);
   std::vector<double> w_host;
-  if (opts.weight.defined()) {
-    XG_CHECK(opts.weight.dim() == 1 && opts.weight.size(0) == classes, "nll_loss", "weight has shape ",
-             opts.weight.shape(), " but there are ", classes, " classes");
-    w_host = opts.weight.to_vector<double>();
-  }
+  if (opts.weight.defined()) w_host = opts.weight.to_vector<double>();
   // Per-sample weight: the class weight, 0 for ignored targets.
   std::vector<double> sample_w(static_cast<std::size_t>(n));
   std::vector<std::int64_t> safe(static_cast<std::size_t>(n));
@@ -92,7 +102,6 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntrop
   Tensor loss = -picked * w;
   if (opts.label_smoothing > 0) {
     // torch: (1 − ε)·nll + ε·(−Σ_c w_c log p_c / C), the second term only for kept targets.
-    XG_CHECK(opts.label_smoothing <= 1, "cross_entropy", "label_smoothing must be in [0, 1], got ", opts.label_smoothing);
     std::vector<double> kept(t.size());
     for (std::size_t i = 0; i < t.size(); ++i) kept[i] = t[i] == opts.ignore_index ? 0.0 : 1.0;
     const Tensor class_w = opts.weight.defined() ? opts.weight.to(lp.dtype()) : ones(Shape{classes}, lp.dtype());
@@ -108,12 +117,20 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntrop
   return log_probs.dim() == 1 && opts.reduction == Reduction::None ? reshape(out, Shape{}) : out;
 }
 
+}  // namespace
+
+Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts) {
+  return nll(log_probs, target, opts, "nll_loss");
+}
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts) {
   detail::check_defined(logits, "cross_entropy");
   detail::check_defined(target, "cross_entropy");
   XG_CHECK(logits.dim() == 1 || logits.dim() == 2, "cross_entropy", "expects logits [N, C] or [C], got ",
            logits.shape());
   const std::int64_t class_dim = logits.dim() - 1;
+  detail::check_float(logits, "cross_entropy");
+  check_loss_options(logits, opts, logits.size(class_dim), "cross_entropy");
   const Tensor lp = log_softmax(logits, class_dim);
   if (is_floating(target.dtype())) {
     // Probabilities as targets (soft labels).
@@ -128,11 +145,16 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
     const Tensor loss = -sum(per, {class_dim});
     return reduce(loss, opts.reduction);
   }
-  return nll_loss(lp, target, opts);
+  return nll(lp, target, opts, "cross_entropy");
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction r, const Tensor& weight) {
   check_pair(input, target, "binary_cross_entropy");
+  if (weight.defined()) {
+    detail::check_same_dtype(input, weight, "binary_cross_entropy");
+    XG_CHECK(detail::broadcast_shapes(weight.shape(), input.shape(), "binary_cross_entropy") == input.shape(),
+             "binary_cross_entropy", "weight ", weight.shape(), " must broadcast to the input's shape ", input.shape());
+  }
   {
     NoGradGuard no_grad;
     const double lo = min(input).item(), hi = max(input).item();
@@ -147,7 +169,14 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction r, const Tensor& weight,
                                         const Tensor& pos_weight) {
-  check_pair(logits, target, "binary_cross_entropy_with_logits");
+  const char* op = "binary_cross_entropy_with_logits";
+  check_pair(logits, target, op);
+  for (const Tensor* w : {&weight, &pos_weight}) {
+    if (!w->defined()) continue;
+    detail::check_same_dtype(logits, *w, op);
+    XG_CHECK(detail::broadcast_shapes(w->shape(), logits.shape(), op) == logits.shape(), op,
+             w == &weight ? "weight " : "pos_weight ", w->shape(), " must broadcast to the logits' shape ", logits.shape());
+  }
   // log(1 + e^(−x)) = softplus(−x), computed without overflow and with the
   // right slope at x = 0 (zero-initialised logits are common).
   const Tensor log_sigmoid_neg = softplus(-logits, 1.0, std::numeric_limits<double>::infinity());

@@ -99,6 +99,7 @@ Tensor min(const Tensor& x, const Dims& dims, bool keepdim) { return extremum(x,
 
 Tensor var(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {
   const auto mask = reduce_mask(x, dims, "var");
+  detail::check_float(x, "var");
   const Tensor centred = x - mean(x, dims, true);
   const auto n = reduced_count(x.shape(), mask);
   // As in PyTorch, the divisor is max(n − correction, 0): more correction than
@@ -107,6 +108,8 @@ Tensor var(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correct
 }
 
 Tensor std(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {
+  reduce_mask(x, dims, "std");
+  detail::check_float(x, "std");
   return sqrt(var(x, dims, keepdim, correction));
 }
 

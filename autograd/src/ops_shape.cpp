@@ -79,7 +79,10 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
   detail::check_defined(x, "unsqueeze");
-  const auto d = static_cast<std::size_t>(detail::wrap_dim(dim, x.dim() + 1, "unsqueeze"));
+  // A new dim can go at any of rank + 1 places, so the valid range is wider than the tensor's rank.
+  XG_CHECK(dim >= -(x.dim() + 1) && dim <= x.dim(), "unsqueeze", "dim ", dim, " is out of range for a tensor of rank ",
+           x.dim(), " (shape ", x.shape(), "; expected a dim in [", -(x.dim() + 1), ", ", x.dim(), "])");
+  const auto d = static_cast<std::size_t>(dim < 0 ? dim + x.dim() + 1 : dim);
   Shape out = x.shape();
   out.insert(d, 1);
   return reshape(x, out);

@@ -125,6 +125,8 @@ std::tuple<Tensor, Tensor, Tensor> LSTM::forward_sequence(const Tensor& input, c
            batch_first ? "[N, T, " : "[T, N, ", input_size, "], got ", input.shape());
   const Tensor x = batch_first ? transpose(input, 0, 1) : input;
   const std::int64_t steps = x.size(0), n = x.size(1);
+  XG_CHECK(steps > 0, "LSTM", "the sequence length must be at least 1, got input ", input.shape(),
+           " (as in PyTorch, an empty sequence has no output to return)");
   const Shape state{num_layers, n, hidden_size};
   for (const Tensor* s : {&h0, &c0})
     XG_CHECK(!s->defined() || s->shape() == state, "LSTM", "initial state must be ", state, ", got ", s->shape());
