@@ -369,3 +369,23 @@ TEST_CASE("IDX reader: corrupt gzip, directories and overflowing headers are cle
   CHECK(contains(error_of([&] { data::read_idx((dir / "big").string()); }), "storage size calculation overflowed"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("read_csv quotes a binary file's bytes escaped; fit refuses an empty training loader") {
+  const fs::path dir = scratch("csv_bin");
+  std::ofstream((dir / "bin.csv").string(), std::ios::binary) << std::string("1,\x01\x7f\xff", 5) << std::string("\0zz", 3) << "\n";
+  const std::string e = error_of([&] { data::read_csv((dir / "bin.csv").string()); });
+  CHECK(contains(e, "bin.csv:1: '\\x01\\x7f\\xff\\x00zz' is not a number"));
+  for (char c : e) CHECK((c >= 0x20 && c < 0x7f));
+  fs::remove_all(dir);
+
+  const Problem p = blobs();
+  auto net = small_net();
+  optim::SGD opt(net->parameters(), {0.1});
+  data::FitOptions fo;
+  fo.progress = data::Progress::Off;
+  fo.monitor = "train_loss";
+  data::Trainer trainer(*net, opt, ce(), fo);
+  auto none = data::random_split(p.train, {0, p.train->size()}, 0)[0];
+  data::DataLoader empty_loader(none, {16, true, 0, false});
+  CHECK(contains(error_of([&] { trainer.fit(empty_loader, nullptr); }), "fit: the training loader has no batches (0 examples)"));
+}

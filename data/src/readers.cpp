@@ -86,6 +86,25 @@ std::shared_ptr<TensorDataset> load_mnist(const std::string& images_path, const 
   return std::make_shared<TensorDataset>(reshape(images, {images.size(0), 1, images.size(1), images.size(2)}), labels);
 }
 
+namespace {
+/// A cell as printable text: control and non-ASCII bytes as \xNN, cut at 40 characters.
+std::string escaped(const std::string& cell) {
+  std::string out;
+  for (unsigned char c : cell) {
+    if (out.size() >= 40) return out + "...";
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      static const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+  }
+  return out;
+}
+}  // namespace
+
 Tensor read_csv(const std::string& path, bool has_header) {
   std::ifstream in(path);
   XG_CHECK(in.good(), "read_csv", "cannot open ", path);
@@ -104,8 +123,9 @@ Tensor read_csv(const std::string& path, bool has_header) {
       char* end = nullptr;
       const float v = std::strtof(cell.c_str(), &end);
       while (end && (*end == ' ' || *end == '\t')) ++end;
-      XG_CHECK(end != cell.c_str() && end && *end == '\0', "read_csv", path, ":", line_no, ": '", cell,
-               "' is not a number");
+      // The whole cell must be a number (strtof stops at an embedded NUL, so compare lengths too).
+      XG_CHECK(end != cell.c_str() && end && *end == '\0' && cell.find('\0') == std::string::npos, "read_csv", path,
+               ":", line_no, ": '", escaped(cell), "' is not a number");
       values.push_back(v);
       ++count;
     }

@@ -169,6 +169,10 @@ double Trainer::train_epoch(DataLoader& train, std::int64_t epoch) {
 }
 
 FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
+  XG_CHECK(train.num_batches() > 0, "fit", "the training loader has no batches (", train.num_examples(),
+           " examples); there is nothing to train on");
+  XG_CHECK(validation == nullptr || validation->num_batches() > 0, "fit", "the validation loader has no batches; ",
+           "pass no validation loader instead of an empty one");
   XG_CHECK(validation != nullptr || options_.monitor == "train_loss" || options_.patience < 0, "fit", "monitor '",
            options_.monitor, "' needs a validation loader (or monitor train_loss)");
   const bool maximise = options_.monitor == "val_accuracy";
