@@ -19,8 +19,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   o.second_order = !first_only;
   const auto rows = xg::gradcheck_sweep(xg::op_samples(), o);
+  if (rows.empty()) {
+    std::fprintf(stderr, "xgrad-gradcheck: --filter '%s' matches none of the %zu registered ops (names look like "
+                         "'matmul 2d', 'softmax dim 1'; run without --filter to list them)\n",
+                 o.filter.c_str(), xg::op_samples().size());
+    return 2;
+  }
   std::printf("%s", xg::sweep_table(rows).c_str());
   for (const auto& r : rows)
     if (!r.ok()) return 1;
-  return rows.empty() ? 2 : 0;
+  return 0;
 }

@@ -142,13 +142,11 @@ EvalResult Trainer::evaluate(DataLoader& loader) {
   return r;
 }
 
-double Trainer::train_epoch(DataLoader& train, std::int64_t epoch) {
+bool Trainer::train_epoch(DataLoader& train, std::int64_t epoch, Partial& partial) {
   ProgressPrinter progress(options_.log ? *options_.log : std::cout, options_.progress);
   progress.start_epoch(epoch, options_.max_epochs, train.num_batches());
   model_.train();
-  double loss_sum = 0;
-  std::int64_t seen = 0;
-  for (std::int64_t b = 0; b < train.num_batches(); ++b) {
+  for (std::int64_t b = partial.batches; b < train.num_batches(); ++b) {
     const Example batch = train.batch(b);                // 1. sample a batch
     optimizer_.zero_grad();
     const Tensor output = model_.forward(batch.input);   // 2. forward
@@ -159,13 +157,16 @@ double Trainer::train_epoch(DataLoader& train, std::int64_t epoch) {
     optimizer_.step();                                   // 5. update
     const double value = loss.item();
     XG_CHECK(std::isfinite(value), "fit", "the loss became ", value, " at epoch ", epoch, ", batch ", b + 1,
-             "; lower the learning rate or clip gradients (the last checkpoint is intact)");
+             "; lower the learning rate or clip gradients",
+             file_exists(checkpoint_path()) ? " (the last checkpoint, " + checkpoint_path() + ", is intact)" : std::string());
     const std::int64_t n = batch.input.size(0);
-    loss_sum += value * static_cast<double>(n);
-    seen += n;
-    progress.batch(b + 1, loss_sum / static_cast<double>(seen));
+    partial.loss_sum += value * static_cast<double>(n);
+    partial.seen += n;
+    partial.batches = b + 1;
+    progress.batch(b + 1, partial.loss_sum / static_cast<double>(partial.seen));
+    if (interrupted() && b + 1 < train.num_batches()) return false;
   }
-  return seen ? loss_sum / static_cast<double>(seen) : 0.0;
+  return true;
 }
 
 FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
@@ -182,8 +183,9 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
   if (writes) std::filesystem::create_directories(options_.out_dir);
   FitResult result;
   std::int64_t first_epoch = 1;
+  Partial resume_at;
   if (options_.resume && file_exists(checkpoint_path())) {
-    result.resumed_from = load_checkpoint(stopper, result.history);
+    result.resumed_from = load_checkpoint(stopper, result.history, resume_at);
     first_epoch = result.resumed_from + 1;
   }
   nn::StateDict best_weights;
@@ -197,7 +199,16 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
     log.epoch = epoch;
     log.lr = optimizer_.lr(0);
     train.set_epoch(epoch - 1);
-    log.train_loss = train_epoch(train, epoch);
+    Partial partial = resume_at.epoch == epoch ? resume_at : Partial{epoch, 0, 0, 0.0};
+    if (!train_epoch(train, epoch, partial)) {
+      // Interrupted mid-epoch: the checkpoint records the finished epochs and how far this one got.
+      if (writes) save_checkpoint(epoch - 1, stopper, result.history, &partial);
+      result.interrupted = true;
+      result.interrupted_epoch = epoch;
+      result.interrupted_batch = partial.batches;
+      break;
+    }
+    log.train_loss = partial.loss_sum / static_cast<double>(partial.seen);
     if (validation) {
       const EvalResult v = evaluate(*validation);
       log.val_loss = v.loss;
@@ -220,7 +231,10 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
     }
     summary.end_epoch(log, stopper.improved());
     for (auto& cb : callbacks_) cb(log, *this);
-    if (stop || stop_requested_) {
+    if (stop || stop_requested_ || interrupted()) {
+      result.interrupted = interrupted() && !stop && !stop_requested_;
+      result.interrupted_epoch = epoch;
+      result.interrupted_batch = train.num_batches();
       result.stopped_early = true;
       break;
     }
@@ -231,7 +245,8 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
   return result;
 }
 
-void Trainer::save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, const std::vector<EpochLog>& history) {
+void Trainer::save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, const std::vector<EpochLog>& history,
+                              const Partial* partial) {
   nn::StateDict all = prefixed("model.", model_.state_dict());
   for (auto& [k, v] : prefixed("optimizer.", optimizer_.state_dict())) all[k] = v;
   if (scheduler_)
@@ -242,10 +257,13 @@ void Trainer::save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, 
   for (const EpochLog& l : history) h.push_back(to_json(l));
   nlohmann::json stop = {{"best", stopper.best()}, {"best_epoch", stopper.best_epoch()},
                          {"bad_epochs", stopper.bad_epochs()}, {"epochs", stopper.epochs_seen()}};
-  nn::save_safetensors(checkpoint_path(), all,
-                       {{"epoch", std::to_string(epoch)}, {"rng_state", get_rng_state()}, {"history", h.dump()},
-                        {"early_stopping", stop.dump()}, {"format", kCheckpointFormat},
-                        {"seed", options_.seed ? std::to_string(*options_.seed) : std::string("none")}});
+  nn::Metadata meta{{"epoch", std::to_string(epoch)}, {"rng_state", get_rng_state()}, {"history", h.dump()},
+                    {"early_stopping", stop.dump()}, {"format", kCheckpointFormat},
+                    {"seed", options_.seed ? std::to_string(*options_.seed) : std::string("none")}};
+  if (partial)
+    meta["partial_epoch"] = nlohmann::json{{"epoch", partial->epoch}, {"batches", partial->batches},
+                                           {"seen", partial->seen}, {"loss_sum", partial->loss_sum}}.dump();
+  nn::save_safetensors(checkpoint_path(), all, meta);
 }
 
 // Note [Validated resume]
@@ -255,7 +273,7 @@ void Trainer::save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, 
 // the epoch, the seed the same one that made the data split. Everything is
 // loaded into copies first and applied only when all of it checked out, so a
 // bad checkpoint leaves model, optimizer and scheduler as they were.
-std::int64_t Trainer::load_checkpoint(EarlyStopping& stopper, std::vector<EpochLog>& history) {
+std::int64_t Trainer::load_checkpoint(EarlyStopping& stopper, std::vector<EpochLog>& history, Partial& partial) {
   const std::string path = checkpoint_path();
   nn::Metadata meta;
   const nn::StateDict all = nn::load_safetensors(path, &meta);
@@ -276,8 +294,22 @@ std::int64_t Trainer::load_checkpoint(EarlyStopping& stopper, std::vector<EpochL
     return v;
   };
   const std::int64_t epoch = count("epoch", meta.at("epoch"));
-  XG_CHECK(epoch >= 1 && epoch <= options_.max_epochs, "resume", path, ": key 'epoch' is ", epoch,
-           ", outside 1..", options_.max_epochs, " (max_epochs)");
+  // An interrupted first epoch leaves a checkpoint after epoch 0 with a partial epoch.
+  const bool has_partial = meta.count("partial_epoch") > 0;
+  XG_CHECK(epoch >= (has_partial ? 0 : 1) && epoch <= options_.max_epochs, "resume", path, ": key 'epoch' is ", epoch,
+           ", outside ", has_partial ? 0 : 1, "..", options_.max_epochs, " (max_epochs)");
+  Partial part;
+  if (has_partial) {
+    try {
+      const auto j = nlohmann::json::parse(meta.at("partial_epoch"));
+      part = Partial{j.at("epoch").get<std::int64_t>(), j.at("batches").get<std::int64_t>(), j.at("seen").get<std::int64_t>(),
+                     j.at("loss_sum").get<double>()};
+    } catch (const nlohmann::json::exception& e) {
+      bad("partial_epoch", std::string("is malformed: ") + e.what());
+    }
+    if (part.epoch != epoch + 1 || part.batches < 1 || part.seen < part.batches || !std::isfinite(part.loss_sum))
+      bad("partial_epoch", "is inconsistent with epoch " + std::to_string(epoch) + ": " + meta.at("partial_epoch"));
+  }
   if (options_.seed) {
     const std::string saved = meta.count("seed") ? meta.at("seed") : "none";
     XG_CHECK(saved == std::to_string(*options_.seed), "resume", path, ": key 'seed': the checkpoint was made with seed ",
@@ -311,7 +343,7 @@ std::int64_t Trainer::load_checkpoint(EarlyStopping& stopper, std::vector<EpochL
     } catch (const nlohmann::json::exception& e) {
       bad("early_stopping", std::string("is malformed: ") + e.what());
     }
-    if (best_epoch < 0 || best_epoch > epoch || bad_epochs < 0 || bad_epochs > epoch || seen != epoch || std::isinf(best))
+    if (best_epoch < 0 || best_epoch > epoch || bad_epochs < 0 || bad_epochs > epoch || seen != epoch || std::isnan(best))
       bad("early_stopping", "is inconsistent with epoch " + std::to_string(epoch) + ": " + s.dump());
   }
   // Load into copies; the optimizer and scheduler check their own values (finite
@@ -340,6 +372,7 @@ std::int64_t Trainer::load_checkpoint(EarlyStopping& stopper, std::vector<EpochL
   }
   history = logs;
   if (!s.is_null()) stopper.restore(best, best_epoch, bad_epochs, seen);
+  partial = part;
   return epoch;
 }
 

@@ -4,6 +4,7 @@
 // accuracy, early stopping with patience and min_delta, best weights kept
 // and restored, an atomic checkpoint of model + optimizer + scheduler + epoch
 // + random state, a metrics line and the loss-curve picture.
+#include <atomic>
 #include <functional>
 #include <optional>
 #include <iosfwd>
@@ -71,6 +72,10 @@ struct FitOptions {
   /// The seed that made the data split and shuffling, saved in the checkpoint:
   /// resuming with another seed would train on a different split, so it is an error.
   std::optional<std::uint64_t> seed;
+  /// Checked after every batch (a signal handler may set it): when true, fit
+  /// finishes that batch, writes a checkpoint that resumes mid-epoch exactly
+  /// where it stopped, and returns with FitResult::interrupted set.
+  const std::atomic<bool>* interrupt = nullptr;
 };
 
 struct EvalResult {
@@ -85,6 +90,8 @@ struct FitResult {
   double best_metric = std::numeric_limits<double>::quiet_NaN();
   bool stopped_early = false;
   std::int64_t resumed_from = 0;  ///< the epoch a resumed run continued after (0: fresh)
+  bool interrupted = false;       ///< FitOptions::interrupt stopped the run
+  std::int64_t interrupted_epoch = 0, interrupted_batch = 0;  ///< where: epoch, batches done in it
 };
 
 using LossFn = std::function<Tensor(const Tensor& output, const Tensor& target)>;
@@ -111,9 +118,17 @@ class Trainer {
   std::string plot_path() const;
 
  private:
-  double train_epoch(DataLoader& train, std::int64_t epoch);
-  void save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, const std::vector<EpochLog>& history);
-  std::int64_t load_checkpoint(EarlyStopping& stopper, std::vector<EpochLog>& history);
+  /// Progress inside an epoch: where a run interrupted mid-epoch resumes.
+  struct Partial {
+    std::int64_t epoch = 0, batches = 0, seen = 0;
+    double loss_sum = 0;
+  };
+  /// Trains batches from partial.batches on; returns false when interrupted (partial then says where).
+  bool train_epoch(DataLoader& train, std::int64_t epoch, Partial& partial);
+  void save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, const std::vector<EpochLog>& history,
+                       const Partial* partial = nullptr);
+  std::int64_t load_checkpoint(EarlyStopping& stopper, std::vector<EpochLog>& history, Partial& partial);
+  bool interrupted() const { return options_.interrupt && options_.interrupt->load(); }
 
   nn::Module& model_;
   optim::Optimizer& optimizer_;
