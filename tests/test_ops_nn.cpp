@@ -16,8 +16,9 @@ Tensor img() { return arange(100.0, float64).reshape({2, 2, 5, 5}) / 10.0; }
 Tensor idx(std::initializer_list<double> v, const Shape& s) { return tensor(v, s, int64); }
 }  // namespace
 
-// Golden values below were computed once with PyTorch 1.13 (python3-torch,
-// torch.nn.functional, float64) on the same inputs.
+// Golden values below were computed with PyTorch 1.13 (python3-torch,
+// torch.nn.functional, float64) on the same inputs; tests/pytorch_golden.py
+// prints every one of them (/usr/bin/python3 tests/pytorch_golden.py).
 TEST_CASE("activations match PyTorch") {
   const Tensor x = x24();
   check_values(gelu(x), {0.841344746068543, -0.04550026389635842, 0.34573123063700656, 2.99595030590511,

@@ -13,7 +13,8 @@ using test::error_of;
 namespace {
 
 /// Three steps on L = Σ w (p − t)² from p = [1, −2, 3], as in the Python
-/// script that produced the golden values (PyTorch 1.13, float64).
+/// script that produced the golden values (PyTorch 1.13, float64):
+/// tests/pytorch_golden_optim.py, which also prints the scheduler sequences.
 template <class Make>
 std::vector<double> three_steps(Make make) {
   Tensor p = tensor({1.0, -2.0, 3.0}, TensorOptions(float64).requires_grad(true));

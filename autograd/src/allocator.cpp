@@ -7,6 +7,7 @@
 // training step reuses last step's memory. Each list keeps at most a few
 // blocks of the larger classes, so memory stays bounded. Blocks freed on
 // another thread simply join that thread's lists.
+#include <atomic>
 #include <cstdlib>
 #include <new>
 #include <vector>
@@ -86,7 +87,23 @@ void pool_free(void* p, std::size_t bytes) {
   std::free(p);
 }
 
-Storage::Storage(std::size_t bytes) : data(pool_alloc(bytes)), nbytes(bytes) {}
-Storage::~Storage() { pool_free(data, nbytes); }
+namespace {
+// Bytes held by live storages. One relaxed add per storage: the count needs no
+// ordering, only to add up, and costs about a nanosecond.
+std::atomic<std::int64_t> g_live_bytes{0};
+}  // namespace
+
+Storage::Storage(std::size_t bytes) : data(pool_alloc(bytes)), nbytes(bytes) {
+  g_live_bytes.fetch_add(static_cast<std::int64_t>(bytes), std::memory_order_relaxed);
+}
+Storage::~Storage() {
+  pool_free(data, nbytes);
+  g_live_bytes.fetch_sub(static_cast<std::int64_t>(nbytes), std::memory_order_relaxed);
+}
+
+}  // namespace xg::detail
+
+namespace xg {
+std::int64_t live_storage_bytes() { return detail::g_live_bytes.load(std::memory_order_relaxed); }
 
 }  // namespace xg::detail

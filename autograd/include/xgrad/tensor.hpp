@@ -203,5 +203,8 @@ void set_rng_state(const std::string& state);
 /// One thread count for OpenBLAS and xgrad's own kernels.
 void set_num_threads(int n);
 int get_num_threads();
+/// Bytes of tensor storage alive now (the allocator's own cache of freed
+/// blocks not included): a leak shows as growth here, in any build.
+std::int64_t live_storage_bytes();
 
 }  // namespace xg

@@ -1,0 +1,141 @@
+#!/usr/bin/python3
+"""Golden values cited by tests/test_ops_nn.cpp, tests/test_ops_conv.cpp and
+tests/test_gradcheck_ops.cpp, computed with PyTorch (python3-torch, 1.13) in
+float64 on the same inputs. Run: /usr/bin/python3 tests/pytorch_golden.py [section]
+Each section prints the numbers the test asserts, under the test's name."""
+import sys
+
+import torch
+import torch.nn.functional as F
+
+torch.set_printoptions(precision=17)
+f64 = torch.float64
+
+
+def x24():
+    return torch.tensor([[1.0, -2.0, 0.5, 3.0], [0.1, 0.2, -0.3, 4.0]], dtype=f64)
+
+
+def img():
+    return torch.arange(100.0, dtype=f64).reshape(2, 2, 5, 5) / 10.0
+
+
+def show(name, t):
+    t = torch.as_tensor(t)
+    print(f"  {name}: {t.flatten().tolist()}")
+
+
+def activations():
+    x = x24()
+    show("gelu", F.gelu(x))
+    show("gelu tanh", F.gelu(x, approximate="tanh"))
+    show("elu", F.elu(x))
+    show("softplus", F.softplus(x))
+    show("silu", F.silu(x))
+    show("logsumexp dim 1", torch.logsumexp(x, 1))
+
+
+def losses():
+    x, t = x24(), torch.tensor([3, 1])
+    show("cross_entropy", F.cross_entropy(x, t))
+    w = torch.tensor([1.0, 2.0, 0.5, 1.5], dtype=f64)
+    show("cross_entropy weight + label_smoothing 0.1", F.cross_entropy(x, t, weight=w, label_smoothing=0.1))
+    show("cross_entropy ignore_index none", F.cross_entropy(x, torch.tensor([3, -100]), reduction="none"))
+    p = torch.tensor([0.2, 0.9, 0.5, 1.0], dtype=f64)
+    y = torch.tensor([0.0, 1.0, 1.0, 0.0], dtype=f64)
+    show("binary_cross_entropy", F.binary_cross_entropy(p, y))
+    show("bce_with_logits pos_weight 2", F.binary_cross_entropy_with_logits(x[0], y, pos_weight=torch.full((4,), 2.0, dtype=f64)))
+    show("smooth_l1 beta 0.5", F.smooth_l1_loss(x[0], x[1], beta=0.5))
+    show("huber delta 0.5", F.huber_loss(x[0], x[1], delta=0.5))
+
+
+def conv_and_pool():
+    im = img()
+    w2 = torch.linspace(-1, 1, 32, dtype=f64).reshape(4, 2, 2, 2)
+    c = F.conv2d(im, w2, stride=2, padding=1)
+    show("conv2d sum", c.sum())
+    show("conv2d [1, 3]", c[1, 3])
+    wg = torch.linspace(-1, 1, 16, dtype=f64).reshape(4, 1, 2, 2)
+    cg = F.conv2d(im, wg, torch.tensor([1.0, 2, 3, 4], dtype=f64), dilation=2, groups=2)
+    show("conv2d dilation 2 groups 2 [1, 2]", cg[1, 2])
+    show("max_pool2d 2x2 pad 1 [0, 1]", F.max_pool2d(im, 2, padding=1)[0, 1])
+    show("avg_pool2d 3x3/2 pad 1 [1, 0]", F.avg_pool2d(im, 3, 2, 1)[1, 0])
+    show("adaptive_avg_pool2d (2, 3) [1, 1]", F.adaptive_avg_pool2d(im, (2, 3))[1, 1])
+
+
+def normalisation():
+    show("layer_norm [4]", F.layer_norm(x24(), (4,)))
+    show("group_norm 2 groups [1, 1, 0]", F.group_norm(img(), 2)[1, 1, 0])
+
+
+def conv_left_padding():
+    # tests/test_ops_conv.cpp: a whole kernel column in the left padding, batch of 2.
+    x = torch.tensor([1.0, 2.0], dtype=f64).reshape(2, 1, 1, 1)
+    w = torch.tensor([10.0, 100.0, 1000.0], dtype=f64).reshape(1, 1, 1, 3).requires_grad_()
+    y = F.conv2d(x, w, padding=(0, 2), dilation=(1, 2))
+    y.sum().backward()
+    show("output", y)
+    show("weight gradient", w.grad)
+
+
+def kinks():
+    # tests/test_ops_nn.cpp: value, first and second derivative exactly at the kink.
+    for name, f, at in [("elu alpha 1.5 at 0", lambda x: F.elu(x, 1.5), 0.0),
+                        ("softplus beta 2 threshold 3 at 1.5", lambda x: F.softplus(x, 2.0, 3.0), 1.5)]:
+        x = torch.tensor([at], dtype=f64, requires_grad=True)
+        y = f(x)
+        (g,) = torch.autograd.grad(y.sum(), x, create_graph=True)
+        (h,) = torch.autograd.grad(g.sum(), x)
+        print(f"  {name}: y {y.item()!r}, dy {g.item()!r}, d2y {h.item()!r}")
+
+
+def degenerate():
+    # tests/test_ops_nn.cpp: empty and degenerate inputs.
+    x = torch.tensor([1.0, 2.0], dtype=f64)
+    show("var([1, 2], correction 3)", torch.var(x, 0, correction=3))
+    show("var([3, 3], correction 3)", torch.var(torch.tensor([3.0, 3.0], dtype=f64), 0, correction=3))
+    show("std([])", torch.std(torch.tensor([], dtype=f64)))
+    show("logsumexp(zeros(2, 0), 1)", torch.logsumexp(torch.zeros(2, 0), 1))
+    print("  softmax(zeros(2, 0), 1).shape:", list(torch.softmax(torch.zeros(2, 0), 1).shape))
+    logits = torch.zeros(0, 3, dtype=f64, requires_grad=True)
+    show("cross_entropy N=0 mean", F.cross_entropy(logits, torch.zeros(0, dtype=torch.long)))
+    show("cross_entropy N=0 sum", F.cross_entropy(logits, torch.zeros(0, dtype=torch.long), reduction="sum"))
+    try:
+        F.adaptive_avg_pool2d(torch.zeros(1, 1, 0, 0), (2, 2))
+    except RuntimeError as e:
+        print("  adaptive_avg_pool2d(0x0) raises:", str(e).splitlines()[0])
+
+
+def nan_patterns():
+    # tests/test_gradcheck_ops.cpp: NaN in, NaN out, and the deliberate exceptions.
+    n = float("nan")
+    x = torch.tensor([n, 1.0, -2.0], dtype=f64)
+    for name, f in [("relu", torch.relu), ("leaky_relu", F.leaky_relu), ("elu", F.elu), ("softplus", F.softplus),
+                    ("clamp(-0.8, 0.7)", lambda t: torch.clamp(t, -0.8, 0.7)), ("abs", torch.abs),
+                    ("maximum(x, 0)", lambda t: torch.maximum(t, torch.zeros(3, dtype=f64))),
+                    ("max", torch.max), ("softmax", lambda t: torch.softmax(t, 0)),
+                    ("where(x > 0, x, 5)", lambda t: torch.where(t > 0, t, torch.full((3,), 5.0, dtype=f64)))]:
+        show(name, f(x))
+    im = torch.randn(1, 2, 5, 4, dtype=f64)
+    im[0, 0, 0, 0] = n
+    show("adaptive_avg_pool2d (2, 3), NaN at [0,0,0,0]: channel 0", F.adaptive_avg_pool2d(im, (2, 3))[0, 0])
+    w = torch.ones(2, 1, 3, 3, dtype=f64)
+    w[0, 0, 0, 0] = n
+    show("conv2d padding 1, NaN weight in channel 0: channel 0", F.conv2d(torch.ones(1, 1, 4, 4, dtype=f64), w, padding=1)[0, 0])
+    torch.manual_seed(3)
+    print("  dropout of NaN, all NaN:", bool(F.dropout(torch.full((64,), n), 0.5, True).isnan().all()))
+    try:
+        F.binary_cross_entropy(x.abs().clamp(0, 1), torch.full((3,), 0.5, dtype=f64))
+    except RuntimeError as e:
+        print("  binary_cross_entropy with a NaN input raises:", str(e).splitlines()[0])
+    show("binary_cross_entropy with a NaN target", F.binary_cross_entropy(torch.full((3,), 0.5, dtype=f64), x))
+
+
+SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
+                                     degenerate, nan_patterns]}
+
+if __name__ == "__main__":
+    print(f"PyTorch {torch.__version__}")
+    for name in sys.argv[1:] or SECTIONS:
+        print(name)
+        SECTIONS[name]()
