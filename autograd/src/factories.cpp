@@ -24,8 +24,14 @@ Tensor filled(const Shape& shape, double value, TensorOptions opts, const char* 
   return t;
 }
 
-// One generator for the whole program (Note [Reproducibility]): the same seed
-// gives the same weights, batches and dropout masks, bit for bit.
+// Note [Reproducibility]
+// One generator for the whole program: the same seed gives the same weights,
+// batches and dropout masks, bit for bit, on any machine (the draws are our
+// own arithmetic, not the standard library's distributions). Losses and
+// gradients are bit-identical only on the same machine kind (the same CPU
+// kernel path in OpenBLAS) with the same thread count: another SIMD path or
+// another split of a sum over threads adds in a different order, and the last
+// digits differ.
 std::mt19937_64& generator() {
   static std::mt19937_64 gen(0x5eed);
   return gen;
