@@ -389,3 +389,36 @@ TEST_CASE("read_csv quotes a binary file's bytes escaped; fit refuses an empty t
   data::DataLoader empty_loader(none, {16, true, 0, false});
   CHECK(contains(error_of([&] { trainer.fit(empty_loader, nullptr); }), "fit: the training loader has no batches (0 examples)"));
 }
+
+TEST_CASE("a NaN loss stops fit with a message that mentions a checkpoint only when one exists") {
+  const Problem p = blobs();
+  int calls = 0;
+  auto nan_after = [&](int n) {
+    return [&calls, n](const Tensor& out, const Tensor& y) {
+      const Tensor l = cross_entropy(out, y);
+      return ++calls > n ? l * NAN : l;
+    };
+  };
+  auto fit = [&](const fs::path& dir, int n) {
+    calls = 0;
+    auto net = small_net();
+    optim::SGD opt(net->parameters(), {0.1});
+    data::FitOptions fo;
+    fo.max_epochs = 3;
+    fo.out_dir = dir.string();
+    fo.progress = data::Progress::Off;
+    fo.monitor = "train_loss";
+    data::Trainer trainer(*net, opt, nan_after(n), fo);
+    data::DataLoader train(p.train, {16, true, 5, false});
+    return error_of([&] { trainer.fit(train, nullptr); });
+  };
+  const std::string first = fit("", 2);  // no files written: nothing to mention
+  CHECK(contains(first, "fit: the loss became nan at epoch 1, batch 3; lower the learning rate or clip gradients"));
+  CHECK_FALSE(contains(first, "checkpoint"));
+  const fs::path dir = scratch("fit_nan");
+  data::DataLoader probe(p.train, {16, true, 5, false});
+  const std::string later = fit(dir, static_cast<int>(probe.num_batches()) + 1);  // epoch 1 finished and saved
+  CHECK(contains(later, "at epoch 2, batch 2"));
+  CHECK(contains(later, "(the last checkpoint, " + (dir / "checkpoint.safetensors").string() + ", is intact)"));
+  fs::remove_all(dir);
+}

@@ -190,3 +190,21 @@ TEST_CASE("item<int64_t> is exact above 2^53") {
   CHECK(tensor({2.5}).item<float>() == 2.5f);
   CHECK(contains(error_of([] { zeros({2}).item<std::int64_t>(); }), "item: expected a tensor with one element, got shape [2]"));
 }
+
+TEST_CASE("user-supplied sizes elsewhere are checked too: pad, convolution geometry, randint's range") {
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  CHECK(contains(error_of([&] { pad(zeros({2}), {big, big}); }), "pad: pads 9223372036854775807 and 9223372036854775807 make dim 0 of shape [2] overflow int64"));
+  CHECK(contains(error_of([&] { pad(zeros({2, 2}), {std::int64_t{1} << 40, 0, std::int64_t{1} << 40, 0}); }), "pad: shape [1099511627778, 1099511627778] is too large"));
+  Conv2dOptions o;
+  o.padding = {big / 2, 0};
+  CHECK(contains(error_of([&] { conv2d(zeros({1, 1, 3, 3}), zeros({1, 1, 1, 1}), {}, o); }),
+                 "conv2d: kernel, stride, padding and dilation must each be below 2^31"));
+  const std::int64_t lo = std::numeric_limits<std::int64_t>::min();
+  const Tensor r = randint(lo, big, {1000}, int64);
+  bool negative = false, positive = false;
+  for (std::int64_t v : r.to_vector<std::int64_t>()) {
+    negative = negative || v < 0;
+    positive = positive || v > 0;
+  }
+  CHECK((negative && positive));  // the whole range, no overflow in high − low
+}

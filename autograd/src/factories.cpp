@@ -167,14 +167,15 @@ Tensor randn_like(const Tensor& t) { return randn(t.shape(), t.dtype()); }
 
 Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOptions opts) {
   XG_CHECK(high > low, "randint", "empty range [", low, ", ", high, ")");
-  const auto span = static_cast<std::uint64_t>(high - low);
+  // high − low in unsigned arithmetic: it fits even for [INT64_MIN, INT64_MAX).
+  const std::uint64_t span = static_cast<std::uint64_t>(high) - static_cast<std::uint64_t>(low);
   std::lock_guard<std::recursive_mutex> lock(generator_mutex());
   Tensor t = detail::make_tensor(shape, opts.dtype(), "randint");
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
     for (std::int64_t i = 0; i < t.numel(); ++i)
-      p[i] = static_cast<T>(low + static_cast<std::int64_t>(random_u64() % span));
+      p[i] = static_cast<T>(static_cast<std::int64_t>(static_cast<std::uint64_t>(low) + random_u64() % span));
   });
   return t;
 }

@@ -24,6 +24,12 @@ Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o, const
   XG_CHECK(g.kh > 0 && g.kw > 0 && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.ph >= 0 && g.pw >= 0, op,
            "kernel, stride and dilation must be positive and padding non-negative, got kernel ", g.kh, "x", g.kw,
            ", stride ", g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh, "x", g.dw);
+  // Checked before any arithmetic: kernel, padding, stride and dilation come from the user.
+  constexpr std::int64_t kMaxGeometry = std::int64_t{1} << 31;
+  XG_CHECK(g.kh < kMaxGeometry && g.kw < kMaxGeometry && g.sh < kMaxGeometry && g.sw < kMaxGeometry &&
+               g.ph < kMaxGeometry && g.pw < kMaxGeometry && g.dh < kMaxGeometry && g.dw < kMaxGeometry,
+           op, "kernel, stride, padding and dilation must each be below 2^31, got kernel ", g.kh, "x", g.kw, ", stride ",
+           g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh, "x", g.dw);
   g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
   g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
   XG_CHECK(g.oh > 0 && g.ow > 0 && g.h + 2 * g.ph >= g.dh * (g.kh - 1) + 1 && g.w + 2 * g.pw >= g.dw * (g.kw - 1) + 1, op,
@@ -343,11 +349,13 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value)
       XG_CHECK(pads[i] >= 0 && pads[i + 1] >= 0, "pad", "pads must be non-negative, got ", pads[i], " and ", pads[i + 1]);
       const std::size_t d = static_cast<std::size_t>(x.dim()) - 1 - i / 2;
       before[d] = pads[i];
-      out[d] += pads[i] + pads[i + 1];
+      XG_CHECK(!__builtin_add_overflow(out[d], pads[i], &out[d]) && !__builtin_add_overflow(out[d], pads[i + 1], &out[d]),
+               "pad", "pads ", pads[i], " and ", pads[i + 1], " make dim ", d, " of shape ", x.shape(), " overflow int64");
     }
     strides = detail::contiguous_strides(out);
     for (std::size_t d = 0; d < before.size(); ++d) offset += before[d] * strides[d];
   }
+  checked_numel(out, "pad", dtype_size(x.dtype()));
   Tensor y = full(out, value, x.dtype());
   detail::scatter_strided(y, offset, strides, x);
   if (needs_grad(x)) {

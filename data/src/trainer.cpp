@@ -158,7 +158,7 @@ bool Trainer::train_epoch(DataLoader& train, std::int64_t epoch, Partial& partia
     const double value = loss.item();
     XG_CHECK(std::isfinite(value), "fit", "the loss became ", value, " at epoch ", epoch, ", batch ", b + 1,
              "; lower the learning rate or clip gradients",
-             file_exists(checkpoint_path()) ? " (the last checkpoint, " + checkpoint_path() + ", is intact)" : std::string());
+             !options_.out_dir.empty() && file_exists(checkpoint_path()) ? " (the last checkpoint, " + checkpoint_path() + ", is intact)" : std::string());
     const std::int64_t n = batch.input.size(0);
     partial.loss_sum += value * static_cast<double>(n);
     partial.seen += n;
