@@ -150,7 +150,7 @@ TEST_CASE("xgrad-train: --validation bigger than the data, --validation 0, a tes
   fs::remove_all(out);
 }
 
-TEST_CASE("xgrad-train: Ctrl-C finishes the batch, writes a checkpoint, says how to resume; resuming matches an uninterrupted run") {
+TEST_CASE("xgrad-train: Ctrl-C finishes the batch, writes a checkpoint, says how to resume, resuming matches an uninterrupted run") {
   const fs::path data = fake_fashion_mnist("apps_sigint", 6000, 100);
   const fs::path out = fs::temp_directory_path() / "xgrad_test_apps_sigint_out", straight = out.string() + "_straight";
   fs::remove_all(out);

@@ -215,7 +215,7 @@ TEST_CASE("fit: learns, stops early on a scripted validation curve, restores the
   CHECK(std::count(out.begin(), out.end(), '\n') == 5);
 }
 
-TEST_CASE("fit: checkpoints, metrics and plot; a resumed run matches an uninterrupted one exactly") {
+TEST_CASE("fit: checkpoints, metrics and plot, a resumed run matches an uninterrupted one exactly") {
   const Problem p = blobs();
   const fs::path straight_dir = scratch("fit_straight"), resumed_dir = scratch("fit_resumed");
   auto run = [&](const fs::path& dir, std::int64_t epochs, bool resume, std::uint64_t init_seed) {
@@ -370,7 +370,7 @@ TEST_CASE("IDX reader: corrupt gzip, directories and overflowing headers are cle
   fs::remove_all(dir);
 }
 
-TEST_CASE("read_csv quotes a binary file's bytes escaped; fit refuses an empty training loader") {
+TEST_CASE("read_csv quotes a binary file's bytes escaped, fit refuses an empty training loader") {
   const fs::path dir = scratch("csv_bin");
   std::ofstream((dir / "bin.csv").string(), std::ios::binary) << std::string("1,\x01\x7f\xff", 5) << std::string("\0zz", 3) << "\n";
   const std::string e = error_of([&] { data::read_csv((dir / "bin.csv").string()); });

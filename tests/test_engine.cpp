@@ -102,7 +102,7 @@ TEST_CASE("xg::grad: several inputs, non-leaf inputs, unused inputs") {
   CHECK_FALSE(a.grad().defined());
 }
 
-TEST_CASE("grad mode: NoGradGuard records nothing; requires_grad propagates like torch") {
+TEST_CASE("grad mode: NoGradGuard records nothing, requires_grad propagates like torch") {
   Tensor x = tensor({1.0}, f64_grad());
   Tensor c = tensor({2.0}, float64);
   CHECK((x * c).requires_grad());

@@ -151,7 +151,7 @@ TEST_CASE("functional: vjp, jvp, jacobian, hessian, hvp against closed forms") {
   check_values(functional::hessian(quad, tensor({0.3, -0.7}, float64)), {2, 2, 2, 1});
 }
 
-TEST_CASE("in-place ops on tensors with history are recorded; overwritten saved values are caught") {
+TEST_CASE("in-place ops on tensors with history are recorded, overwritten saved values are caught") {
   Tensor x = tensor({1.0, 2.0}, f64_grad());
   Tensor y = x * 2.0;
   y.add_(1.0).mul_(3.0);  // y = 3(2x + 1)

@@ -118,7 +118,7 @@ TEST_CASE("default initialisation matches libtorch's bounds and is seeded") {
   CHECK(nn::init::calculate_gain(nn::init::Nonlinearity::Tanh) == doctest::Approx(5.0 / 3));
 }
 
-TEST_CASE("random initialisation breaks symmetry; equal initial weights never do") {
+TEST_CASE("random initialisation breaks symmetry, equal initial weights never do") {
   manual_seed(2);
   const Tensor x = randn({16, 3}), y = randint(0, 2, {16});
   auto hidden_units_identical = [&](bool random_init) {

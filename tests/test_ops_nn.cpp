@@ -114,7 +114,7 @@ TEST_CASE("convolution and pooling match PyTorch") {
   check_values(pad(tensor({1, 2}, {1, 2}), {1, 0, 0, 1}, -1.0), {-1, 1, 2, -1, -1, -1});
 }
 
-TEST_CASE("normalisation matches PyTorch; batch_norm keeps running statistics") {
+TEST_CASE("normalisation matches PyTorch, batch_norm keeps running statistics") {
   check_values(layer_norm(x24(), {4}), {0.21055838998863707, -1.4739087299204596, -0.07018612999621238, 1.3335364699280348,
                                         -0.5166095690513587, -0.4592085058234299, -0.7462138219630736, 1.722031896837862}, 1e-9);
   check_values(group_norm(img(), 2).select(0, 1).select(0, 1).select(0, 0),
@@ -166,7 +166,7 @@ TEST_CASE("dropout: inverted, seeded, identity in eval") {
 
 // The NN ops' gradcheck rows live in the op registry (test_gradcheck_ops.cpp runs them).
 
-TEST_CASE("batched im2col is the per-image layout with images side by side; gradients check") {
+TEST_CASE("batched im2col is the per-image layout with images side by side, gradients check") {
   manual_seed(6);
   Conv2dOptions o;
   o.padding = {1, 0};

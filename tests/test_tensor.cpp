@@ -134,7 +134,7 @@ TEST_CASE("in-place ops bump the version and refuse tensors that require grad") 
   CHECK(contains(error_of([&] { p.add_(ones({3})); }), "add_: shapes [2, 2] and [3] cannot be broadcast"));
 }
 
-TEST_CASE("reshape shares storage; views see in-place writes") {
+TEST_CASE("reshape shares storage, views see in-place writes") {
   Tensor a = arange(6.0);
   Tensor b = a.reshape({2, 3});
   b.add_(1.0);

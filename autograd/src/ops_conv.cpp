@@ -352,10 +352,10 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value)
       XG_CHECK(!__builtin_add_overflow(out[d], pads[i], &out[d]) && !__builtin_add_overflow(out[d], pads[i + 1], &out[d]),
                "pad", "pads ", pads[i], " and ", pads[i + 1], " make dim ", d, " of shape ", x.shape(), " overflow int64");
     }
+    checked_numel(out, "pad", dtype_size(x.dtype()));  // before any stride arithmetic on the new shape
     strides = detail::contiguous_strides(out);
     for (std::size_t d = 0; d < before.size(); ++d) offset += before[d] * strides[d];
   }
-  checked_numel(out, "pad", dtype_size(x.dtype()));
   Tensor y = full(out, value, x.dtype());
   detail::scatter_strided(y, offset, strides, x);
   if (needs_grad(x)) {
