@@ -12,6 +12,9 @@ namespace xg::detail {
 void* pool_alloc(std::size_t bytes);  // 64-byte aligned
 void pool_free(void* p, std::size_t bytes);
 
+/// Counts a write to t's storage (Note [Version counter]).
+void bump_version(const Tensor& t);
+
 /// Uninitialised contiguous tensor; a bad or overflowing shape is an error naming `op`.
 Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op = "empty");
 

@@ -6,7 +6,9 @@
 #include <chrono>
 #include <sstream>
 
-#include "xgrad/xgrad.hpp"
+#include "xgrad/autograd.hpp"
+#include "xgrad/ops.hpp"
+#include "xgrad/ops_nn.hpp"
 
 namespace xg {
 namespace {

@@ -34,7 +34,7 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
   return true;
 }
 
-void bump(Tensor& t) { ++t.impl()->storage->version; }
+void bump(Tensor& t) { detail::bump_version(t); }
 
 void write_into(Tensor& self, const Tensor& value) {
   if (value.impl()->storage != self.impl()->storage)

@@ -51,6 +51,24 @@ const T* Tensor::data() const {
   return static_cast<const T*>(impl()->storage->data);
 }
 
+// Note [Version counter]
+// A storage's version counts the writes to it. SavedTensor records it when an
+// op saves a tensor for backward and compares on unpack, so a write in between
+// is an error instead of a silently wrong gradient. bump_version is the one
+// place that counts a write: the in-place ops call it, and code outside
+// autograd writes through Tensor::mutable_data<T>(), which calls it.
+void detail::bump_version(const Tensor& t) { ++t.impl()->storage->version; }
+
+template <class T>
+T* Tensor::mutable_data() {
+  T* p = data<T>();
+  detail::bump_version(*this);
+  return p;
+}
+template float* Tensor::mutable_data<float>();
+template double* Tensor::mutable_data<double>();
+template std::int64_t* Tensor::mutable_data<std::int64_t>();
+
 template float* Tensor::data<float>();
 template double* Tensor::data<double>();
 template std::int64_t* Tensor::data<std::int64_t>();

@@ -24,7 +24,7 @@ void write_metrics_jsonl(const std::string& path, const std::vector<EpochLog>& h
     os << "{\"epoch\": " << l.epoch << ", \"train_loss\": " << num(l.train_loss) << ", \"val_loss\": " << num(l.val_loss)
        << ", \"val_accuracy\": " << num(l.val_accuracy) << ", \"lr\": " << num(l.lr) << ", \"seconds\": " << num(l.seconds)
        << "}\n";
-  nn::detail::write_file_atomic(path, os.str());
+  write_file_atomic(path, os.str(), "fit");
 }
 
 void write_loss_svg(const std::string& path, const std::vector<EpochLog>& history) {
@@ -82,7 +82,7 @@ void write_loss_svg(const std::string& path, const std::vector<EpochLog>& histor
   curve(&EpochLog::train_loss, "#1f77b4", "training loss", top + 10);
   curve(&EpochLog::val_loss, "#d62728", "validation loss", top + 28);
   os << "</svg>\n";
-  nn::detail::write_file_atomic(path, os.str());
+  write_file_atomic(path, os.str(), "fit");
 }
 
 }  // namespace xg::data

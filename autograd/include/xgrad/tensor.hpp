@@ -68,6 +68,10 @@ class Tensor {
   // ---- data access (contiguous, row-major); T must match dtype()
   template <class T> T* data();
   template <class T> const T* data() const;
+  /// data<T>() for writing: also bumps the storage's version counter, so a
+  /// backward that saved this tensor notices the change. Every write outside
+  /// the ops goes through it (Note [Version counter] in tensor.cpp).
+  template <class T> T* mutable_data();
   double item() const;  ///< the single value of a one-element tensor
   /// item<std::int64_t>() reads an int64 tensor exactly (not through double);
   /// other types convert from the stored value.

@@ -10,12 +10,13 @@
 #include <vector>
 
 #include "xgrad/autograd.hpp"
+#include "xgrad/io.hpp"
 #include "xgrad/ops.hpp"
 
 namespace xg::nn {
 
-/// Parameters and buffers by dotted name ("encoder.0.weight"), sorted.
-using StateDict = std::map<std::string, Tensor>;
+/// Parameters and buffers by dotted name ("encoder.0.weight"), sorted (xgrad/io.hpp).
+using StateDict = xg::StateDict;
 
 /// What a non-strict load_state_dict did not match.
 struct LoadResult {

@@ -2,11 +2,12 @@
 // Checkpoints in the safetensors format, so Python tools read our weights and
 // we read theirs: 8-byte little-endian header length, a JSON header
 // {name: {dtype, shape, data_offsets}}, then raw little-endian data.
-// Writes are atomic (temporary file, flush, fsync, rename); a truncated,
+// Writes are atomic (xg::write_file_atomic); a truncated,
 // corrupt or mismatched file raises xg::Error and leaves the model untouched.
 #include <map>
 #include <string>
 
+#include "xgrad/io.hpp"
 #include "xgrad/nn/module.hpp"
 
 namespace xg::nn {
@@ -20,11 +21,5 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata = nullptr
 void save(const Module& module, const std::string& path);
 /// Reads and checks the whole file first, then loads it into the module.
 LoadResult load(Module& module, const std::string& path, bool strict = true);
-
-namespace detail {
-/// Writes bytes to path atomically: path + ".tmp", flush, fsync, rename.
-void write_file_atomic(const std::string& path, const std::string& bytes);
-std::string read_file(const std::string& path, const char* op);
-}  // namespace detail
 
 }  // namespace xg::nn
