@@ -3,6 +3,7 @@
 // gradgradcheck (second order) in float64. One row per op and shape set.
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <functional>
 
 #include <xgrad/op_registry.hpp>
@@ -25,7 +26,59 @@ TEST_CASE("gradcheck and gradgradcheck pass for every op in the registry") {
       CHECK_MESSAGE(second.ok, op.name << ": " << second.report);
     }
   }
-  CHECK(op_samples().size() > 150);
+}
+
+namespace {
+/// The ops the public op headers declare: lines "Tensor name(", "TensorList
+/// name(" or "std::pair<Tensor, Tensor> name(" in ops.hpp and ops_nn.hpp.
+/// With `methods`, the Tensor methods of tensor.hpp instead ("  Tensor clone() const;").
+std::vector<std::string> declared_ops(bool methods = false) {
+  std::vector<std::string> out;
+  const std::vector<std::string> headers = methods ? std::vector<std::string>{"tensor.hpp"}
+                                                   : std::vector<std::string>{"ops.hpp", "ops_nn.hpp"};
+  const std::string indent = methods ? "  " : "";
+  for (const std::string& header : headers) {
+    std::ifstream in(std::string(XGRAD_TEST_DIR) + "/../autograd/include/xgrad/" + header);
+    REQUIRE_MESSAGE(in.good(), header);
+    std::string line;
+    while (std::getline(in, line)) {
+      for (const std::string kind : {"Tensor ", "TensorList ", "std::pair<Tensor, Tensor> "}) {
+        const std::string prefix = indent + kind;
+        if (line.rfind(prefix, 0) != 0) continue;
+        const std::size_t open = line.find('(', prefix.size());
+        const std::string name = line.substr(prefix.size(), open - prefix.size());
+        if (open == std::string::npos || name.find_first_not_of("abcdefghijklmnopqrstuvwxyz_0123456789") != std::string::npos)
+          continue;
+        if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+      }
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("every op declared in the public op headers has gradient-check rows in the registry") {
+  const std::vector<std::string> declared = declared_ops();
+  CHECK(declared.size() > 80);  // the parse found the headers' ops
+  std::vector<std::string> checked;
+  for (const OpSample& row : op_samples())
+    for (const std::string& op : ops_checked_by(row)) checked.push_back(op);
+  const auto& none = non_differentiable_ops();
+  for (const std::string& op : declared) {
+    const bool exempt = std::find(none.begin(), none.end(), op) != none.end();
+    const bool has_rows = std::find(checked.begin(), checked.end(), op) != checked.end();
+    CHECK_MESSAGE((exempt || has_rows), op << " is declared in ops.hpp/ops_nn.hpp but has no gradient-check row: add one to "
+                                              "its family's samples_*() at the end of its ops_*.cpp (or, if it has no "
+                                              "gradient, to non_differentiable_ops())");
+    CHECK_MESSAGE(!(exempt && has_rows), op << " is listed as non-differentiable but has rows");
+  }
+  // Rows name real ops (or Tensor methods such as clone): a typo in a row's
+  // name would check nothing new.
+  const std::vector<std::string> methods = declared_ops(true);
+  for (const std::string& op : checked)
+    CHECK_MESSAGE((std::find(declared.begin(), declared.end(), op) != declared.end() ||
+                   std::find(methods.begin(), methods.end(), op) != methods.end()),
+                  "a registry row checks '" << op << "', which the public op headers do not declare");
 }
 
 TEST_CASE("the sweep: fast mode, repeatability, a table, and a user's own op") {

@@ -6,6 +6,7 @@
 
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 
@@ -185,5 +186,32 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
   }
   return y;
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_activation() {
+  using L = const TensorList&;
+  std::vector<OpSample> c;
+  const Shape s23b{2, 3}, s234b{2, 3, 4};
+  c.push_back({"erf", [](L x) { return erf(x[0]); }, {s234b}});
+  c.push_back({"leaky_relu", [](L x) { return leaky_relu(x[0], 0.2); }, {s234b}});
+  c.push_back({"elu", [](L x) { return elu(x[0], 1.5); }, {s234b}});
+  c.push_back({"gelu", [](L x) { return gelu(x[0]); }, {s23b}});
+  c.push_back({"gelu tanh", [](L x) { return gelu(x[0], true); }, {s23b}});
+  c.push_back({"silu", [](L x) { return silu(x[0]); }, {s23b}});
+  c.push_back({"softplus", [](L x) { return softplus(x[0], 2.0, 3.0); }, {s234b}});
+  c.push_back({"softmax dim 1", [](L x) { return softmax(x[0], 1); }, {s234b}});
+  c.push_back({"softmax dim -1", [](L x) { return softmax(x[0], -1); }, {s23b}});
+  c.push_back({"log_softmax dim 0", [](L x) { return log_softmax(x[0], 0); }, {s234b}});
+  c.push_back({"logsumexp dims", [](L x) { return logsumexp(x[0], {0, 2}); }, {s234b}});
+  c.push_back({"logsumexp keepdim", [](L x) { return logsumexp(x[0], {1}, true); }, {s23b}});
+  c.push_back({"cumsum", [](L x) { return cumsum(x[0], 1); }, {s234b}});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

@@ -4,6 +4,7 @@
 // derivatives for free.
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 
@@ -370,5 +371,44 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value)
   }
   return y;
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_conv() {
+  using L = const TensorList&;
+  const Shape s23b{2, 3};
+  std::vector<OpSample> c;
+  c.push_back({"pad", [](L x) { return pad(x[0], {1, 2, 0, 1}, 0.5); }, {s23b}});
+  c.push_back({"conv2d bias", [](L x) { return conv2d(x[0], x[1], x[2]); }, {{2, 2, 4, 4}, {3, 2, 2, 2}, {3}}});
+  c.push_back({"conv2d stride pad dilation", [](L x) {
+         Conv2dOptions o;
+         o.stride = {2, 1};
+         o.padding = {1, 1};
+         o.dilation = {1, 2};
+         return conv2d(x[0], x[1], {}, o);
+       }, {{1, 2, 5, 4}, {2, 2, 3, 2}}});
+  c.push_back({"conv2d groups", [](L x) {
+         Conv2dOptions o;
+         o.groups = 2;
+         return conv2d(x[0], x[1], x[2], o);
+       }, {{1, 4, 3, 3}, {2, 2, 2, 2}, {2}}});
+  c.push_back({"conv1d", [](L x) { return conv1d(x[0], x[1], x[2], 2, 1); }, {{2, 2, 5}, {3, 2, 3}, {3}}});
+  c.push_back({"max_pool2d", [](L x) { return max_pool2d(x[0], {2, 2}, std::make_pair(1, 2), {1, 1}); }, {{1, 2, 4, 4}}});
+  c.push_back({"avg_pool2d", [](L x) { return avg_pool2d(x[0], {3, 3}, std::make_pair(2, 2), {1, 1}); }, {{1, 2, 5, 4}}});
+  c.push_back({"adaptive_avg_pool2d", [](L x) { return adaptive_avg_pool2d(x[0], {2, 3}); }, {{1, 2, 5, 4}}});
+  c.push_back({"im2col", [](L x) {
+     Conv2dOptions o;
+     o.padding = {1, 0};
+     o.stride = {1, 2};
+     return im2col(x[0], {2, 3}, o);
+   }, {{2, 2, 3, 4}}});
+  c.push_back({"col2im batched", [](L x) { return col2im(x[0], {2, 1, 3, 3}, {2, 2}, {}, true); }, {{4, 8}}});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 
@@ -327,5 +328,66 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   }
   return y;
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_elementwise() {
+  using L = const TensorList&;
+  using Domain = OpSample::Domain;
+  std::vector<OpSample> c;
+  const Shape s0{}, s3{3}, s23{2, 3}, s13{1, 3}, s21{2, 1}, s234{2, 3, 4}, s31{3, 1};
+  auto binary = [&](const std::string& name, std::function<Tensor(L)> f, Domain d = Domain::Any) {
+    c.push_back({name + " same", f, {s23, s23}, d});
+    c.push_back({name + " row-broadcast", f, {s23, s3}, d});
+    c.push_back({name + " both-broadcast", f, {s21, s13}, d});
+    c.push_back({name + " 3d+scalar", f, {s234, s0}, d});
+    c.push_back({name + " 3d broadcast", f, {s31, s234}, d});
+  };
+  binary("add", [](L x) { return x[0] + x[1]; });
+  binary("sub", [](L x) { return x[0] - x[1]; });
+  binary("mul", [](L x) { return x[0] * x[1]; });
+  binary("div", [](L x) { return x[0] / x[1]; }, Domain::Positive);
+  binary("pow", [](L x) { return pow(x[0], x[1]); }, Domain::Positive);
+  binary("maximum", [](L x) { return maximum(x[0], x[1]); });
+  binary("minimum", [](L x) { return minimum(x[0], x[1]); });
+
+  auto unary = [&](const std::string& name, std::function<Tensor(L)> f, Domain d = Domain::Any) {
+    c.push_back({name + " 0-d", f, {s0}, d});
+    c.push_back({name + " 1-d", f, {s3}, d});
+    c.push_back({name + " 3-d", f, {s234}, d});
+  };
+  unary("neg", [](L x) { return -x[0]; });
+  unary("exp", [](L x) { return exp(x[0]); });
+  unary("log", [](L x) { return log(x[0]); }, Domain::Positive);
+  unary("sqrt", [](L x) { return sqrt(x[0]); }, Domain::Positive);
+  unary("abs", [](L x) { return abs(x[0]); }, Domain::AwayFromZero);
+  unary("sin", [](L x) { return sin(x[0]); });
+  unary("cos", [](L x) { return cos(x[0]); });
+  unary("tanh", [](L x) { return tanh(x[0]); });
+  unary("sigmoid", [](L x) { return sigmoid(x[0]); });
+  unary("relu", [](L x) { return relu(x[0]); }, Domain::AwayFromZero);
+  unary("square", [](L x) { return square(x[0]); });
+  unary("clamp", [](L x) { return clamp(x[0], -0.8, 0.7); });
+  unary("add scalar", [](L x) { return x[0] + 2.0; });
+  unary("sub scalar-left", [](L x) { return 2.0 - x[0]; });
+  unary("mul scalar", [](L x) { return x[0] * -3.0; });
+  unary("div scalar", [](L x) { return x[0] / 4.0; });
+  unary("div scalar-left", [](L x) { return 2.0 / x[0]; }, Domain::Positive);
+  unary("pow 3", [](L x) { return pow(x[0], 3.0); });
+  unary("pow 2", [](L x) { return pow(x[0], 2.0); });
+  unary("pow -1.5", [](L x) { return pow(x[0], -1.5); }, Domain::Positive);
+  unary("pow scalar-base", [](L x) { return pow(1.7, x[0]); });
+  unary("clone", [](L x) { return x[0].clone(); });
+  c.push_back({"where", [](L x) { return where(gt(x[0], 0.0), x[1], x[2]); }, {s23, s3, s21}});
+
+  c.push_back({"clamp_min", [](L x) { return clamp_min(x[0], -0.3); }, {s234}, Domain::AwayFromZero});
+  c.push_back({"clamp_max", [](L x) { return clamp_max(x[0], 0.4); }, {s234}, Domain::AwayFromZero});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

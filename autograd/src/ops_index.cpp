@@ -3,6 +3,7 @@
 // Index tensors are int64; every index is range-checked before use.
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 
@@ -247,5 +248,26 @@ Tensor one_hot(const Tensor& indices, std::int64_t num_classes, Dtype dtype) {
   });
   return y;
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_index() {
+  using L = const TensorList&;
+  std::vector<OpSample> c;
+  const Shape s23b{2, 3}, s234b{2, 3, 4};
+  c.push_back({"index_select", [](L x) { return index_select(x[0], 1, tensor({2, 0, 2}, int64)); }, {s234b}});
+  c.push_back({"index_add", [](L x) { return index_add(x[0], 0, tensor({1, 1, 0}, int64), x[1]); }, {s23b, {3, 3}}});
+  c.push_back({"gather", [](L x) { return gather(x[0], 1, tensor({0, 2, 1, 1}, {2, 2}, int64)); }, {s23b}});
+  c.push_back({"scatter_add", [](L x) { return scatter_add(x[0], 1, tensor({0, 2, 1, 1}, {2, 2}, int64), x[1]); }, {s23b, {2, 2}}});
+  c.push_back({"embedding", [](L x) { return embedding(x[0], tensor({3, 0, 3}, int64)); }, {{4, 2}}});
+  c.push_back({"masked_fill", [](L x) { return masked_fill(x[0], tensor({1, 0, 0, 1, 0, 1}, {2, 3}, float64), 2.0); }, {s23b}});
+  c.push_back({"take", [](L x) { return take(x[0], tensor({5, 0, 5}, int64)); }, {s23b}});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

@@ -2,6 +2,7 @@
 // dimensions, never copies; the backward of matmul_t is matmul_t again with
 // other flags, so it is differentiable to any order.
 #include "kernels.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 
@@ -67,5 +68,34 @@ Tensor outer(const Tensor& a, const Tensor& b) {
            b.shape());
   return matmul_t(unsqueeze(a, 1), unsqueeze(b, 0), false, false);
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_linalg() {
+  using L = const TensorList&;
+  std::vector<OpSample> c;
+  const Shape s0{}, s3{3}, s23{2, 3}, s13{1, 3}, s21{2, 1}, s234{2, 3, 4}, s31{3, 1};
+  c.push_back({"matmul 2d", [](L x) { return matmul(x[0], x[1]); }, {s23, {3, 4}}});
+  c.push_back({"matmul dot", [](L x) { return matmul(x[0], x[1]); }, {s3, s3}});
+  c.push_back({"matmul 2d.1d", [](L x) { return matmul(x[0], x[1]); }, {s23, s3}});
+  c.push_back({"matmul 1d.2d", [](L x) { return matmul(x[0], x[1]); }, {s3, {3, 2}}});
+  c.push_back({"matmul 3d.3d", [](L x) { return matmul(x[0], x[1]); }, {s234, {2, 4, 2}}});
+  c.push_back({"matmul 3d.2d", [](L x) { return matmul(x[0], x[1]); }, {s234, {4, 2}}});
+  c.push_back({"matmul 2d.3d", [](L x) { return matmul(x[0], x[1]); }, {s23, {2, 3, 2}}});
+  c.push_back({"matmul batch-1 broadcast", [](L x) { return matmul(x[0], x[1]); }, {{1, 2, 3}, {2, 3, 2}}});
+  c.push_back({"matmul_t a^T b", [](L x) { return matmul_t(x[0], x[1], true, false); }, {{3, 2}, {3, 4}}});
+  c.push_back({"matmul_t a b^T", [](L x) { return matmul_t(x[0], x[1], false, true); }, {s23, {4, 3}}});
+  c.push_back({"matmul_t a^T b^T batched", [](L x) { return matmul_t(x[0], x[1], true, true); }, {{2, 3, 2}, {2, 4, 3}}});
+  c.push_back({"outer", [](L x) { return outer(x[0], x[1]); }, {s3, {2}}});
+
+  // a composite: a small MLP layer with a loss
+  c.push_back({"composite mlp layer", [](L x) { return tanh(matmul(x[0], x[1]) + x[2]).pow(2.0).mean(); }, {{4, 3}, {3, 2}, {2}}});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

@@ -5,6 +5,7 @@
 
 #include "internal.hpp"
 #include "xgrad/ops_nn.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 namespace {
@@ -189,5 +190,41 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   if (weight.defined()) loss = loss * weight;
   return reduce(loss, r);
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_loss() {
+  using L = const TensorList&;
+  std::vector<OpSample> c;
+  const Shape s23b{2, 3}, s234b{2, 3, 4};
+  auto soft = [](L x) { return softmax(x[1], 1); };  // probability targets
+  c.push_back({"mse_loss", [](L x) { return mse_loss(x[0], x[1]); }, {s23b, s23b}});
+  c.push_back({"l1_loss sum", [](L x) { return l1_loss(x[0], x[1], Reduction::Sum); }, {s23b, s23b}});
+  c.push_back({"smooth_l1_loss none", [](L x) { return smooth_l1_loss(x[0], x[1], Reduction::None, 0.5); }, {s23b, s23b}});
+  c.push_back({"huber_loss", [](L x) { return huber_loss(x[0], x[1], Reduction::Mean, 0.7); }, {s23b, s23b}});
+  c.push_back({"cross_entropy", [](L x) { return cross_entropy(x[0], tensor({2, 0}, int64)); }, {s23b}});
+  c.push_back({"cross_entropy weighted smoothed", [](L x) {
+         CrossEntropyOptions o;
+         o.weight = tensor({0.5, 2.0, 1.0}, float64);
+         o.label_smoothing = 0.2;
+         return cross_entropy(x[0], tensor({2, 1}, int64), o);
+       }, {s23b}});
+  c.push_back({"cross_entropy soft targets", [soft](L x) { return cross_entropy(x[0], soft(x)); }, {s23b, s23b}});
+  c.push_back({"nll_loss none", [](L x) {
+         CrossEntropyOptions o;
+         o.reduction = Reduction::None;
+         return nll_loss(x[0], tensor({1, 2}, int64), o);
+       }, {s23b}});
+  c.push_back({"binary_cross_entropy", [](L x) { return binary_cross_entropy(sigmoid(x[0]), sigmoid(x[1])); }, {s23b, s23b}});
+  c.push_back({"binary_cross_entropy_with_logits pos_weight", [](L x) {
+         return binary_cross_entropy_with_logits(x[0], sigmoid(x[1]), Reduction::Sum, {}, full({3}, 1.5, float64));
+       }, {s23b, s23b}});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

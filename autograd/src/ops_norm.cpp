@@ -3,6 +3,7 @@
 
 #include "internal.hpp"
 #include "xgrad/ops_nn.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 namespace {
@@ -87,5 +88,29 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   const Tensor keep = ge(rand(x.shape(), x.dtype()), p) * (1.0 / (1.0 - p));
   return x * keep;
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_norm() {
+  using L = const TensorList&;
+  std::vector<OpSample> c;
+  const Shape s234b{2, 3, 4};
+  c.push_back({"layer_norm affine", [](L x) { return layer_norm(x[0], {3, 4}, x[1], x[2]); }, {s234b, {3, 4}, {3, 4}}});
+  c.push_back({"batch_norm train", [](L x) { return batch_norm(x[0], {}, {}, x[1], x[2], true); }, {s234b, {3}, {3}}});
+  c.push_back({"batch_norm eval", [](L x) {
+         return batch_norm(x[0], full({3}, 0.2, float64), full({3}, 1.5, float64), x[1], x[2], false);
+       }, {s234b, {3}, {3}}});
+  c.push_back({"group_norm", [](L x) { return group_norm(x[0], 2, x[1], x[2]); }, {{2, 4, 3}, {4}, {4}}});
+  c.push_back({"dropout (seeded)", [](L x) {
+         manual_seed(11);
+         return dropout(x[0], 0.4, true);
+       }, {s234b}});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

@@ -1,6 +1,7 @@
 // Reductions. sum and max/min have their own nodes; mean, var, std and
 // sum_to are composed of differentiable ops and get gradients for free.
 #include "kernels.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 
@@ -137,5 +138,34 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
   if (dims.empty()) return reshape(g, shape);
   return reshape(sum(g, dims, true), shape);
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_reduce() {
+  using L = const TensorList&;
+  std::vector<OpSample> c;
+  const Shape s0{}, s3{3}, s23{2, 3}, s13{1, 3}, s21{2, 1}, s234{2, 3, 4}, s31{3, 1};
+  c.push_back({"sum all", [](L x) { return x[0].sum(); }, {s234}});
+  c.push_back({"sum dim 1", [](L x) { return x[0].sum({1}); }, {s234}});
+  c.push_back({"sum dims 0,2 keepdim", [](L x) { return x[0].sum({0, 2}, true); }, {s234}});
+  c.push_back({"sum 0-d", [](L x) { return x[0].sum(); }, {s0}});
+  c.push_back({"mean all", [](L x) { return x[0].mean(); }, {s23}});
+  c.push_back({"mean dim -1 keepdim", [](L x) { return x[0].mean({-1}, true); }, {s234}});
+  c.push_back({"max all", [](L x) { return max(x[0]); }, {s234}});
+  c.push_back({"max dim 1", [](L x) { return max(x[0], {1}); }, {s234}});
+  c.push_back({"max dim 0 keepdim", [](L x) { return max(x[0], {0}, true); }, {s23}});
+  c.push_back({"min all", [](L x) { return min(x[0]); }, {s23}});
+  c.push_back({"min dims 0,2", [](L x) { return min(x[0], {0, 2}); }, {s234}});
+  c.push_back({"var all", [](L x) { return var(x[0]); }, {s23}});
+  c.push_back({"var dim 1 keepdim", [](L x) { return var(x[0], {1}, true); }, {s234}});
+  c.push_back({"std dim 0 biased", [](L x) { return xg::std(x[0], {0}, false, 0); }, {s234}});
+  c.push_back({"sum_to", [](L x) { return sum_to(x[0], {3, 1}); }, {s234}});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

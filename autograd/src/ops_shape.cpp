@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "kernels.hpp"
+#include "op_samples.hpp"
 
 namespace xg {
 
@@ -321,5 +322,35 @@ TensorList chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
   const std::int64_t size = x.size(dim);
   return split(x, std::max<std::int64_t>(1, (size + chunks - 1) / chunks), dim);
 }
+
+
+// ---------------------------------------------------------------- gradient-check samples
+// This family's rows of the op registry (op_registry.hpp): every op above on
+// several shapes, in float64. A row's name starts with the op it checks, so
+// the coverage test can tell when an op in the public headers has none.
+namespace detail {
+std::vector<OpSample> samples_shape() {
+  using L = const TensorList&;
+  std::vector<OpSample> c;
+  const Shape s0{}, s3{3}, s23{2, 3}, s13{1, 3}, s21{2, 1}, s234{2, 3, 4}, s31{3, 1};
+  c.push_back({"reshape", [](L x) { return x[0].reshape({4, -1}); }, {s234}});
+  c.push_back({"flatten 1..2", [](L x) { return x[0].flatten(1); }, {s234}});
+  c.push_back({"squeeze/unsqueeze", [](L x) { return x[0].unsqueeze(1).squeeze(); }, {s13}});
+  c.push_back({"permute", [](L x) { return x[0].permute({2, 0, 1}); }, {s234}});
+  c.push_back({"transpose", [](L x) { return x[0].transpose(0, 1); }, {s23}});
+  c.push_back({"expand", [](L x) { return x[0].expand({2, 3, 4}); }, {s31}});
+  c.push_back({"slice step 2", [](L x) { return slice(x[0], 2, 0, 4, 2); }, {s234}});
+  c.push_back({"slice negative", [](L x) { return slice(x[0], -1, -2, 100); }, {s23}});
+  c.push_back({"narrow", [](L x) { return x[0].narrow(1, 1, 2); }, {s234}});
+  c.push_back({"select", [](L x) { return x[0].select(0, 1); }, {s234}});
+  c.push_back({"cat dim 1", [](L x) { return cat({x[0], x[1]}, 1); }, {s23, {2, 2}}});
+  c.push_back({"cat dim 0", [](L x) { return cat({x[0], x[1], x[0]}, 0); }, {s13, s23}});
+  c.push_back({"stack", [](L x) { return stack({x[0], x[1]}, 1); }, {s23, s23}});
+  c.push_back({"split", [](L x) { auto p = split(x[0], 2, 1); return p[0] * 2.0 + p[1].sum(); }, {{2, 4}}});
+  c.push_back({"chunk", [](L x) { auto p = chunk(x[0], 3, 0); return cat({p[2], p[0]}, 0); }, {{3, 2}}});
+  c.push_back({"broadcast_to", [](L x) { return broadcast_to(x[0], {2, 3, 4}); }, {{3, 1}}});
+  return c;
+}
+}  // namespace detail
 
 }  // namespace xg

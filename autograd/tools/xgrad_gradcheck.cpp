@@ -11,7 +11,8 @@ int main(int argc, char** argv) {
   xg::SweepOptions o;
   app.add_option("--filter", o.filter, "only ops whose name contains this text");
   app.add_flag("--fast", o.fast, "random-projection mode: compare u^T J v instead of whole Jacobians");
-  bool first_only = false;
+  bool first_only = false, markdown = false;
+  app.add_flag("--markdown", markdown, "print the README's op table (one line per family) instead of one line per row");
   app.add_flag("--first-order-only", first_only, "skip gradgradcheck");
   app.add_option("--seed", o.seed, "seed for the sample inputs")->capture_default_str();
   app.add_option("--atol", o.tolerances.atol, "absolute tolerance")->capture_default_str();
@@ -25,7 +26,14 @@ int main(int argc, char** argv) {
                  o.filter.c_str(), xg::op_samples().size());
     return 2;
   }
-  std::printf("%s", xg::sweep_table(rows).c_str());
+  if (markdown) {
+    std::vector<xg::OpSample> checked;
+    for (const auto& op : xg::op_samples())
+      if (o.filter.empty() || op.name.find(o.filter) != std::string::npos) checked.push_back(op);
+    std::printf("%s", xg::family_table(checked, rows).c_str());
+  } else {
+    std::printf("%s", xg::sweep_table(rows).c_str());
+  }
   for (const auto& r : rows)
     if (!r.ok()) return 1;
   return 0;

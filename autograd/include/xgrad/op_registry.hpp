@@ -17,10 +17,18 @@ struct OpSample {
   std::function<Tensor(const TensorList&)> fn;
   std::vector<Shape> shapes;  ///< one per input; broadcasting cases use different shapes
   Domain domain = Domain::Any;
+  std::string family = {};  ///< set by the registry ("elementwise", "losses", ...); free for user rows
 };
+
+/// The public ops a row checks: its name's first word, split at '/'
+/// ("squeeze/unsqueeze 2-d" checks squeeze and unsqueeze); none for a row
+/// named "composite ..." (a small model of several ops).
+std::vector<std::string> ops_checked_by(const OpSample& row);
 
 /// Every built-in differentiable op, on several shapes.
 const std::vector<OpSample>& op_samples();
+/// The public ops with no gradient to check (comparisons, sign, argmax, one_hot).
+const std::vector<std::string>& non_differentiable_ops();
 /// float64 inputs requiring grad, drawn from the op's domain with `seed`.
 TensorList sample_inputs(const OpSample& op, std::uint64_t seed);
 
@@ -44,5 +52,8 @@ struct SweepRow {
 std::vector<SweepRow> gradcheck_sweep(const std::vector<OpSample>& ops, const SweepOptions& options = {});
 /// A Markdown table of the rows, failures with their reports, and a count line.
 std::string sweep_table(const std::vector<SweepRow>& rows);
+/// The README's op table: one line per family with its ops, its number of
+/// rows and whether all of them passed (rows in op_samples() order).
+std::string family_table(const std::vector<OpSample>& ops, const std::vector<SweepRow>& rows);
 
 }  // namespace xg
