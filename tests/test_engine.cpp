@@ -141,7 +141,7 @@ TEST_CASE("modifying a saved tensor in place is caught at backward") {
 TEST_CASE("the engine checks each gradient's shape and names the node") {
   Tensor x = tensor({1.0, 2.0}, f64_grad());
   Tensor y = x * 1.0;
-  detail::record(y, "BadBackward", [](const Tensor&, Node&) -> TensorList { return {ones({3}, float64)}; }, x);
+  make_node(y, "BadBackward", [](const Tensor&, Node&) -> TensorList { return {ones({3}, float64)}; }, x);
   const std::string err = error_of([&] { y.sum().backward(); });
   CHECK(err == "BadBackward: backward returned a gradient of float64[3] for input 0, which is float64[2]");
 }

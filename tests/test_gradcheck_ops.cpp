@@ -94,7 +94,7 @@ TEST_CASE("the sweep: fast mode, repeatability, a table, and a user's own op") {
   // A user-defined op with a wrong gradient fails, in fast mode too.
   std::vector<OpSample> mine = {{"my_exp (wrong)", [](const TensorList& x) {
                                    Tensor y = exp(x[0].detach());
-                                   detail::record(y, "MyExpBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, x[0]);
+                                   make_node(y, "MyExpBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, x[0]);
                                    return y;
                                  }, {{3}}}};
   SweepOptions fast;
@@ -109,7 +109,7 @@ TEST_CASE("the sweep: fast mode, repeatability, a table, and a user's own op") {
 TEST_CASE("gradcheck catches a wrong backward and says where") {
   auto wrong = [](const TensorList& x) {
     Tensor y = exp(x[0].detach());
-    detail::record(y, "WrongExpBackward", [](const Tensor& g, Node&) -> TensorList { return {g * 2.0}; }, x[0]);
+    make_node(y, "WrongExpBackward", [](const Tensor& g, Node&) -> TensorList { return {g * 2.0}; }, x[0]);
     return y;
   };
   Tensor x = tensor({0.1, 0.2}, TensorOptions(float64).requires_grad(true));

@@ -47,7 +47,7 @@ TensorList checkpoint_impl(const std::function<TensorList(const TensorList&)>& f
     for (const Tensor& xi : x) result.push_back(xi.requires_grad() ? xi.grad() : Tensor());
     return result;
   };
-  return detail_apply_function("CheckpointBackward", forward, backward, inputs, /*always_record=*/true);
+  return detail::apply_function("CheckpointBackward", forward, backward, inputs, /*always_record=*/true);
 }
 
 }  // namespace xg

@@ -13,41 +13,21 @@ TensorList AutogradContext::get_saved_variables() const {
   return out;
 }
 
-class CustomFunctionNode final : public Node {
- public:
-  CustomFunctionNode(const char* name, std::uint32_t outputs, std::shared_ptr<AutogradContext> ctx,
-                     std::function<TensorList(AutogradContext&, const TensorList&)> backward)
-      : Node(name, outputs), ctx_(std::move(ctx)), backward_(std::move(backward)) {}
+namespace detail {
 
-  TensorList apply(TensorList&& grads) override {
-    if (!ctx_) detail::throw_released(name());
-    // Outputs that received nothing get zeros, so user code need not check.
-    for (std::uint32_t i = 0; i < num_outputs(); ++i)
-      if (!grads[i].defined()) grads[i] = zeros(output_meta(i).shape, output_meta(i).dtype);
-    ctx_->owner_ = this;
-    TensorList out = backward_(*ctx_, grads);
-    XG_CHECK(out.size() == next_edges.size(), name(), "backward returned ", out.size(), " gradients for ",
-             next_edges.size(), " inputs");
-    for (std::size_t i = 0; i < out.size(); ++i)
-      if (!needs_input_grad(i)) out[i] = Tensor();
-    return out;
-  }
-  void release_saved() override {
-    ctx_.reset();
-    saved_bytes_ = 0;
-  }
-
- private:
-  std::shared_ptr<AutogradContext> ctx_;
-  std::function<TensorList(AutogradContext&, const TensorList&)> backward_;
+struct FunctionAccess {
+  static void set_owner(AutogradContext& ctx, Node* node) { ctx.owner_ = node; }
+  static std::vector<bool>& needs(AutogradContext& ctx) { return ctx.needs_; }
+  static TensorList& to_save(AutogradContext& ctx) { return ctx.to_save_; }
+  static const TensorList& non_differentiable(const AutogradContext& ctx) { return ctx.non_differentiable_; }
+  static std::vector<SavedTensor>& saved(AutogradContext& ctx) { return ctx.saved_; }
 };
 
-TensorList detail_apply_function(const char* name,
-                                 const std::function<TensorList(AutogradContext&, const TensorList&)>& forward,
-                                 std::function<TensorList(AutogradContext&, const TensorList&)> backward,
-                                 const TensorList& inputs, bool always_record) {
+TensorList apply_function(const char* name, const ContextFn& forward, ContextFn backward, const TensorList& inputs,
+                          bool always_record) {
+  using A = FunctionAccess;
   auto ctx = std::make_shared<AutogradContext>();
-  for (const Tensor& t : inputs) ctx->needs_.push_back(t.defined() && t.requires_grad());
+  for (const Tensor& t : inputs) A::needs(*ctx).push_back(t.defined() && t.requires_grad());
   TensorList outputs;
   {
     NoGradGuard no_grad;
@@ -59,27 +39,31 @@ TensorList detail_apply_function(const char* name,
   // (returned as is) is aliased so it can get its own history.
   for (Tensor& o : outputs)
     for (const Tensor& i : inputs)
-      if (o.defined() && i.defined() && o.impl()->storage == i.impl()->storage) o = detail::alias(o);
+      if (o.defined() && i.defined() && o.impl()->storage == i.impl()->storage) o = alias(o);
   // always_record: outputs may need gradients through state f reaches
   // other than its inputs (checkpoint's parameters).
-  if (!detail::needs_grad(inputs) && !(always_record && GradMode::is_enabled())) return outputs;
+  if (!needs_grad(inputs) && !(always_record && GradMode::is_enabled())) return outputs;
+  for (std::size_t k = 0; k < outputs.size(); ++k) XG_CHECK(outputs[k].defined(), name, "forward returned an undefined output ", k);
 
-  auto node = std::make_shared<CustomFunctionNode>(name, static_cast<std::uint32_t>(outputs.size()), ctx, std::move(backward));
-  for (const Tensor& t : inputs) node->next_edges.push_back(t.defined() ? detail::gradient_edge(t) : Edge{});
-  for (std::uint32_t k = 0; k < outputs.size(); ++k) {
-    Tensor& o = outputs[k];
-    XG_CHECK(o.defined(), name, "forward returned an undefined output ", k);
-    bool differentiable = is_floating(o.dtype());
-    for (const Tensor& nd : ctx->non_differentiable_) differentiable = differentiable && !nd.is_same(o);
-    if (differentiable) {
-      detail::set_history(o, node, k);
-    } else {
-      node->set_output_meta(k, {o.shape(), o.dtype()});
-    }
-  }
+  const std::size_t num_inputs = inputs.size();
+  make_node(outputs, name, [ctx, backward = std::move(backward), name, num_inputs](TensorList&& grads, Node& self) -> TensorList {
+    // Outputs that received nothing get zeros, so user code need not check.
+    for (std::uint32_t i = 0; i < self.num_outputs(); ++i)
+      if (!grads[i].defined()) grads[i] = zeros(self.output_meta(i).shape, self.output_meta(i).dtype);
+    A::set_owner(*ctx, &self);
+    TensorList out = backward(*ctx, grads);
+    XG_CHECK(out.size() == num_inputs, name, "backward returned ", out.size(), " gradients for ", num_inputs, " inputs");
+    for (std::size_t i = 0; i < out.size(); ++i)
+      if (!self.needs_input_grad(i)) out[i] = Tensor();
+    return out;
+  }, inputs);
+  // Outputs marked non-differentiable get no gradient: a history-free handle.
+  for (Tensor& o : outputs)
+    for (const Tensor& nd : A::non_differentiable(*ctx))
+      if (nd.is_same(o) || (nd.defined() && nd.impl()->storage == o.impl()->storage)) o = o.detach();
   // Saved tensors: outputs are saved as outputs (no cycle), the rest as inputs.
-  detail::take_pending_saved_bytes();
-  for (const Tensor& s : ctx->to_save_) {
+  take_pending_saved_bytes();
+  for (const Tensor& s : A::to_save(*ctx)) {
     bool is_output = false;
     for (const Tensor& o : outputs) is_output = is_output || (s.defined() && o.impl()->storage == s.impl()->storage);
     Tensor original = s;
@@ -87,12 +71,18 @@ TensorList detail_apply_function(const char* name,
       if (s.defined() && inputs[i].defined() && inputs[i].impl()->storage == s.impl()->storage) original = inputs[i];
     if (is_output)
       for (const Tensor& o : outputs)
-        if (o.impl()->storage == s.impl()->storage) original = o;
-    ctx->saved_.emplace_back(original, is_output);
+        if (o.impl()->storage == s.impl()->storage && o.grad_fn()) original = o;
+    A::saved(*ctx).emplace_back(original, is_output && original.grad_fn() != nullptr);
   }
-  ctx->to_save_.clear();
-  node->set_saved_bytes(detail::take_pending_saved_bytes());
+  A::to_save(*ctx).clear();
+  for (const Tensor& o : outputs)
+    if (o.grad_fn()) {
+      o.grad_fn()->set_saved_bytes(take_pending_saved_bytes());
+      break;
+    }
   return outputs;
 }
+
+}  // namespace detail
 
 }  // namespace xg

@@ -11,12 +11,11 @@
 namespace xg {
 
 using detail::needs_grad;
-using detail::record;
 
 Tensor erf(const Tensor& x) {
   Tensor y = detail::unary_kernel(detail::UnaryOp::Erf, x, "erf");
   if (needs_grad(x)) {
-    record(y, "ErfBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "ErfBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       const Tensor x_ = sx.unpack(self);
       return {g * exp(-(x_ * x_)) * (2.0 / std::sqrt(M_PI))};
     }, x);
@@ -44,7 +43,7 @@ Tensor elu(const Tensor& x, double alpha) {
     y = where(gt(x, 0.0), x, (exp(neg) - 1.0) * alpha);
   }
   if (needs_grad(x)) {
-    record(y, "EluBackward", [alpha, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "EluBackward", [alpha, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       const Tensor x_ = sx.unpack(self);
       const Tensor neg = where(lt(x_.detach(), 0.0), x_, zeros_like(x_));
       return {g * where(gt(x_.detach(), 0.0), ones_like(x_), exp(neg) * alpha)};
@@ -78,7 +77,7 @@ Tensor softplus(const Tensor& x, double beta, double threshold) {
     // dy/dx = sigmoid(βx) below the threshold, 1 above (Note [Derivatives at a kink, as in PyTorch]).
     // sigmoid has slope everywhere, including at βx = 0 (a fuzzing find against
     // an earlier two-branch form).
-    record(y, "SoftplusBackward", [beta, threshold, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "SoftplusBackward", [beta, threshold, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       const Tensor bx = sx.unpack(self) * beta;
       const Tensor below = where(lt(bx.detach(), threshold), bx, full_like(bx, threshold));
       return {g * where(gt(bx.detach(), threshold), ones_like(bx), sigmoid(below))};
@@ -110,7 +109,7 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
     }
   }
   if (needs_grad(x)) {
-    record(y, "SoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "SoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
       return {y_ * (g - sum(g * y_, dims, true))};
     }, x);
@@ -131,7 +130,7 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
     }
   }
   if (needs_grad(x)) {
-    record(y, "LogSoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "LogSoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       return {g - exp(sy.unpack(self)) * sum(g, dims, true)};
     }, x);
   }
@@ -163,7 +162,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
   Tensor y = keepdim ? y_keep : detail::alias(y_keep);
   if (!keepdim) y.impl()->shape = out_shape;
   if (needs_grad(x)) {
-    record(y, "LogsumexpBackward", [keep_shape = y_keep.shape(), sx = SavedTensor(x, false), sy = SavedTensor(y, true)](
+    make_node(y, "LogsumexpBackward", [keep_shape = y_keep.shape(), sx = SavedTensor(x, false), sy = SavedTensor(y, true)](
                                        const Tensor& g, Node& self) -> TensorList {
       const Tensor x_ = sx.unpack(self);
       const Tensor y_ = reshape(sy.unpack(self), keep_shape);
@@ -178,7 +177,7 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "cumsum");
   Tensor y = detail::cumsum_kernel(x, x.dim() == 0 ? 0 : d);
   if (needs_grad(x)) {
-    record(y, "CumsumBackward", [d, nd = x.dim()](const Tensor& g, Node&) -> TensorList {
+    make_node(y, "CumsumBackward", [d, nd = x.dim()](const Tensor& g, Node&) -> TensorList {
       if (nd == 0) return {g};
       // dx_i = Σ_{j ≥ i} g_j = total − cumsum(g)_i + g_i
       return {sum(g, {d}, true) - cumsum(g, d) + g};

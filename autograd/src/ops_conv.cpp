@@ -9,7 +9,6 @@
 namespace xg {
 
 using detail::needs_grad;
-using detail::record;
 using Pair = std::pair<std::int64_t, std::int64_t>;
 
 namespace {
@@ -93,7 +92,7 @@ Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts, bool batc
     });
   });
   if (needs_grad(x)) {
-    record(cols, "Im2colBackward", [kernel, opts, batched, in = x.shape()](const Tensor& gr, Node&) -> TensorList {
+    make_node(cols, "Im2colBackward", [kernel, opts, batched, in = x.shape()](const Tensor& gr, Node&) -> TensorList {
       return {col2im(gr, in, kernel, opts, batched)};
     }, x);
   }
@@ -123,7 +122,7 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const C
     });
   });
   if (needs_grad(cols)) {
-    record(img, "Col2imBackward", [kernel, opts, batched](const Tensor& gr, Node&) -> TensorList {
+    make_node(img, "Col2imBackward", [kernel, opts, batched](const Tensor& gr, Node&) -> TensorList {
       return {im2col(gr, kernel, opts, batched)};
     }, cols);
   }
@@ -316,7 +315,7 @@ Tensor adaptive_avg(const Tensor& src, std::int64_t h, std::int64_t w, std::int6
       }
   });
   if (needs_grad(src)) {
-    record(dst, adjoint ? "AdaptiveAvgPool2dBackwardBackward" : "AdaptiveAvgPool2dBackward",
+    make_node(dst, adjoint ? "AdaptiveAvgPool2dBackwardBackward" : "AdaptiveAvgPool2dBackward",
            [h, w, oh, ow, adjoint](const Tensor& g, Node&) -> TensorList {
              return {adaptive_avg(g, h, w, oh, ow, !adjoint)};
            }, src);
@@ -360,7 +359,7 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value)
   Tensor y = full(out, value, x.dtype());
   detail::scatter_strided(y, offset, strides, x);
   if (needs_grad(x)) {
-    record(y, "PadBackward", [pads, in = x.shape()](const Tensor& g, Node&) -> TensorList {
+    make_node(y, "PadBackward", [pads, in = x.shape()](const Tensor& g, Node&) -> TensorList {
       Tensor crop = g;
       for (std::size_t i = 0; i < pads.size(); i += 2) {
         const auto d = static_cast<std::int64_t>(in.size()) - 1 - static_cast<std::int64_t>(i / 2);

@@ -11,7 +11,6 @@ namespace xg {
 
 using detail::BinaryOp;
 using detail::needs_grad;
-using detail::record;
 using detail::UnaryOp;
 
 namespace {
@@ -27,7 +26,7 @@ Tensor if_needed(const Node& self, std::size_t i, F f) {
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = detail::binary_kernel(BinaryOp::Add, a, b, "add");
   if (needs_grad(a, b)) {
-    record(y, "AddBackward", [sa = a.shape(), sb = b.shape()](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "AddBackward", [sa = a.shape(), sb = b.shape()](const Tensor& g, Node& self) -> TensorList {
       return {if_needed(self, 0, [&] { return sum_to(g, sa); }), if_needed(self, 1, [&] { return sum_to(g, sb); })};
     }, a, b);
   }
@@ -37,7 +36,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = detail::binary_kernel(BinaryOp::Sub, a, b, "sub");
   if (needs_grad(a, b)) {
-    record(y, "SubBackward", [sa = a.shape(), sb = b.shape()](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "SubBackward", [sa = a.shape(), sb = b.shape()](const Tensor& g, Node& self) -> TensorList {
       return {if_needed(self, 0, [&] { return sum_to(g, sa); }), if_needed(self, 1, [&] { return sum_to(-g, sb); })};
     }, a, b);
   }
@@ -50,7 +49,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
     // Each input's gradient needs the other input: save only what is needed.
     SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
     SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
-    record(y, "MulBackward", [sa = a.shape(), sb = b.shape(), saved_a = std::move(saved_a), saved_b = std::move(saved_b)](
+    make_node(y, "MulBackward", [sa = a.shape(), sb = b.shape(), saved_a = std::move(saved_a), saved_b = std::move(saved_b)](
                                  const Tensor& g, Node& self) -> TensorList {
       return {if_needed(self, 0, [&] { return sum_to(g * saved_b.unpack(self), sa); }),
               if_needed(self, 1, [&] { return sum_to(g * saved_a.unpack(self), sb); })};
@@ -62,7 +61,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = detail::binary_kernel(BinaryOp::Div, a, b, "div");
   if (needs_grad(a, b)) {
-    record(y, "DivBackward", [sa = a.shape(), saved_a = SavedTensor(a, false), saved_b = SavedTensor(b, false)](
+    make_node(y, "DivBackward", [sa = a.shape(), saved_a = SavedTensor(a, false), saved_b = SavedTensor(b, false)](
                                  const Tensor& g, Node& self) -> TensorList {
       const Tensor b_ = saved_b.unpack(self);
       return {if_needed(self, 0, [&] { return sum_to(g / b_, sa); }),
@@ -75,7 +74,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor pow(const Tensor& a, const Tensor& b) {
   Tensor y = detail::binary_kernel(BinaryOp::Pow, a, b, "pow");
   if (needs_grad(a, b)) {
-    record(y, "PowBackward", [sa = SavedTensor(a, false), sb = SavedTensor(b, false), sy = SavedTensor(y, true)](
+    make_node(y, "PowBackward", [sa = SavedTensor(a, false), sb = SavedTensor(b, false), sy = SavedTensor(y, true)](
                                  const Tensor& g, Node& self) -> TensorList {
       const Tensor a_ = sa.unpack(self), b_ = sb.unpack(self);
       Tensor da = if_needed(self, 0, [&] { return sum_to(g * b_ * pow(a_, b_ - 1.0), a_.shape()); });
@@ -97,7 +96,7 @@ Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
   const char* name = is_max ? "maximum" : "minimum";
   Tensor y = detail::binary_kernel(is_max ? BinaryOp::Max : BinaryOp::Min, a, b, name);
   if (needs_grad(a, b)) {
-    record(y, is_max ? "MaximumBackward" : "MinimumBackward",
+    make_node(y, is_max ? "MaximumBackward" : "MinimumBackward",
            [is_max, sa = SavedTensor(a, false), sb = SavedTensor(b, false)](const Tensor& g, Node& self) -> TensorList {
              const Tensor a_ = sa.unpack(self).detach(), b_ = sb.unpack(self).detach();
              const Tensor wins_a = (is_max ? gt(a_, b_) : lt(a_, b_)) + eq(a_, b_) * 0.5;
@@ -116,38 +115,38 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(a, b, false);
 
 Tensor add(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Add, a, s, false, "add");
-  if (needs_grad(a)) record(y, "AddScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
+  if (needs_grad(a)) make_node(y, "AddScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
   return y;
 }
 
 Tensor sub(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Sub, a, s, false, "sub");
-  if (needs_grad(a)) record(y, "SubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
+  if (needs_grad(a)) make_node(y, "SubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
   return y;
 }
 
 Tensor sub(double s, const Tensor& a) {
   Tensor y = detail::scalar_kernel(BinaryOp::Sub, a, s, true, "sub");
-  if (needs_grad(a)) record(y, "RsubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, a);
+  if (needs_grad(a)) make_node(y, "RsubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, a);
   return y;
 }
 
 Tensor mul(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Mul, a, s, false, "mul");
-  if (needs_grad(a)) record(y, "MulScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g * s}; }, a);
+  if (needs_grad(a)) make_node(y, "MulScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g * s}; }, a);
   return y;
 }
 
 Tensor div(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Div, a, s, false, "div");
-  if (needs_grad(a)) record(y, "DivScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g / s}; }, a);
+  if (needs_grad(a)) make_node(y, "DivScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g / s}; }, a);
   return y;
 }
 
 Tensor div(double s, const Tensor& a) {
   Tensor y = detail::scalar_kernel(BinaryOp::Div, a, s, true, "div");
   if (needs_grad(a)) {
-    record(y, "RdivScalarBackward", [sa = SavedTensor(a, false), sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "RdivScalarBackward", [sa = SavedTensor(a, false), sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       return {-g * sy.unpack(self) / sa.unpack(self)};
     }, a);
   }
@@ -158,7 +157,7 @@ Tensor pow(const Tensor& a, double p) {
   Tensor y = p == 2.0 ? detail::unary_kernel(UnaryOp::Square, a, "pow")
                       : detail::scalar_kernel(BinaryOp::Pow, a, p, false, "pow");
   if (needs_grad(a)) {
-    record(y, "PowScalarBackward", [p, sa = SavedTensor(a, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "PowScalarBackward", [p, sa = SavedTensor(a, false)](const Tensor& g, Node& self) -> TensorList {
       if (p == 0.0) return {zeros_like(g)};
       const Tensor a_ = sa.unpack(self);
       return {p == 1.0 ? g : p == 2.0 ? g * a_ * 2.0 : g * pow(a_, p - 1.0) * p};
@@ -170,7 +169,7 @@ Tensor pow(const Tensor& a, double p) {
 Tensor pow(double s, const Tensor& a) {
   Tensor y = detail::scalar_kernel(BinaryOp::Pow, a, s, true, "pow");
   if (needs_grad(a)) {
-    record(y, "RpowScalarBackward", [s, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "RpowScalarBackward", [s, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       return {g * sy.unpack(self) * std::log(s)};
     }, a);
   }
@@ -181,14 +180,14 @@ Tensor pow(double s, const Tensor& a) {
 
 Tensor neg(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Neg, x, "neg");
-  if (needs_grad(x)) record(y, "NegBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, x);
+  if (needs_grad(x)) make_node(y, "NegBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, x);
   return y;
 }
 
 Tensor exp(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Exp, x, "exp");
   if (needs_grad(x)) {
-    record(y, "ExpBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "ExpBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       return {g * sy.unpack(self)};
     }, x);
   }
@@ -198,7 +197,7 @@ Tensor exp(const Tensor& x) {
 Tensor log(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Log, x, "log");
   if (needs_grad(x)) {
-    record(y, "LogBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "LogBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       return {g / sx.unpack(self)};
     }, x);
   }
@@ -208,7 +207,7 @@ Tensor log(const Tensor& x) {
 Tensor sqrt(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Sqrt, x, "sqrt");
   if (needs_grad(x)) {
-    record(y, "SqrtBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "SqrtBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       return {g / (sy.unpack(self) * 2.0)};
     }, x);
   }
@@ -218,7 +217,7 @@ Tensor sqrt(const Tensor& x) {
 Tensor abs(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Abs, x, "abs");
   if (needs_grad(x)) {
-    record(y, "AbsBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "AbsBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       return {g * sign(sx.unpack(self).detach())};
     }, x);
   }
@@ -228,7 +227,7 @@ Tensor abs(const Tensor& x) {
 Tensor sin(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Sin, x, "sin");
   if (needs_grad(x)) {
-    record(y, "SinBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "SinBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       return {g * cos(sx.unpack(self))};
     }, x);
   }
@@ -238,7 +237,7 @@ Tensor sin(const Tensor& x) {
 Tensor cos(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Cos, x, "cos");
   if (needs_grad(x)) {
-    record(y, "CosBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "CosBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       return {-g * sin(sx.unpack(self))};
     }, x);
   }
@@ -248,7 +247,7 @@ Tensor cos(const Tensor& x) {
 Tensor tanh(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Tanh, x, "tanh");
   if (needs_grad(x)) {
-    record(y, "TanhBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "TanhBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
       if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Tanh, g, y_)};
       return {g * (1.0 - y_ * y_)};
@@ -260,7 +259,7 @@ Tensor tanh(const Tensor& x) {
 Tensor sigmoid(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Sigmoid, x, "sigmoid");
   if (needs_grad(x)) {
-    record(y, "SigmoidBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "SigmoidBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
       if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Sigmoid, g, y_)};
       return {g * y_ * (1.0 - y_)};
@@ -272,7 +271,7 @@ Tensor sigmoid(const Tensor& x) {
 Tensor relu(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Relu, x, "relu");
   if (needs_grad(x)) {
-    record(y, "ReluBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "ReluBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Relu, g, sy.unpack(self))};
       return {g * gt(sy.unpack(self).detach(), 0.0)};
     }, x);
@@ -286,7 +285,7 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
   XG_CHECK(!(lo > hi), "clamp", "min ", lo, " is greater than max ", hi);
   Tensor y = detail::clamp_kernel(x, lo, hi, "clamp");
   if (needs_grad(x)) {
-    record(y, "ClampBackward", [lo, hi, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "ClampBackward", [lo, hi, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       return {g * detail::in_range_mask(sx.unpack(self), lo, hi)};
     }, x);
   }
@@ -298,7 +297,7 @@ Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, -std::numeric_lim
 
 Tensor sign(const Tensor& x) {
   Tensor y = detail::unary_kernel(UnaryOp::Sign, x, "sign");
-  if (needs_grad(x)) record(y, "SignBackward", [](const Tensor& g, Node&) -> TensorList { return {zeros_like(g)}; }, x);
+  if (needs_grad(x)) make_node(y, "SignBackward", [](const Tensor& g, Node&) -> TensorList { return {zeros_like(g)}; }, x);
   return y;
 }
 
@@ -318,7 +317,7 @@ XG_COMPARISON(ge, Ge)
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor y = detail::where_kernel(cond, a, b, "where");
   if (needs_grad(a, b)) {
-    record(y, "WhereBackward", [sc = SavedTensor(cond.detach(), false), sa = a.shape(), sb = b.shape()](
+    make_node(y, "WhereBackward", [sc = SavedTensor(cond.detach(), false), sa = a.shape(), sb = b.shape()](
                                    const Tensor& g, Node& self) -> TensorList {
       const Tensor c = sc.unpack(self);
       const Tensor zero = zeros(Shape{}, g.dtype());

@@ -8,7 +8,6 @@
 namespace xg {
 
 using detail::needs_grad;
-using detail::record;
 
 namespace {
 
@@ -84,7 +83,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
       }
   });
   if (needs_grad(x)) {
-    record(y, "IndexSelectBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
+    make_node(y, "IndexSelectBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
       return {index_add(zeros(in, g.dtype()), d, index, g)};
     }, x);
   }
@@ -117,7 +116,7 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
       }
   });
   if (needs_grad(x, src)) {
-    record(y, "IndexAddBackward", [d, index](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "IndexAddBackward", [d, index](const Tensor& g, Node& self) -> TensorList {
       return {self.needs_input_grad(0) ? g : Tensor(),
               self.needs_input_grad(1) ? index_select(g, d, index) : Tensor()};
     }, x, src);
@@ -148,7 +147,7 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
     for_each_indexed(index.shape(), x.shape(), d, idx, [&](std::int64_t xo, std::int64_t k) { dst[k] = src[xo]; });
   });
   if (needs_grad(x)) {
-    record(y, "GatherBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
+    make_node(y, "GatherBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
       return {gather_backward(g, in, d, index)};
     }, x);
   }
@@ -177,7 +176,7 @@ Tensor gather_backward(const Tensor& g, const Shape& in, std::int64_t d, const T
   Tensor y = zeros(in, g.dtype());
   scatter_add_into(y, d, index, g);
   if (needs_grad(g)) {
-    record(y, "GatherBackwardBackward", [d, index](const Tensor& gg, Node&) -> TensorList { return {gather(gg, d, index)}; }, g);
+    make_node(y, "GatherBackwardBackward", [d, index](const Tensor& gg, Node&) -> TensorList { return {gather(gg, d, index)}; }, g);
   }
   return y;
 }
@@ -194,7 +193,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
   Tensor y = x.detach().clone();
   scatter_add_into(y, d, index, src);
   if (needs_grad(x, src)) {
-    record(y, "ScatterAddBackward", [d, index](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "ScatterAddBackward", [d, index](const Tensor& g, Node& self) -> TensorList {
       return {self.needs_input_grad(0) ? g : Tensor(), self.needs_input_grad(1) ? gather(g, d, index) : Tensor()};
     }, x, src);
   }

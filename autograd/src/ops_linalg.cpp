@@ -7,7 +7,6 @@
 namespace xg {
 
 using detail::needs_grad;
-using detail::record;
 
 Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   detail::check_same_dtype(a, b, "matmul");
@@ -28,7 +27,7 @@ Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   if (needs_grad(a, b)) {
     SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
     SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
-    record(y, "MatmulBackward", [ta, tb, sa = a.shape(), sb = b.shape(), saved_a = std::move(saved_a),
+    make_node(y, "MatmulBackward", [ta, tb, sa = a.shape(), sb = b.shape(), saved_a = std::move(saved_a),
                                  saved_b = std::move(saved_b)](const Tensor& g, Node& self) -> TensorList {
       Tensor da, db;
       if (self.needs_input_grad(0)) {

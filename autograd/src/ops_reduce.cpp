@@ -6,7 +6,6 @@
 namespace xg {
 
 using detail::needs_grad;
-using detail::record;
 
 namespace {
 
@@ -49,7 +48,7 @@ Tensor extremum(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
   XG_CHECK(x.numel() > 0, name, "cannot reduce an empty tensor of shape ", x.shape(), " (no identity)");
   Tensor y = detail::reduce_kernel(is_max ? detail::ReduceOp::Max : detail::ReduceOp::Min, x, mask, keepdim, name);
   if (needs_grad(x)) {
-    record(y, is_max ? "MaxBackward" : "MinBackward",
+    make_node(y, is_max ? "MaxBackward" : "MinBackward",
            [mask, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
              // Ties share the gradient evenly, as torch does for amax/amin.
              const Tensor x_ = sx.unpack(self).detach();
@@ -76,7 +75,7 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   const auto mask = reduce_mask(x, dims, "sum");
   Tensor y = detail::reduce_kernel(detail::ReduceOp::Sum, x, mask, keepdim, "sum");
   if (needs_grad(x)) {
-    record(y, "SumBackward", [mask, in = x.shape()](const Tensor& g, Node&) -> TensorList {
+    make_node(y, "SumBackward", [mask, in = x.shape()](const Tensor& g, Node&) -> TensorList {
       return {expand_back(g, in, mask)};
     }, x);
   }

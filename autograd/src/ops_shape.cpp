@@ -9,7 +9,6 @@
 namespace xg {
 
 using detail::needs_grad;
-using detail::record;
 
 Tensor reshape(const Tensor& x, const Shape& shape) {
   detail::check_defined(x, "reshape");
@@ -36,7 +35,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
   Tensor y = detail::alias(x);
   y.impl()->shape = out;
   if (needs_grad(x)) {
-    record(y, "ReshapeBackward", [in = x.shape()](const Tensor& g, Node&) -> TensorList { return {reshape(g, in)}; }, x);
+    make_node(y, "ReshapeBackward", [in = x.shape()](const Tensor& g, Node&) -> TensorList { return {reshape(g, in)}; }, x);
   }
   return y;
 }
@@ -110,7 +109,7 @@ Tensor permute(const Tensor& x, const Dims& order) {
   if (identity) return x;
   Tensor y = detail::gather_strided(x, 0, gather, out);
   if (needs_grad(x)) {
-    record(y, "PermuteBackward", [inverse](const Tensor& g, Node&) -> TensorList { return {permute(g, inverse)}; }, x);
+    make_node(y, "PermuteBackward", [inverse](const Tensor& g, Node&) -> TensorList { return {permute(g, inverse)}; }, x);
   }
   return y;
 }
@@ -148,7 +147,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   checked_numel(out, "expand");
   Tensor y = detail::gather_strided(x, 0, strides, out);
   if (needs_grad(x)) {
-    record(y, "ExpandBackward", [in = x.shape()](const Tensor& g, Node&) -> TensorList { return {sum_to(g, in)}; }, x);
+    make_node(y, "ExpandBackward", [in = x.shape()](const Tensor& g, Node&) -> TensorList { return {sum_to(g, in)}; }, x);
   }
   return y;
 }
@@ -175,7 +174,7 @@ Tensor slice_backward(const Tensor& g, const Shape& in_shape, std::int64_t dim, 
   detail::scatter_strided(dx, offset, strides, g);
   if (needs_grad(g)) {
     const std::int64_t len = g.size(dim);
-    record(dx, "SliceBackwardBackward", [dim, start, step, len](const Tensor& gg, Node&) -> TensorList {
+    make_node(dx, "SliceBackwardBackward", [dim, start, step, len](const Tensor& gg, Node&) -> TensorList {
       return {slice(gg, dim, start, start + len * step, step)};
     }, g);
   }
@@ -204,7 +203,7 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   slice_layout(x.shape(), d, start, step, offset, strides);
   Tensor y = detail::gather_strided(x, offset, strides, out);
   if (needs_grad(x)) {
-    record(y, "SliceBackward", [in = x.shape(), d, start, step](const Tensor& g, Node&) -> TensorList {
+    make_node(y, "SliceBackward", [in = x.shape(), d, start, step](const Tensor& g, Node&) -> TensorList {
       return {slice_backward(g, in, d, start, step)};
     }, x);
   }
@@ -264,7 +263,7 @@ Tensor cat(const TensorList& xs, std::int64_t dim) {
   if (needs_grad(xs)) {
     std::vector<std::int64_t> sizes;
     for (const Tensor& t : xs) sizes.push_back(t.size(d));
-    detail::record_list(y, "CatBackward", [d, offsets, sizes](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "CatBackward", [d, offsets, sizes](const Tensor& g, Node& self) -> TensorList {
       TensorList grads(sizes.size());
       for (std::size_t i = 0; i < sizes.size(); ++i)
         if (self.needs_input_grad(i)) grads[i] = slice(g, d, offsets[i], offsets[i] + sizes[i], 1);

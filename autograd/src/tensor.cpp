@@ -146,7 +146,7 @@ Tensor Tensor::clone() const {
   Tensor out = detail::make_tensor(shape(), dtype());
   std::memcpy(out.impl()->storage->data, impl()->storage->data, static_cast<std::size_t>(numel()) * dtype_size(dtype()));
   if (detail::needs_grad(*this)) {
-    detail::record(out, "CloneBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, *this);
+    make_node(out, "CloneBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, *this);
   }
   return out;
 }
@@ -165,7 +165,7 @@ Tensor Tensor::to(Dtype d) const {
   });
   if (is_floating(d) && detail::needs_grad(*this)) {
     const Dtype src = dtype();
-    detail::record(out, "ToBackward", [src](const Tensor& g, Node&) -> TensorList { return {g.to(src)}; }, *this);
+    make_node(out, "ToBackward", [src](const Tensor& g, Node&) -> TensorList { return {g.to(src)}; }, *this);
   }
   return out;
 }

@@ -214,7 +214,7 @@ class FunctionNode final : public Node {
 Edge gradient_edge(const Tensor& t);  ///< where t's gradient goes (empty if none)
 
 /// Bytes of the tensors saved (SavedTensor constructed) on this thread since
-/// the last call; record() charges them to the node it makes.
+/// the last call; make_node charges them to the node it makes.
 std::size_t take_pending_saved_bytes();
 
 /// Hooks of a leaf: before and after its .grad is accumulated.
@@ -230,29 +230,91 @@ inline bool needs_grad(const Tensor& a, const Tensor& b) {
 }
 bool needs_grad(const TensorList& ts);
 
-/// Makes `out` the result of a node named `name` with backward `fn` over `inputs`.
-template <class F, class... Ts>
-void record(Tensor& out, const char* name, F&& fn, const Ts&... inputs) {
-  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(fn));
-  node->next_edges.reserve(sizeof...(Ts));
-  (node->next_edges.push_back(gradient_edge(inputs)), ...);
-  node->set_saved_bytes(take_pending_saved_bytes());
-  set_history(out, std::move(node));
-}
-
+/// A node with several outputs whose backward is `TensorList(TensorList&& grads, Node& self)`.
 template <class F>
-void record_list(Tensor& out, const char* name, F&& fn, const TensorList& inputs) {
-  auto node = std::make_shared<FunctionNode<std::decay_t<F>>>(name, std::forward<F>(fn));
-  node->next_edges.reserve(inputs.size());
-  for (const Tensor& t : inputs) node->next_edges.push_back(gradient_edge(t));
-  node->set_saved_bytes(take_pending_saved_bytes());
-  set_history(out, std::move(node));
-}
+class MultiOutputNode final : public Node {
+ public:
+  MultiOutputNode(const char* name, std::uint32_t outputs, F&& fn) : Node(name, outputs), fn_(std::move(fn)) {}
+  TensorList apply(TensorList&& grads) override {
+    if (!fn_) throw_released(name());
+    return (*fn_)(std::move(grads), *this);
+  }
+  void release_saved() override {
+    fn_.reset();
+    saved_bytes_ = 0;
+  }
+
+ private:
+  std::optional<F> fn_;
+};
 
 /// A new handle on the same storage with its own (empty) history.
 Tensor alias(const Tensor& t);
 
 }  // namespace detail
+
+// ---------------------------------------------------------------- writing an op
+//
+// Note [Writing an op]
+// Every op, the library's own and a user's, is written the same way:
+// validate, compute the result without a graph, then, when an input needs a
+// gradient, make_node: the node's backward is a closure over exactly what it
+// needs (its saved state), written in xgrad ops so that it is differentiable
+// again (create_graph, gradgradcheck). `exp` in autograd/src/ops_elementwise.cpp
+// and tutorial 4 show it; xg::Function<T> (function.hpp) is the same thing in
+// libtorch's spelling and is built on make_node.
+//
+//   xg::Tensor my_exp(const xg::Tensor& x) {
+//     xg::Tensor y;
+//     { xg::NoGradGuard g; y = xg::exp(x); }
+//     if (xg::GradMode::is_enabled() && x.requires_grad())
+//       xg::make_node(y, "MyExpBackward", [sy = xg::SavedTensor(y, true)](const xg::Tensor& grad, xg::Node& self) {
+//         return xg::TensorList{grad * sy.unpack(self)};   // one gradient per input
+//       }, x);
+//     return y;
+//   }
+
+/// Makes `out` the result of a node named `name` over `inputs`. `backward` is
+/// `TensorList(const Tensor& grad, Node& self)`: one gradient per input, in
+/// order (undefined for none). Tensors it needs go in its captures, as
+/// SavedTensor (checked against in-place changes on unpack, with `self`).
+template <class F, class... Inputs>
+void make_node(Tensor& out, const char* name, F&& backward, const Inputs&... inputs) {
+  auto node = std::make_shared<detail::FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  node->next_edges.reserve(sizeof...(Inputs));
+  (node->next_edges.push_back(detail::gradient_edge(inputs)), ...);
+  node->set_saved_bytes(detail::take_pending_saved_bytes());
+  detail::set_history(out, std::move(node));
+}
+
+/// make_node over a list of inputs (cat, stack, ops with a variable number of inputs).
+template <class F>
+void make_node(Tensor& out, const char* name, F&& backward, const TensorList& inputs) {
+  auto node = std::make_shared<detail::FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor& t : inputs) node->next_edges.push_back(detail::gradient_edge(t));
+  node->set_saved_bytes(detail::take_pending_saved_bytes());
+  detail::set_history(out, std::move(node));
+}
+
+/// make_node for several outputs: `backward` is `TensorList(TensorList&& grads,
+/// Node& self)` with one gradient per output (undefined where none flowed).
+/// Outputs that are not float (indices) get no history.
+template <class F>
+void make_node(TensorList& outputs, const char* name, F&& backward, const TensorList& inputs) {
+  auto node = std::make_shared<detail::MultiOutputNode<std::decay_t<F>>>(
+      name, static_cast<std::uint32_t>(outputs.size()), std::forward<F>(backward));
+  node->next_edges.reserve(inputs.size());
+  for (const Tensor& t : inputs) node->next_edges.push_back(t.defined() ? detail::gradient_edge(t) : Edge{});
+  for (std::uint32_t k = 0; k < outputs.size(); ++k) {
+    if (is_floating(outputs[k].dtype())) {
+      detail::set_history(outputs[k], node, k);
+    } else {
+      node->set_output_meta(k, {outputs[k].shape(), outputs[k].dtype()});
+    }
+  }
+  node->set_saved_bytes(detail::take_pending_saved_bytes());
+}
 
 // ---------------------------------------------------------------- engine
 

@@ -16,6 +16,7 @@
 // Several inputs and outputs are fine; backward returns one gradient per
 // input (undefined for none) and receives zeros for outputs that got no
 // gradient. A type may name its node with `static constexpr const char* name`.
+// Built on xg::make_node, the one way ops are recorded (Note [Writing an op]).
 #include <functional>
 #include <map>
 #include <memory>
@@ -25,6 +26,10 @@
 #include "xgrad/autograd.hpp"
 
 namespace xg {
+
+namespace detail {
+struct FunctionAccess;
+}
 
 class AutogradContext {
  public:
@@ -40,25 +45,25 @@ class AutogradContext {
   std::map<std::string, double> saved_data;
 
  private:
-  friend TensorList detail_apply_function(
-      const char*, const std::function<TensorList(AutogradContext&, const TensorList&)>&,
-      std::function<TensorList(AutogradContext&, const TensorList&)>, const TensorList&, bool);
-  friend class CustomFunctionNode;
+  friend struct detail::FunctionAccess;
   TensorList to_save_, non_differentiable_;
   std::vector<SavedTensor> saved_;
   std::vector<bool> needs_;
   Node* owner_ = nullptr;
 };
 
-TensorList detail_apply_function(const char* name,
-                                 const std::function<TensorList(AutogradContext&, const TensorList&)>& forward,
-                                 std::function<TensorList(AutogradContext&, const TensorList&)> backward,
-                                 const TensorList& inputs, bool always_record = false);
+namespace detail {
+using ContextFn = std::function<TensorList(AutogradContext&, const TensorList&)>;
+/// Function<T>::apply: forward without a graph, then make_node with a backward
+/// that calls T::backward (Note [Writing an op] in autograd.hpp).
+TensorList apply_function(const char* name, const ContextFn& forward, ContextFn backward, const TensorList& inputs,
+                          bool always_record = false);
+}  // namespace detail
 
 template <class T>
 struct Function {
   static TensorList apply(const TensorList& inputs) {
-    return detail_apply_function(node_name(), &T::forward, &T::backward, inputs);
+    return detail::apply_function(node_name(), &T::forward, &T::backward, inputs);
   }
 
  private:
