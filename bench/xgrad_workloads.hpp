@@ -33,7 +33,7 @@ inline XgStep mlp_step(std::int64_t batch = 128) { return XgStep(xg::nn::models:
 inline XgStep cnn_step(std::int64_t batch = 64) { return XgStep(xg::nn::models::small_cnn(), {1, 28, 28}, batch); }
 
 /// The MLP step with gradients written by hand, calling the same kernels
-/// (matmul_t, add, relu, softmax, sums) with grad mode off: what the step
+/// (matmul_transposed, add, relu, softmax, sums) with grad mode off: what the step
 /// costs without the engine.
 class HandMlp {
  public:
@@ -48,16 +48,16 @@ class HandMlp {
   void step() {
     xg::NoGradGuard no_grad;
     const xg::Tensor &w1 = params_[0], &b1 = params_[1], &w2 = params_[2], &b2 = params_[3], &w3 = params_[4], &b3 = params_[5];
-    const xg::Tensor h1 = xg::relu(xg::matmul_t(x_, w1, false, true) + b1);
-    const xg::Tensor h2 = xg::relu(xg::matmul_t(h1, w2, false, true) + b2);
-    const xg::Tensor logits = xg::matmul_t(h2, w3, false, true) + b3;
+    const xg::Tensor h1 = xg::relu(xg::matmul_transposed(x_, w1, false, true) + b1);
+    const xg::Tensor h2 = xg::relu(xg::matmul_transposed(h1, w2, false, true) + b2);
+    const xg::Tensor logits = xg::matmul_transposed(h2, w3, false, true) + b3;
     const double n = static_cast<double>(x_.size(0));
     const xg::Tensor dz3 = (xg::softmax(logits, 1) - onehot_) / n;  // d(mean CE)/d logits
-    const xg::Tensor dh2 = xg::matmul_t(dz3, w3, false, false) * xg::gt(h2, 0.0);
-    const xg::Tensor dh1 = xg::matmul_t(dh2, w2, false, false) * xg::gt(h1, 0.0);
-    const xg::Tensor grads[6] = {xg::matmul_t(dh1, x_, true, false), xg::sum(dh1, {0}),
-                                 xg::matmul_t(dh2, h1, true, false), xg::sum(dh2, {0}),
-                                 xg::matmul_t(dz3, h2, true, false), xg::sum(dz3, {0})};
+    const xg::Tensor dh2 = xg::matmul_transposed(dz3, w3, false, false) * xg::gt(h2, 0.0);
+    const xg::Tensor dh1 = xg::matmul_transposed(dh2, w2, false, false) * xg::gt(h1, 0.0);
+    const xg::Tensor grads[6] = {xg::matmul_transposed(dh1, x_, true, false), xg::sum(dh1, {0}),
+                                 xg::matmul_transposed(dh2, h1, true, false), xg::sum(dh2, {0}),
+                                 xg::matmul_transposed(dz3, h2, true, false), xg::sum(dz3, {0})};
     for (int i = 0; i < 6; ++i) params_[static_cast<std::size_t>(i)].sub_(grads[i], 0.01);
   }
 

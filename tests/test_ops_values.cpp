@@ -105,8 +105,8 @@ TEST_CASE("matmul in 1-d, 2-d and batched 3-d forms") {
   check_values(matmul(tensor({1, 2, 3}), tensor({4, 5, 6})), {32});
   check_values(matmul(a, tensor({1, 1, 1})), {6, 15});
   check_values(matmul(tensor({1, 1}), a), {5, 7, 9});
-  check_values(matmul_t(a, a, false, true), {14, 32, 32, 77});
-  check_values(matmul_t(a, a, true, false), {17, 22, 27, 22, 29, 36, 27, 36, 45});
+  check_values(matmul_transposed(a, a, false, true), {14, 32, 32, 77});
+  check_values(matmul_transposed(a, a, true, false), {17, 22, 27, 22, 29, 36, 27, 36, 45});
   Tensor batch = stack({a, a * 2.0});
   Tensor c = matmul(batch, b);
   CHECK(c.shape() == Shape{2, 2, 2});

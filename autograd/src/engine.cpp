@@ -23,7 +23,7 @@ class Engine {
  public:
   /// Runs the sweep. With `targets`, returns the gradient arriving at each
   /// target edge and leaves every .grad alone; without, accumulates into leaves.
-  static TensorList run(const std::vector<Edge>& roots, TensorList root_grads, bool keep_graph,
+  static TensorList run(const std::vector<Edge>& roots, TensorList root_grads, bool retain_graph,
                         bool create_graph, const std::vector<Edge>* targets) {
     static std::atomic<std::uint64_t> mark_counter{0};
     const std::uint64_t mark = ++mark_counter;
@@ -111,7 +111,7 @@ class Engine {
         grads.clear();
         XG_CHECK(outs.size() == n->next_edges.size() || n->next_edges.empty(), n->name(), "backward returned ",
                  outs.size(), " gradients for ", n->next_edges.size(), " inputs");
-        if (!keep_graph) n->release_saved();
+        if (!retain_graph) n->release_saved();
       }
       for (std::size_t i = 0; i < n->next_edges.size(); ++i) {
         const Edge& e = n->next_edges[i];

@@ -1,5 +1,5 @@
 // Matrix products through OpenBLAS. Transposes are flags and leading
-// dimensions, never copies; the backward of matmul_t is matmul_t again with
+// dimensions, never copies; the backward of matmul_transposed is matmul_transposed again with
 // other flags, so it is differentiable to any order.
 #include "kernels.hpp"
 #include "op_samples.hpp"
@@ -8,11 +8,11 @@ namespace xg {
 
 using detail::needs_grad;
 
-Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   detail::check_same_dtype(a, b, "matmul");
   detail::check_float(a, "matmul");
   XG_CHECK((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), "matmul",
-           "matmul_t takes 2-d or 3-d operands, got shapes ", a.shape(), " and ", b.shape());
+           "matmul_transposed takes 2-d or 3-d operands, got shapes ", a.shape(), " and ", b.shape());
   const std::int64_t ra = a.size(-2), ca = a.size(-1), rb = b.size(-2), cb = b.size(-1);
   const std::int64_t m = ta ? ca : ra, k = ta ? ra : ca, kb = tb ? cb : rb, n = tb ? rb : cb;
   XG_CHECK(k == kb, "matmul", "shapes ", a.shape(), (ta ? "ᵀ" : ""), " and ", b.shape(), (tb ? "ᵀ" : ""),
@@ -32,11 +32,11 @@ Tensor matmul_t(const Tensor& a, const Tensor& b, bool ta, bool tb) {
       Tensor da, db;
       if (self.needs_input_grad(0)) {
         const Tensor b_ = saved_b.unpack(self);
-        da = sum_to(ta ? matmul_t(b_, g, tb, true) : matmul_t(g, b_, false, !tb), sa);
+        da = sum_to(ta ? matmul_transposed(b_, g, tb, true) : matmul_transposed(g, b_, false, !tb), sa);
       }
       if (self.needs_input_grad(1)) {
         const Tensor a_ = saved_a.unpack(self);
-        db = sum_to(tb ? matmul_t(g, a_, true, ta) : matmul_t(a_, g, !ta, false), sb);
+        db = sum_to(tb ? matmul_transposed(g, a_, true, ta) : matmul_transposed(a_, g, !ta, false), sb);
       }
       return {da, db};
     }, a, b);
@@ -51,21 +51,21 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
            a.shape(), " and ", b.shape());
   XG_CHECK(a.size(-1) == b.size(db == 1 ? 0 : -2), "matmul", "shapes ", a.shape(), " and ", b.shape(),
            " cannot be multiplied (", a.size(-1), " != ", b.size(db == 1 ? 0 : -2), ")");
-  if (da == 1 && db == 1) return reshape(matmul_t(unsqueeze(a, 0), unsqueeze(b, 1), false, false), Shape{});
+  if (da == 1 && db == 1) return reshape(matmul_transposed(unsqueeze(a, 0), unsqueeze(b, 1), false, false), Shape{});
   if (da == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (db == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   if (da == 3 && db == 2) {
     // One big GEMM instead of a batch of small ones.
     const std::int64_t batch = a.size(0), m = a.size(1);
-    return reshape(matmul_t(reshape(a, Shape{batch * m, a.size(2)}), b, false, false), Shape{batch, m, b.size(1)});
+    return reshape(matmul_transposed(reshape(a, Shape{batch * m, a.size(2)}), b, false, false), Shape{batch, m, b.size(1)});
   }
-  return matmul_t(a, b, false, false);
+  return matmul_transposed(a, b, false, false);
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
   XG_CHECK(a.dim() == 1 && b.dim() == 1, "outer", "expects two 1-d tensors, got shapes ", a.shape(), " and ",
            b.shape());
-  return matmul_t(unsqueeze(a, 1), unsqueeze(b, 0), false, false);
+  return matmul_transposed(unsqueeze(a, 1), unsqueeze(b, 0), false, false);
 }
 
 
@@ -86,9 +86,9 @@ std::vector<OpSample> samples_linalg() {
   c.push_back({"matmul 3d.2d", [](L x) { return matmul(x[0], x[1]); }, {s234, {4, 2}}});
   c.push_back({"matmul 2d.3d", [](L x) { return matmul(x[0], x[1]); }, {s23, {2, 3, 2}}});
   c.push_back({"matmul batch-1 broadcast", [](L x) { return matmul(x[0], x[1]); }, {{1, 2, 3}, {2, 3, 2}}});
-  c.push_back({"matmul_t a^T b", [](L x) { return matmul_t(x[0], x[1], true, false); }, {{3, 2}, {3, 4}}});
-  c.push_back({"matmul_t a b^T", [](L x) { return matmul_t(x[0], x[1], false, true); }, {s23, {4, 3}}});
-  c.push_back({"matmul_t a^T b^T batched", [](L x) { return matmul_t(x[0], x[1], true, true); }, {{2, 3, 2}, {2, 4, 3}}});
+  c.push_back({"matmul_transposed a^T b", [](L x) { return matmul_transposed(x[0], x[1], true, false); }, {{3, 2}, {3, 4}}});
+  c.push_back({"matmul_transposed a b^T", [](L x) { return matmul_transposed(x[0], x[1], false, true); }, {s23, {4, 3}}});
+  c.push_back({"matmul_transposed a^T b^T batched", [](L x) { return matmul_transposed(x[0], x[1], true, true); }, {{2, 3, 2}, {2, 4, 3}}});
   c.push_back({"outer", [](L x) { return outer(x[0], x[1]); }, {s3, {2}}});
 
   // a composite: a small MLP layer with a loss

@@ -1,6 +1,11 @@
-// Shape ops. reshape (and flatten/squeeze/unsqueeze) share storage; permute,
-// expand, slice and cat copy into a new contiguous tensor, since every xgrad
-// tensor is contiguous (Note [Contiguous tensors] in README).
+// Shape ops.
+//
+// Note [Contiguous tensors]
+// Every xgrad tensor is contiguous, row-major, from offset 0 of its storage.
+// reshape (and flatten/squeeze/unsqueeze/view) only relabel the shape, so they
+// share storage; permute, expand, slice and cat gather into a new contiguous
+// tensor. Kernels can then run flat loops without stride bookkeeping; the
+// strided-tensor work replaces this with views that share storage.
 #include <numeric>
 
 #include "kernels.hpp"

@@ -14,7 +14,7 @@ std::pair<Tensor, Tensor> scaled_dot_product_attention(const Tensor& q, const Te
                q.size(2) == k.size(2) && k.size(1) == v.size(1),
            "scaled_dot_product_attention", "expects q [B, L, d], k [B, S, d], v [B, S, dv], got ", q.shape(), ", ",
            k.shape(), ", ", v.shape());
-  Tensor scores = matmul_t(q, k, false, true) / std::sqrt(static_cast<double>(q.size(2)));  // [B, L, S]
+  Tensor scores = matmul_transposed(q, k, false, true) / std::sqrt(static_cast<double>(q.size(2)));  // [B, L, S]
   if (attn_mask.defined()) scores = scores + attn_mask;
   if (is_causal) {
     const std::int64_t L = q.size(1), S = k.size(1);

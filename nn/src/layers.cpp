@@ -42,7 +42,7 @@ Tensor Linear::forward(const Tensor& x) {
            ", got shape ", x.shape());
   // x Wᵀ with the transpose as a GEMM flag; leading dims fold into rows.
   Tensor rows = x.dim() == 2 ? x : reshape(x, Shape{-1, in_features});
-  Tensor y = matmul_t(rows, weight, false, true);
+  Tensor y = matmul_transposed(rows, weight, false, true);
   if (bias.defined()) y = y + bias;
   if (x.dim() == 2) return y;
   Shape out = x.shape();

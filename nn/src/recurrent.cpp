@@ -16,7 +16,7 @@ void uniform_all(Module& m, std::int64_t hidden) {
 /// x Wᵀ + b + h Uᵀ + c, the pre-activations of every gate at once.
 Tensor gates(const Tensor& x, const Tensor& h, const Tensor& w_ih, const Tensor& w_hh, const Tensor& b_ih,
              const Tensor& b_hh) {
-  Tensor g = matmul_t(x, w_ih, false, true) + matmul_t(h, w_hh, false, true);
+  Tensor g = matmul_transposed(x, w_ih, false, true) + matmul_transposed(h, w_hh, false, true);
   if (b_ih.defined()) g = g + b_ih + b_hh;
   return g;
 }
@@ -88,7 +88,7 @@ GRUCell::GRUCell(std::int64_t in, std::int64_t hidden, bool bias) : Module("GRUC
 
 Tensor GRUCell::forward(const Tensor& x, const Tensor& h) {
   check_step(x, weight_ih.size(1), h, hidden_size, "GRUCell");
-  Tensor gi = matmul_t(x, weight_ih, false, true), gh = matmul_t(h, weight_hh, false, true);
+  Tensor gi = matmul_transposed(x, weight_ih, false, true), gh = matmul_transposed(h, weight_hh, false, true);
   if (bias_ih.defined()) {
     gi = gi + bias_ih;
     gh = gh + bias_hh;

@@ -85,7 +85,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape);
 /// y = a @ b;  da = g @ bᵀ, db = aᵀ @ g (summed over broadcast batches)
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// y = op(a) @ op(b), op = transpose when the flag is set (2-d or 3-d, no copies).
-Tensor matmul_t(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
+Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
 Tensor outer(const Tensor& a, const Tensor& b);  ///< y = a bᵀ for 1-d a, b
 
 // ---- shape (ops_shape.cpp)

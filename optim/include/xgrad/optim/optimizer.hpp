@@ -61,7 +61,7 @@ class OptimizerWith : public Optimizer {
     Options options;
   };
 
-  OptimizerWith(const TensorList& params, Options defaults, const char* name) : defaults_(defaults), name_(name) {
+  OptimizerWith(const TensorList& params, Options defaults, const char* name) : name_(name) {
     add_param_group(params, defaults);
   }
 
@@ -165,19 +165,10 @@ class OptimizerWith : public Optimizer {
         if (!g.defined()) continue;
         XG_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype(), name_, "gradient ", g.dtype(), g.shape(),
                  " does not match its parameter ", p.dtype(), p.shape());
-        bool fresh;
-        f(group.options, p, g, state_for(p, fresh));
+        f(group.options, p, g, state_.try_emplace(p.impl()).first->second);  // state made on first use
       }
   }
 
-  /// The state of p, created (by the subclass's init) on first use.
-  State& state_for(const Tensor& p, bool& created) {
-    auto [it, inserted] = state_.try_emplace(p.impl());
-    created = inserted;
-    return it->second;
-  }
-
-  Options defaults_;
   const char* name_;
   std::vector<Group> groups_;
   std::map<const detail_impl*, State> state_;
