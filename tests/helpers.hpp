@@ -33,4 +33,9 @@ inline xg::TensorOptions f64_grad() { return xg::TensorOptions(xg::float64).requ
 
 inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// Small fixed inputs shared by the op tests (and by tests/pytorch_golden.py).
+inline xg::Tensor x24() { return xg::tensor({1.0, -2.0, 0.5, 3.0, 0.1, 0.2, -0.3, 4.0}, {2, 4}, xg::float64); }
+inline xg::Tensor img() { return xg::arange(100.0, xg::float64).reshape({2, 2, 5, 5}) / 10.0; }
+inline xg::Tensor idx(std::initializer_list<double> v, const xg::Shape& s) { return xg::tensor(v, s, xg::int64); }
+
 }  // namespace test

@@ -229,3 +229,20 @@ TEST_CASE("graph export: DOT and a summary of what a step keeps alive") {
   loss.backward();
   CHECK(graph_summary(loss).saved_bytes == 0);  // released after backward
 }
+
+TEST_CASE("anomaly mode names the op and the tag where a NaN or Inf appeared") {
+  Tensor x = tensor({1.0, -1.0}, f64_grad());
+  {
+    DetectAnomalyGuard anomaly;
+    AnomalyTag outer("model");
+    AnomalyTag inner("layer1");
+    const std::string fwd = error_of([&] { log(x * 1.0); });
+    CHECK(contains(fwd, "anomaly: the forward of the op recorded as LogBackward (created under tag 'model/layer1') produced NaN or Inf in its output float64[2]"));
+    Tensor z = tensor({0.0, 4.0}, f64_grad());
+    Tensor s = sqrt(z);  // finite forward, infinite gradient at 0
+    const std::string bwd = error_of([&] { s.sum().backward(); });
+    CHECK(contains(bwd, "the backward of SqrtBackward (created under tag 'model/layer1') returned NaN or Inf in the gradient for input 0"));
+  }
+  CHECK_FALSE(AnomalyMode::is_enabled());
+  CHECK(std::isnan(log(x * 1.0).to_vector<double>()[1]));  // off: no checks, NaN flows as in torch
+}

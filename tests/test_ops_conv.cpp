@@ -6,6 +6,10 @@
 
 using namespace xg;
 using test::check_values;
+using test::contains;
+using test::error_of;
+using test::f64_grad;
+using test::img;
 
 namespace {
 
@@ -154,4 +158,53 @@ TEST_CASE("conv1d matches a direct convolution, forward and gradients") {
             check_values(w.grad(), r.dw, 1e-10);
             check_values(b.grad(), r.db, 1e-10);
           }
+}
+
+TEST_CASE("convolution and pooling match PyTorch") {
+  const Tensor im = img();
+  const Tensor w2 = linspace(-1, 1, 32, float64).reshape({4, 2, 2, 2});
+  Conv2dOptions o;
+  o.stride = {2, 2};
+  o.padding = {1, 1};
+  const Tensor c = conv2d(im, w2, {}, o);
+  CHECK(c.shape() == Shape{2, 4, 3, 3});
+  CHECK(c.sum().item() == doctest::Approx(102.83870967741933).epsilon(1e-12));
+  check_values(c.select(0, 1).select(0, 3), {11.20967741935484, 22.12258064516129, 22.793548387096774, 23.29032258064516,
+                                             45.71612903225807, 46.95483870967742, 26.516129032258064, 51.909677419354836,
+                                             53.14838709677419}, 1e-12);
+  Conv2dOptions g;
+  g.dilation = {2, 2};
+  g.groups = 2;
+  const Tensor cg = conv2d(im, linspace(-1, 1, 16, float64).reshape({4, 1, 2, 2}), tensor({1, 2, 3, 4}, float64), g);
+  check_values(cg.select(0, 1).select(0, 2), {11.933333333333334, 12.040000000000001, 12.146666666666668, 12.466666666666667,
+                                              12.573333333333334, 12.680000000000001, 13.0, 13.106666666666667,
+                                              13.213333333333335}, 1e-12);
+  check_values(max_pool2d(im, {2, 2}, std::nullopt, {1, 1}).select(0, 0).select(0, 1), {2.5, 2.7, 2.9, 3.5, 3.7, 3.9, 4.5, 4.7, 4.9});
+  check_values(avg_pool2d(im, {3, 3}, std::make_pair(2, 2), {1, 1}).select(0, 1).select(0, 0),
+               {2.3555555555555556, 3.6333333333333337, 2.488888888888889, 4.033333333333334, 6.2, 4.233333333333333,
+                3.0222222222222226, 4.633333333333334, 3.1555555555555554}, 1e-12);
+  check_values(adaptive_avg_pool2d(im, {2, 3}).select(0, 1).select(0, 1), {8.05, 8.2, 8.35, 9.05, 9.2, 9.35}, 1e-12);
+  CHECK(conv1d(ones({1, 2, 5}), ones({3, 2, 3}), {}, 1, 1).shape() == Shape{1, 3, 5});
+  check_values(conv1d(ones({1, 1, 4}), ones({1, 1, 2})), {2, 2, 2});
+  CHECK(contains(error_of([&] { conv2d(im, ones({4, 3, 2, 2}, float64)); }), "conv2d: input [2, 2, 5, 5] has 2 channels"));
+  CHECK(contains(error_of([&] { conv2d(ones({1, 1, 2, 2}), ones({1, 1, 3, 3})); }), "is too small for a 3x3 kernel"));
+  check_values(pad(tensor({1, 2}, {1, 2}), {1, 0, 0, 1}, -1.0), {-1, 1, 2, -1, -1, -1});
+}
+
+TEST_CASE("batched im2col is the per-image layout with images side by side, gradients check") {
+  manual_seed(6);
+  Conv2dOptions o;
+  o.padding = {1, 0};
+  o.stride = {1, 2};
+  const Tensor x = randn({2, 3, 4, 5}, float64);
+  const Tensor per_image = im2col(x, {2, 3}, o);            // [N, CK, L]
+  const Tensor batched = im2col(x, {2, 3}, o, true);        // [CK, N·L]
+  CHECK(batched.to_vector<double>() ==
+        reshape(permute(per_image, {1, 0, 2}), {per_image.size(1), -1}).to_vector<double>());
+  auto f = [o](const TensorList& in) { return im2col(in[0], {2, 2}, o, true); };
+  const TensorList inputs{randn({2, 2, 3, 4}, TensorOptions(float64).requires_grad(true))};
+  const GradcheckResult r1 = gradcheck(f, inputs);
+  CHECK_MESSAGE(r1.ok, r1.report);
+  const GradcheckResult r2 = gradgradcheck(f, inputs);
+  CHECK_MESSAGE(r2.ok, r2.report);
 }

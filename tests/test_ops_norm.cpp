@@ -1,0 +1,45 @@
+// Normalisation and dropout (ops_norm.cpp).
+#include <cmath>
+#include <functional>
+
+#include "helpers.hpp"
+
+using namespace xg;
+using test::check_values;
+using test::contains;
+using test::error_of;
+using test::f64_grad;
+using test::idx;
+using test::img;
+using test::x24;
+
+TEST_CASE("normalisation matches PyTorch, batch_norm keeps running statistics") {
+  check_values(layer_norm(x24(), {4}), {0.21055838998863707, -1.4739087299204596, -0.07018612999621238, 1.3335364699280348,
+                                        -0.5166095690513587, -0.4592085058234299, -0.7462138219630736, 1.722031896837862}, 1e-9);
+  check_values(group_norm(img(), 2).select(0, 1).select(0, 1).select(0, 0),
+               {-1.664084587939266, -1.525410872277661, -1.3867371566160545, -1.2480634409544495, -1.109389725292843}, 1e-9);
+  Tensor x = tensor({1, 2, 3, 4, 5, 6}, {3, 2}, float64);
+  Tensor rm = zeros({2}, float64), rv = ones({2}, float64);
+  Tensor y = batch_norm(x, rm, rv, {}, {}, true, 0.1);
+  check_values(y.mean({0}), {0, 0}, 1e-9);
+  check_values(rm, {0.3, 0.4});            // 0.9·0 + 0.1·mean
+  check_values(rv, {0.9 + 0.4, 0.9 + 0.4});  // 0.9·1 + 0.1·unbiased var (4)
+  Tensor e = batch_norm(x, rm, rv, {}, {}, false);
+  CHECK(e.to_vector<double>()[0] == doctest::Approx((1 - 0.3) / std::sqrt(1.3 + 1e-5)));
+}
+
+TEST_CASE("dropout: inverted, seeded, identity in eval") {
+  const Tensor x = ones({10000});
+  manual_seed(3);
+  const Tensor a = dropout(x, 0.3, true);
+  manual_seed(3);
+  CHECK(dropout(x, 0.3, true).to_vector<float>() == a.to_vector<float>());
+  const auto v = a.to_vector<float>();
+  std::size_t zeros_n = 0;
+  for (float f : v) {
+    CHECK((f == 0.f || std::abs(f - 1.f / 0.7f) < 1e-6f));
+    zeros_n += f == 0.f;
+  }
+  CHECK(static_cast<double>(zeros_n) / 10000 == doctest::Approx(0.3).epsilon(0.1));
+  CHECK(dropout(x, 0.3, false).is_same(x));
+}
