@@ -6,13 +6,7 @@
 #include "helpers.hpp"
 
 using namespace xg;
-using test::check_values;
-using test::contains;
-using test::error_of;
-using test::f64_grad;
-using test::idx;
-using test::img;
-using test::x24;
+using namespace test;
 
 TEST_CASE("bad input: every op family raises an error naming the op and the shapes") {
   const Tensor a = ones({2, 3}), b = ones({4}), i = tensor({0, 5}, int64), e = zeros({0, 3});

@@ -6,13 +6,7 @@
 #include "helpers.hpp"
 
 using namespace xg;
-using test::check_values;
-using test::contains;
-using test::error_of;
-using test::f64_grad;
-using test::idx;
-using test::img;
-using test::x24;
+using namespace test;
 
 // Golden values below were computed with PyTorch 1.13 (python3-torch,
 // torch.nn.functional, float64) on the same inputs; tests/pytorch_golden.py

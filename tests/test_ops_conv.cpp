@@ -62,6 +62,19 @@ Reference reference(const Geom& g, const std::vector<double>& x, const std::vect
   return r;
 }
 
+/// y = conv(x, w, b) against the reference: the value, and the three gradients
+/// of a random projection of y.
+void check_output_and_gradients(const Geom& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& y) {
+  const Tensor gy = randn(y.shape(), float64);
+  (y * gy).sum().backward();
+  const Reference r = reference(g, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(),
+                                gy.to_vector<double>());
+  check_values(y, r.y, 1e-10);
+  check_values(x.grad(), r.dx, 1e-10);
+  check_values(w.grad(), r.dw, 1e-10);
+  check_values(b.grad(), r.db, 1e-10);
+}
+
 void check_against_reference(const Geom& g) {
   CAPTURE(g.n);
   CAPTURE(g.c);
@@ -86,15 +99,7 @@ void check_against_reference(const Geom& g) {
   o.padding = {g.ph, g.pw};
   o.dilation = {g.dh, g.dw};
   o.groups = g.groups;
-  Tensor y = conv2d(x, w, b, o);
-  Tensor gy = randn(y.shape(), float64);
-  (y * gy).sum().backward();
-  const Reference r = reference(g, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(),
-                                gy.to_vector<double>());
-  check_values(y, r.y, 1e-10);
-  check_values(x.grad(), r.dx, 1e-10);
-  check_values(w.grad(), r.dw, 1e-10);
-  check_values(b.grad(), r.db, 1e-10);
+  check_output_and_gradients(g, x, w, b, conv2d(x, w, b, o));
 }
 
 }  // namespace
@@ -148,15 +153,7 @@ TEST_CASE("conv1d matches a direct convolution, forward and gradients") {
             CAPTURE(dil);
             const auto opts = test::f64_grad();
             Tensor x = randn({g.n, g.c, g.w}, opts), w = randn({g.o, g.c / groups, g.kw}, opts), b = randn({g.o}, opts);
-            Tensor y = conv1d(x, w, b, stride, pad, dil, groups);
-            Tensor gy = randn(y.shape(), float64);
-            (y * gy).sum().backward();
-            const Reference r = reference(g, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(),
-                                          gy.to_vector<double>());
-            check_values(y, r.y, 1e-10);
-            check_values(x.grad(), r.dx, 1e-10);
-            check_values(w.grad(), r.dw, 1e-10);
-            check_values(b.grad(), r.db, 1e-10);
+            check_output_and_gradients(g, x, w, b, conv1d(x, w, b, stride, pad, dil, groups));
           }
 }
 

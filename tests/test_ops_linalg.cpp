@@ -5,13 +5,7 @@
 #include "helpers.hpp"
 
 using namespace xg;
-using test::check_values;
-using test::contains;
-using test::error_of;
-using test::f64_grad;
-using test::idx;
-using test::img;
-using test::x24;
+using namespace test;
 
 TEST_CASE("matmul in 1-d, 2-d and batched 3-d forms") {
   Tensor a = tensor({1, 2, 3, 4, 5, 6}, {2, 3});

@@ -5,13 +5,7 @@
 #include "helpers.hpp"
 
 using namespace xg;
-using test::check_values;
-using test::contains;
-using test::error_of;
-using test::f64_grad;
-using test::idx;
-using test::img;
-using test::x24;
+using namespace test;
 
 TEST_CASE("normalisation matches PyTorch, batch_norm keeps running statistics") {
   check_values(layer_norm(x24(), {4}), {0.21055838998863707, -1.4739087299204596, -0.07018612999621238, 1.3335364699280348,

@@ -8,13 +8,7 @@
 #include "helpers.hpp"
 
 using namespace xg;
-using test::check_values;
-using test::contains;
-using test::error_of;
-using test::f64_grad;
-using test::idx;
-using test::img;
-using test::x24;
+using namespace test;
 
 TEST_CASE("reductions over all elements and over dims, with keepdim") {
   Tensor a = tensor({1, 2, 3, 4, 5, 6}, {2, 3}, float64);

@@ -5,13 +5,7 @@
 #include "helpers.hpp"
 
 using namespace xg;
-using test::check_values;
-using test::contains;
-using test::error_of;
-using test::f64_grad;
-using test::idx;
-using test::img;
-using test::x24;
+using namespace test;
 
 TEST_CASE("shape ops") {
   Tensor a = arange(6.0).reshape({2, 3});
