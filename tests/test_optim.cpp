@@ -184,10 +184,10 @@ TEST_CASE("updates reuse their state buffers: no allocation per step after the f
   p.sum().backward();
   opt.step();
   const nn::StateDict first = opt.state_dict();
-  const void* m_before = opt.param_groups()[0].params[0].impl()->storage->data;
+  const void* m_before = opt.param_groups()[0].params[0].data_ptr();
   step();
   step();
-  CHECK(opt.param_groups()[0].params[0].impl()->storage->data == m_before);
+  CHECK(opt.param_groups()[0].params[0].data_ptr() == m_before);
   CHECK(first.count("state.0.exp_avg"));
 }
 

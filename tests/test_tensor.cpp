@@ -1,6 +1,7 @@
 // Tensor: factories, dtypes, metadata, printing, random, errors.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "helpers.hpp"
 
@@ -8,6 +9,7 @@ using namespace xg;
 using test::check_values;
 using test::contains;
 using test::error_of;
+using test::f64_grad;
 
 TEST_CASE("factories make the shapes, dtypes and values asked for") {
   Tensor z = zeros({2, 3});
@@ -207,4 +209,40 @@ TEST_CASE("user-supplied sizes elsewhere are checked too: pad, convolution geome
     positive = positive || v > 0;
   }
   CHECK((negative && positive));  // the whole range, no overflow in high − low
+}
+
+namespace {
+template <class T, class = void>
+struct has_public_impl : std::false_type {};
+template <class T>
+struct has_public_impl<T, std::void_t<decltype(std::declval<const T&>().impl())>> : std::true_type {};
+}  // namespace
+
+TEST_CASE("the storage API: identity, raw data, writes that count, set_data, and no public impl()") {
+  static_assert(!has_public_impl<Tensor>::value, "TensorImpl stays inside autograd (Note [Storage API])");
+  Tensor a = arange(4.0, float64);
+  const Tensor same = a, other = a.clone();
+  CHECK(same.id() == a.id());
+  CHECK(other.id() != a.id());
+  CHECK(a.data_ptr() == static_cast<const void*>(a.data<double>()));
+  CHECK(a.nbytes() == 32);
+  // A write through mutable_data_ptr counts, so backward sees a changed saved tensor.
+  Tensor w = tensor({1.0, 2.0}, f64_grad());
+  Tensor x = tensor({3.0, 4.0}, float64);
+  Tensor y = (w * x).sum();
+  static_cast<double*>(x.mutable_data_ptr())[0] = 5.0;
+  CHECK(contains(error_of([&] { y.backward(); }), "was modified by an in-place op"));
+  // set_data: the same handle holds new data; what held the handle sees it.
+  Tensor p = ones({2, 2}, TensorOptions().requires_grad(true));
+  (p * 2.0).sum().backward();
+  const void* id = p.id();
+  p.set_data(zeros({3}, float64));
+  CHECK(p.id() == id);
+  CHECK(p.shape() == Shape{3});
+  CHECK(p.dtype() == float64);
+  CHECK(p.requires_grad());
+  CHECK_FALSE(p.grad().defined());
+  CHECK(contains(error_of([&] { Tensor q = p * 2.0; q.set_data(zeros({1})); }),
+                 "set_data: only a leaf's data can be replaced; this tensor has history (MulScalarBackward)"));
+  CHECK(contains(error_of([&] { p.set_data(zeros({1}, int64)); }), "set_data: a tensor that requires grad needs float data"));
 }

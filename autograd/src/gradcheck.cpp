@@ -51,7 +51,7 @@ GradcheckResult gradcheck_impl(const MultiFunction& f, const TensorList& inputs,
     for (std::size_t c = 0; c < checked.size(); ++c) {
       Tensor x = inputs[checked[c]];
       const Tensor v = randn(x.shape(), Dtype::Float64);
-      double* p = static_cast<double*>(x.impl()->storage->data);
+      double* p = static_cast<double*>(detail::impl_of(x)->storage->data);
       const double* pv = v.data<double>();
       const std::vector<double> saved(p, p + x.numel());
       auto projected = [&](double sign) {
@@ -88,7 +88,7 @@ GradcheckResult gradcheck_impl(const MultiFunction& f, const TensorList& inputs,
   std::vector<std::vector<double>> numeric(checked.size());
   for (std::size_t c = 0; c < checked.size(); ++c) {
     Tensor x = inputs[checked[c]];
-    double* p = static_cast<double*>(x.impl()->storage->data);
+    double* p = static_cast<double*>(detail::impl_of(x)->storage->data);
     numeric[c].assign(n_out * static_cast<std::size_t>(x.numel()), 0.0);
     for (std::int64_t j = 0; j < x.numel(); ++j) {
       const double v = p[j];

@@ -100,14 +100,14 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   // A saved output must not own its node (that would be a cycle), so keep
   // a history-free alias; a saved input is kept as it is.
   data_ = is_output ? detail::alias(t) : t;
-  version_ = t.impl()->storage->version;
-  output_nr_ = t.impl()->output_nr;
+  version_ = detail::impl_of(t)->storage->version;
+  output_nr_ = detail::impl_of(t)->output_nr;
   is_output_ = is_output;
 }
 
 Tensor SavedTensor::unpack(Node& owner) const {
   if (!data_.defined()) return data_;
-  const std::uint64_t now = data_.impl()->storage->version;
+  const std::uint64_t now = detail::impl_of(data_)->storage->version;
   XG_CHECK(now == version_, owner.name(),
            "a tensor saved for backward (", data_.dtype(), data_.shape(), ", ",
            is_output_ ? "output " : "input ", "of ", owner.name(), ") was modified by an in-place op: it is at version ",
@@ -117,9 +117,9 @@ Tensor SavedTensor::unpack(Node& owner) const {
   // create_graph: re-attach the output to its node so that the gradient of
   // this backward formula flows through it.
   Tensor t = detail::alias(data_);
-  t.impl()->requires_grad = true;
-  t.impl()->grad_fn = owner.shared_from_this();
-  t.impl()->output_nr = output_nr_;
+  detail::impl_of(t)->requires_grad = true;
+  detail::impl_of(t)->grad_fn = owner.shared_from_this();
+  detail::impl_of(t)->output_nr = output_nr_;
   return t;
 }
 
@@ -161,10 +161,10 @@ class AccumulateGrad final : public Node {
     if (!slot) {
       // .grad is later accumulated in place, so it must own its buffer:
       // steal the incoming one only when nothing else can see it.
-      const bool exclusive = g.impl_ptr().use_count() == 1 && g.impl()->storage.use_count() == 1;
-      slot = (GradMode::is_enabled() || exclusive) ? g.impl_ptr() : g.clone().impl_ptr();
+      const bool exclusive = detail::impl_ptr_of(g).use_count() == 1 && detail::impl_of(g)->storage.use_count() == 1;
+      slot = (GradMode::is_enabled() || exclusive) ? detail::impl_ptr_of(g) : detail::impl_ptr_of(g.clone());
     } else if (GradMode::is_enabled() || slot->requires_grad) {
-      slot = add(Tensor(slot), g).impl_ptr();  // create_graph: keep .grad differentiable
+      slot = detail::impl_ptr_of(add(Tensor(slot), g));  // create_graph: keep .grad differentiable
     } else {
       Tensor(slot).add_(g);
     }
@@ -174,7 +174,7 @@ class AccumulateGrad final : public Node {
 };
 
 Edge gradient_edge(const Tensor& t) {
-  auto* impl = t.impl();
+  auto* impl = detail::impl_of(t);
   Edge e;
   if (impl->grad_fn) {
     e.fn = impl->grad_fn;
@@ -182,7 +182,7 @@ Edge gradient_edge(const Tensor& t) {
   } else if (impl->requires_grad) {
     std::shared_ptr<Node> acc = impl->grad_accumulator.lock();
     if (!acc) {
-      acc = std::make_shared<AccumulateGrad>(t.impl_ptr());
+      acc = std::make_shared<AccumulateGrad>(detail::impl_ptr_of(t));
       impl->grad_accumulator = acc;
     }
     e.fn = std::move(acc);
@@ -202,7 +202,7 @@ bool has_non_finite(const Tensor& t) {
   if (!t.defined() || !is_floating(t.dtype())) return false;
   return dispatch_float(t.dtype(), "anomaly", [&](auto z) {
     using T = decltype(z);
-    const T* p = static_cast<const T*>(t.impl()->storage->data);
+    const T* p = static_cast<const T*>(detail::impl_of(t)->storage->data);
     for (std::int64_t i = 0; i < t.numel(); ++i)
       if (!std::isfinite(p[i])) return true;
     return false;
@@ -214,7 +214,7 @@ std::string where_created(const Node& n) {
 }
 
 void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_nr) {
-  auto* impl = out.impl();
+  auto* impl = detail::impl_of(out);
   node->set_output_meta(output_nr, {impl->shape, impl->dtype});
   if (AnomalyMode::is_enabled()) {
     node->set_creation_tag(AnomalyTag::current());
@@ -293,7 +293,7 @@ void Tensor::retain_grad() {
     auto t = weak.lock();
     if (!t) return {};
     NoGradGuard no_grad;
-    t->grad = t->grad ? add(Tensor(t->grad), g).impl_ptr() : g.clone().impl_ptr();
+    t->grad = t->grad ? detail::impl_ptr_of(add(Tensor(t->grad), g)) : detail::impl_ptr_of(g.clone());
     return {};
   });
 }

@@ -9,6 +9,16 @@
 
 namespace xg::detail {
 
+/// Autograd's own code (and only it: this header is private) reaches a
+/// tensor's TensorImpl through these; every other layer uses Tensor's public
+/// storage API (Note [Storage API] in tensor.cpp).
+struct TensorAccess {
+  static TensorImpl* impl(const Tensor& t) { return t.impl(); }
+  static const std::shared_ptr<TensorImpl>& ptr(const Tensor& t) { return t.impl_ptr(); }
+};
+inline TensorImpl* impl_of(const Tensor& t) { return TensorAccess::impl(t); }
+inline const std::shared_ptr<TensorImpl>& impl_ptr_of(const Tensor& t) { return TensorAccess::ptr(t); }
+
 void* pool_alloc(std::size_t bytes);  // 64-byte aligned
 void pool_free(void* p, std::size_t bytes);
 

@@ -37,8 +37,8 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
 void bump(Tensor& t) { detail::bump_version(t); }
 
 void write_into(Tensor& self, const Tensor& value) {
-  if (value.impl()->storage != self.impl()->storage)
-    std::memcpy(self.impl()->storage->data, value.impl()->storage->data,
+  if (detail::impl_of(value)->storage != detail::impl_of(self)->storage)
+    std::memcpy(detail::impl_of(self)->storage->data, detail::impl_of(value)->storage->data,
                 static_cast<std::size_t>(self.numel()) * dtype_size(self.dtype()));
   bump(self);
 }
@@ -46,16 +46,16 @@ void write_into(Tensor& self, const Tensor& value) {
 template <class F>
 Tensor& rebase(Tensor& self, const char* op, F out_of_place) {
   Tensor old = detail::alias(self);  // the old value, with the old history
-  old.impl()->grad_fn = self.grad_fn();
-  old.impl()->output_nr = self.impl()->output_nr;
-  old.impl()->requires_grad = self.requires_grad();
+  detail::impl_of(old)->grad_fn = self.grad_fn();
+  detail::impl_of(old)->output_nr = detail::impl_of(self)->output_nr;
+  detail::impl_of(old)->requires_grad = self.requires_grad();
   Tensor result = out_of_place(old);
   XG_CHECK(result.shape() == self.shape() && result.dtype() == self.dtype(), op, "the result ", result.dtype(),
            result.shape(), " does not fit the in-place target ", self.dtype(), self.shape());
   write_into(self, result);
-  auto* impl = self.impl();
+  auto* impl = detail::impl_of(self);
   impl->grad_fn = result.grad_fn();
-  impl->output_nr = result.impl()->output_nr;
+  impl->output_nr = detail::impl_of(result)->output_nr;
   impl->requires_grad = result.requires_grad();
   return self;
 }

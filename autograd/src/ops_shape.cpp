@@ -38,7 +38,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
            " (", x.numel(), " elements)");
   if (out == x.shape()) return x;
   Tensor y = detail::alias(x);
-  y.impl()->shape = out;
+  detail::impl_of(y)->shape = out;
   if (needs_grad(x)) {
     make_node(y, "ReshapeBackward", [in = x.shape()](const Tensor& g, Node&) -> TensorList { return {reshape(g, in)}; }, x);
   }

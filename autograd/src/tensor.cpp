@@ -20,7 +20,7 @@ Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op) {
 
 Tensor alias(const Tensor& t) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = t.impl()->storage;
+  impl->storage = detail::impl_of(t)->storage;
   impl->shape = t.shape();
   impl->numel = t.numel();
   impl->dtype = t.dtype();
@@ -51,13 +51,41 @@ const T* Tensor::data() const {
   return static_cast<const T*>(impl()->storage->data);
 }
 
+// Note [Storage API]
+// Layers above autograd never touch TensorImpl (Tensor::impl() is private):
+// they read through data<T>() / data_ptr(), write through mutable_data<T>() /
+// mutable_data_ptr() (which count the write, Note [Version counter]), key maps
+// by id(), and swap a parameter's data with set_data(). Inside autograd,
+// detail::impl_of(t) (internal.hpp) is the one way in.
+const void* Tensor::data_ptr() const { return impl()->storage->data; }
+
+void* Tensor::mutable_data_ptr() {
+  detail::bump_version(*this);
+  return impl()->storage->data;
+}
+
+void Tensor::set_data(const Tensor& other) {
+  XG_CHECK(other.defined(), "set_data", "the new data is an undefined tensor");
+  XG_CHECK(grad_fn() == nullptr, "set_data", "only a leaf's data can be replaced; this tensor has history (",
+           grad_fn()->name(), ")");
+  XG_CHECK(!requires_grad() || is_floating(other.dtype()), "set_data", "a tensor that requires grad needs float data, got ",
+           other.dtype());
+  auto* self = impl();
+  const auto* src = other.impl();
+  self->storage = src->storage;
+  self->shape = src->shape;
+  self->numel = src->numel;
+  self->dtype = src->dtype;
+  self->grad.reset();
+}
+
 // Note [Version counter]
 // A storage's version counts the writes to it. SavedTensor records it when an
 // op saves a tensor for backward and compares on unpack, so a write in between
 // is an error instead of a silently wrong gradient. bump_version is the one
 // place that counts a write: the in-place ops call it, and code outside
 // autograd writes through Tensor::mutable_data<T>(), which calls it.
-void detail::bump_version(const Tensor& t) { ++t.impl()->storage->version; }
+void detail::bump_version(const Tensor& t) { ++detail::impl_of(t)->storage->version; }
 
 template <class T>
 T* Tensor::mutable_data() {
@@ -123,7 +151,7 @@ void Tensor::set_grad(const Tensor& g) {
     XG_CHECK(g.shape() == shape() && g.dtype() == dtype(), "set_grad", "gradient ", g.dtype(), g.shape(),
              " does not match tensor ", dtype(), shape());
   }
-  impl()->grad = g.impl_ptr();
+  impl()->grad = detail::impl_ptr_of(g);
 }
 
 void Tensor::zero_grad(bool set_to_none) {
@@ -144,7 +172,7 @@ Tensor Tensor::detach() const { return detail::alias(*this); }
 
 Tensor Tensor::clone() const {
   Tensor out = detail::make_tensor(shape(), dtype());
-  std::memcpy(out.impl()->storage->data, impl()->storage->data, static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+  std::memcpy(detail::impl_of(out)->storage->data, impl()->storage->data, static_cast<std::size_t>(numel()) * dtype_size(dtype()));
   if (detail::needs_grad(*this)) {
     make_node(out, "CloneBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, *this);
   }
@@ -159,7 +187,7 @@ Tensor Tensor::to(Dtype d) const {
     detail::dispatch_all(d, [&](auto dst_t) {
       using D = decltype(dst_t);
       const S* src = static_cast<const S*>(impl()->storage->data);
-      D* dst = static_cast<D*>(out.impl()->storage->data);
+      D* dst = static_cast<D*>(detail::impl_of(out)->storage->data);
       for (std::int64_t i = 0; i < numel(); ++i) dst[i] = static_cast<D>(src[i]);
     });
   });

@@ -13,24 +13,6 @@
 namespace xg::dist {
 namespace {
 
-/// Raw bytes of t for writing (through mutable_data: the write bumps the version).
-void* writable_bytes(Tensor& t) {
-  switch (t.dtype()) {
-    case Dtype::Float32: return t.mutable_data<float>();
-    case Dtype::Float64: return t.mutable_data<double>();
-    default: return t.mutable_data<std::int64_t>();
-  }
-}
-
-const void* readable_bytes(const Tensor& t) {
-  switch (t.dtype()) {
-    case Dtype::Float32: return t.data<float>();
-    case Dtype::Float64: return t.data<double>();
-    default: return t.data<std::int64_t>();
-  }
-}
-
-
 MPI_Datatype mpi_type(Dtype d) {
   switch (d) {
     case Dtype::Float32: return MPI_FLOAT;
@@ -68,7 +50,7 @@ ProcessGroup& ProcessGroup::init(int* argc, char*** argv) {
 void ProcessGroup::broadcast(const TensorList& tensors, int root) const {
   for (const Tensor& t : tensors) {
     Tensor target = t;
-    MPI_Bcast(writable_bytes(target), static_cast<int>(t.numel()), mpi_type(t.dtype()), root, MPI_COMM_WORLD);
+    MPI_Bcast(target.mutable_data_ptr(), static_cast<int>(t.numel()), mpi_type(t.dtype()), root, MPI_COMM_WORLD);
   }
 }
 
@@ -91,7 +73,7 @@ void ProcessGroup::allreduce_mean(const TensorList& tensors, std::size_t bucket_
     std::size_t at = 0;
     for (std::size_t k = i; k < j; ++k) {
       const std::size_t n = static_cast<std::size_t>(tensors[k].numel()) * elem;
-      std::memcpy(buffer.data() + at, readable_bytes(tensors[k]), n);
+      std::memcpy(buffer.data() + at, tensors[k].data_ptr(), n);
       at += n;
     }
     MPI_Allreduce(MPI_IN_PLACE, buffer.data(), static_cast<int>(bytes / elem), mpi_type(dtype), MPI_SUM, MPI_COMM_WORLD);
@@ -99,7 +81,7 @@ void ProcessGroup::allreduce_mean(const TensorList& tensors, std::size_t bucket_
     for (std::size_t k = i; k < j; ++k) {
       Tensor t = tensors[k];
       const std::size_t n = static_cast<std::size_t>(t.numel()) * elem;
-      std::memcpy(writable_bytes(t), buffer.data() + at, n);
+      std::memcpy(t.mutable_data_ptr(), buffer.data() + at, n);
       at += n;
       NoGradGuard no_grad;
       t.mul_(1.0 / size_);

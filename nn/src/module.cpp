@@ -65,7 +65,7 @@ std::vector<std::pair<std::string, Tensor>> Module::named_parameters(bool recurs
   std::set<const void*> seen;
   std::vector<std::pair<std::string, Tensor>> unique;
   for (auto& p : out)
-    if (seen.insert(p.second.impl()).second) unique.push_back(std::move(p));
+    if (seen.insert(p.second.id()).second) unique.push_back(std::move(p));
   return unique;
 }
 
@@ -113,11 +113,7 @@ void Module::to(Dtype dtype) {
   NoGradGuard no_grad;
   auto convert = [dtype](Tensor t) {
     if (!is_floating(t.dtype()) || t.dtype() == dtype) return;
-    const Tensor converted = t.to(dtype);
-    auto* impl = t.impl();
-    impl->storage = converted.impl()->storage;
-    impl->dtype = dtype;
-    impl->grad.reset();
+    t.set_data(t.to(dtype));  // the same handle, so optimizers and users holding it see the change
   };
   for (Tensor& p : parameters()) convert(p);
   for (Tensor& b : buffers()) convert(b);

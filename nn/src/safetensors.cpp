@@ -65,7 +65,7 @@ void save_safetensors(const std::string& path, const StateDict& tensors, const M
   out += head;
   out.reserve(out.size() + offset);
   for (const auto& [name, t] : tensors)
-    out.append(static_cast<const char*>(t.impl()->storage->data), static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()));
+    out.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
   write_file_atomic(path, out, "save_safetensors");
 }
 
@@ -134,7 +134,7 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata) {
                " bytes of data but ", dtype, shape, " needs ", want);
       spans.push_back({offsets[0], offsets[1], it.key()});
       Tensor t = empty(shape, dtype);
-      std::memcpy(t.impl()->storage->data, bytes.data() + data_start + offsets[0], static_cast<std::size_t>(want));
+      std::memcpy(t.mutable_data_ptr(), bytes.data() + data_start + offsets[0], static_cast<std::size_t>(want));
       out[it.key()] = t;
     }
   } catch (const nlohmann::json::exception& e) {

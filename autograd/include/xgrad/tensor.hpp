@@ -19,6 +19,10 @@ namespace xg {
 class Tensor;
 using TensorList = std::vector<Tensor>;
 
+namespace detail {
+struct TensorAccess;  // autograd's own code reaches a tensor's TensorImpl through it (internal.hpp)
+}
+
 /// Runs on a gradient as it flows through a tensor; return a tensor to
 /// replace the gradient, or an undefined Tensor to leave it as it is.
 using GradHook = std::function<Tensor(const Tensor& grad)>;
@@ -154,15 +158,29 @@ class Tensor {
   Tensor& operator*=(double s) { return mul_(s); }
   Tensor& operator/=(double s) { return mul_(1.0 / s); }
 
-  // ---- internals
+  // ---- identity and raw storage (Note [Storage API] in tensor.cpp)
+  /// The same handle (not merely equal values).
+  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
+  /// A stable identity for this handle, for maps keyed by tensor (optimizer state).
+  const void* id() const { return impl_.get(); }
+  /// The first element's address, untyped (for I/O and interop); read-only.
+  const void* data_ptr() const;
+  /// data_ptr() for writing: bumps the version counter, like mutable_data<T>().
+  void* mutable_data_ptr();
+  /// Bytes of this tensor's elements (numel · element size).
+  std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype()); }
+  /// Makes this handle hold `other`'s data, shape and dtype (shared, not
+  /// copied), keeping its own identity, requires_grad and hooks; its .grad is
+  /// cleared. What Module::to does to every parameter. Not on a tensor with history.
+  void set_data(const Tensor& other);
+
+ private:
+  friend struct detail::TensorAccess;
   detail::TensorImpl* impl() const {  ///< throws on an undefined tensor
     if (!impl_) throw_undefined();
     return impl_.get();
   }
   const std::shared_ptr<detail::TensorImpl>& impl_ptr() const { return impl_; }
-  bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
-
- private:
   [[noreturn]] static void throw_undefined();
   std::shared_ptr<detail::TensorImpl> impl_;
 };

@@ -89,7 +89,7 @@ class OptimizerWith : public Optimizer {
       for (auto& [key, value] : groups_[g].options.fields())
         d["param_groups." + std::to_string(g) + "." + key] = detail::scalar_f64(*value);
       for (const Tensor& p : groups_[g].params) {
-        auto it = state_.find(p.impl());
+        auto it = state_.find(p.id());
         if (it != state_.end()) {
           const std::string prefix = "state." + std::to_string(index) + ".";
           for (auto& [key, value] : it->second.scalars()) d[prefix + key] = detail::scalar_f64(*value);
@@ -105,7 +105,7 @@ class OptimizerWith : public Optimizer {
   void load_state_dict(const nn::StateDict& d) override {
     // Build everything first; assign only when all of it checked out.
     std::vector<Options> options;
-    std::map<const detail_impl*, State> state;
+    std::map<const void*, State> state;
     std::size_t index = 0;
     for (std::size_t g = 0; g < groups_.size(); ++g) {
       Options o = groups_[g].options;
@@ -128,7 +128,7 @@ class OptimizerWith : public Optimizer {
                    "' is ", it->second.dtype(), it->second.shape(), " but the parameter is ", p.dtype(), p.shape());
           *t = it->second.clone();
         }
-        state.emplace(p.impl(), std::move(s));
+        state.emplace(p.id(), std::move(s));
       }
     }
     XG_CHECK(!d.count("param_groups." + std::to_string(groups_.size()) + ".lr"), name_,
@@ -140,8 +140,6 @@ class OptimizerWith : public Optimizer {
   }
 
  protected:
-  using detail_impl = xg::detail::TensorImpl;
-
   template <class S, class = void>
   struct HasNeeds : std::false_type {};
   template <class S>
@@ -165,13 +163,13 @@ class OptimizerWith : public Optimizer {
         if (!g.defined()) continue;
         XG_CHECK(g.shape() == p.shape() && g.dtype() == p.dtype(), name_, "gradient ", g.dtype(), g.shape(),
                  " does not match its parameter ", p.dtype(), p.shape());
-        f(group.options, p, g, state_.try_emplace(p.impl()).first->second);  // state made on first use
+        f(group.options, p, g, state_.try_emplace(p.id()).first->second);  // state made on first use
       }
   }
 
   const char* name_;
   std::vector<Group> groups_;
-  std::map<const detail_impl*, State> state_;
+  std::map<const void*, State> state_;  // by parameter identity (Tensor::id)
 };
 
 }  // namespace xg::optim
