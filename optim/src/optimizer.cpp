@@ -1,4 +1,8 @@
 #include <cmath>
+
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
 #include "xgrad/optim/optimizer.hpp"
 
 namespace xg::optim {
@@ -18,6 +22,14 @@ double read_scalar(const nn::StateDict& d, const std::string& key, const char* o
   XG_CHECK(it->second.numel() == 1, op, "'", key, "' should hold one number, got shape ", it->second.shape());
   return it->second.item();
 }
+
+#if defined(__SSE2__)
+FlushDenormals::FlushDenormals() : saved_(_mm_getcsr()) { _mm_setcsr(saved_ | 0x8040u); }  // FTZ (bit 15) | DAZ (bit 6)
+FlushDenormals::~FlushDenormals() { _mm_setcsr(saved_); }
+#else
+FlushDenormals::FlushDenormals() = default;  // other CPUs: denormals are left as they are
+FlushDenormals::~FlushDenormals() = default;
+#endif
 
 double read_finite(const nn::StateDict& d, const std::string& key, const char* op) {
   const double v = read_scalar(d, key, op);

@@ -39,6 +39,25 @@ class Optimizer {
 };
 
 namespace detail {
+/// Note [Denormals in optimizer state]
+/// A parameter whose gradient stays 0 (a dead unit) has moments that decay
+/// geometrically (0.9ⁿ, 0.999ⁿ) through the denormal range, where each
+/// multiply takes a slow microcode path: an Adam step over such state ran
+/// 2.7× slower (1M parameters) and a whole training epoch 5× slower. While
+/// it lives, this flushes denormal results and inputs to zero on this thread
+/// (x86 MXCSR FTZ/DAZ), then restores the previous mode. Values that small
+/// (< 1.2e-38 in float32) change an update by less than one part in 10³⁰.
+class FlushDenormals {
+ public:
+  FlushDenormals();
+  ~FlushDenormals();
+  FlushDenormals(const FlushDenormals&) = delete;
+  FlushDenormals& operator=(const FlushDenormals&) = delete;
+
+ private:
+  unsigned saved_ = 0;
+};
+
 Tensor scalar_f64(double v);
 double read_scalar(const nn::StateDict& d, const std::string& key, const char* op);
 /// read_scalar, and the value must be finite.
@@ -157,6 +176,7 @@ class OptimizerWith : public Optimizer {
   template <class F>
   void for_each_update(F f) {
     NoGradGuard no_grad;
+    detail::FlushDenormals flush;  // Note [Denormals in optimizer state]
     for (Group& group : groups_)
       for (Tensor& p : group.params) {
         const Tensor g = p.grad();
