@@ -171,6 +171,12 @@ TEST_CASE("xgrad-train: Ctrl-C finishes the batch, writes a checkpoint, says how
   CHECK(contains(stopped.output, "resume with: " + train_exe));
   CHECK(contains(stopped.output, "--resume"));
   CHECK(fs::exists(out / "checkpoint.safetensors"));
+  // Resuming mid-epoch with another batch size would continue on different batches: refused.
+  std::vector<std::string> other = with(out, {"--resume"});
+  other[7] = "16";  // --batch-size
+  const Run mismatch = run(train_exe, other);
+  CHECK(mismatch.exit_code == 1);
+  CHECK(contains(mismatch.output, "key 'partial_epoch': the run was interrupted in an epoch of 172 batches but this training loader has 344"));
   const Run resumed = run(train_exe, with(out, {"--resume"}));
   CHECK(resumed.exit_code == 0);
   const Run whole = run(train_exe, with(straight, {}));

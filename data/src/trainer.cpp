@@ -187,6 +187,12 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
   if (options_.resume && file_exists(checkpoint_path())) {
     result.resumed_from = load_checkpoint(stopper, result.history, resume_at);
     first_epoch = result.resumed_from + 1;
+    // A run stopped mid-epoch continues at the same batch of the same order:
+    // only with the same batching (same data, batch size, seed).
+    XG_CHECK(resume_at.epoch == 0 || resume_at.of_batches == train.num_batches(), "resume", checkpoint_path(),
+             ": key 'partial_epoch': the run was interrupted in an epoch of ", resume_at.of_batches,
+             " batches but this training loader has ", train.num_batches(),
+             " (a different batch size or data?); resume with the same settings");
   }
   nn::StateDict best_weights;
   if (options_.restore_best_weights && stopper.best_epoch() > 0 && file_exists(best_path()))
@@ -199,7 +205,7 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
     log.epoch = epoch;
     log.lr = optimizer_.lr(0);
     train.set_epoch(epoch - 1);
-    Partial partial = resume_at.epoch == epoch ? resume_at : Partial{epoch, 0, 0, 0.0};
+    Partial partial = resume_at.epoch == epoch ? resume_at : Partial{epoch, 0, 0, 0.0, train.num_batches()};
     if (!train_epoch(train, epoch, partial)) {
       // Interrupted mid-epoch: the checkpoint records the finished epochs and how far this one got.
       if (writes) save_checkpoint(epoch - 1, stopper, result.history, &partial);
@@ -262,7 +268,8 @@ void Trainer::save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, 
                     {"seed", options_.seed ? std::to_string(*options_.seed) : std::string("none")}};
   if (partial)
     meta["partial_epoch"] = nlohmann::json{{"epoch", partial->epoch}, {"batches", partial->batches},
-                                           {"seen", partial->seen}, {"loss_sum", partial->loss_sum}}.dump();
+                                           {"of_batches", partial->of_batches}, {"seen", partial->seen},
+                                           {"loss_sum", partial->loss_sum}}.dump();
   nn::save_safetensors(checkpoint_path(), all, meta);
 }
 
@@ -303,11 +310,12 @@ std::int64_t Trainer::load_checkpoint(EarlyStopping& stopper, std::vector<EpochL
     try {
       const auto j = nlohmann::json::parse(meta.at("partial_epoch"));
       part = Partial{j.at("epoch").get<std::int64_t>(), j.at("batches").get<std::int64_t>(), j.at("seen").get<std::int64_t>(),
-                     j.at("loss_sum").get<double>()};
+                     j.at("loss_sum").get<double>(), j.at("of_batches").get<std::int64_t>()};
     } catch (const nlohmann::json::exception& e) {
       bad("partial_epoch", std::string("is malformed: ") + e.what());
     }
-    if (part.epoch != epoch + 1 || part.batches < 1 || part.seen < part.batches || !std::isfinite(part.loss_sum))
+    if (part.epoch != epoch + 1 || part.batches < 1 || part.batches >= part.of_batches || part.seen < part.batches ||
+        !std::isfinite(part.loss_sum))
       bad("partial_epoch", "is inconsistent with epoch " + std::to_string(epoch) + ": " + meta.at("partial_epoch"));
   }
   if (options_.seed) {

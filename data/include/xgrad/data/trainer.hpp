@@ -122,6 +122,7 @@ class Trainer {
   struct Partial {
     std::int64_t epoch = 0, batches = 0, seen = 0;
     double loss_sum = 0;
+    std::int64_t of_batches = 0;  ///< the epoch's number of batches (resuming needs the same batching)
   };
   /// Trains batches from partial.batches on; returns false when interrupted (partial then says where).
   bool train_epoch(DataLoader& train, std::int64_t epoch, Partial& partial);
