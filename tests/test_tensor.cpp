@@ -246,3 +246,15 @@ TEST_CASE("the storage API: identity, raw data, writes that count, set_data, and
                  "set_data: only a leaf's data can be replaced; this tensor has history (MulScalarBackward)"));
   CHECK(contains(error_of([&] { p.set_data(zeros({1}, int64)); }), "set_data: a tensor that requires grad needs float data"));
 }
+
+TEST_CASE("strides, storage_offset, is_contiguous and contiguous, as libtorch code calls them") {
+  const Tensor x = zeros({2, 3, 4});
+  CHECK(x.strides() == Shape{12, 4, 1});
+  CHECK(x.stride(0) == 12);
+  CHECK(x.stride(-1) == 1);
+  CHECK(x.storage_offset() == 0);
+  CHECK(x.is_contiguous());
+  CHECK(x.contiguous().is_same(x));  // no copy when already contiguous
+  CHECK(zeros({}).strides().empty());
+  CHECK(contains(error_of([&] { x.stride(3); }), "stride: dim 3 is out of range for a tensor of rank 3"));
+}

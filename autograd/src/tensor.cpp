@@ -3,7 +3,7 @@
 
 #include <cstring>
 
-#include "internal.hpp"
+#include "kernels.hpp"
 
 namespace xg {
 
@@ -31,6 +31,12 @@ Tensor alias(const Tensor& t) {
 
 void Tensor::throw_undefined() {
   detail::fail("Tensor", "this tensor is undefined (default-constructed, or a gradient that was never computed)");
+}
+
+Shape Tensor::strides() const { return detail::contiguous_strides(shape()); }
+
+std::int64_t Tensor::stride(std::int64_t d) const {
+  return strides()[static_cast<std::size_t>(detail::wrap_dim(d, dim(), "stride"))];
 }
 
 std::int64_t Tensor::size(std::int64_t d) const {

@@ -68,6 +68,15 @@ class Tensor {
   std::int64_t size(std::int64_t dim) const;  ///< negative dims count from the end
   std::int64_t numel() const { return impl()->numel; }
   Dtype dtype() const { return impl()->dtype; }
+  /// Elements to step in storage per step along each dim. Every tensor is
+  /// contiguous and row-major today (Note [Contiguous tensors]), so these are
+  /// the row-major strides and the offset is 0; libtorch code calling them works.
+  Shape strides() const;
+  std::int64_t stride(std::int64_t dim) const;  ///< negative dims count from the end
+  std::int64_t storage_offset() const { return 0; }
+  bool is_contiguous() const { return true; }
+  /// This tensor when already contiguous (always, today), like torch's contiguous().
+  Tensor contiguous() const { return *this; }
 
   // ---- data access (contiguous, row-major); T must match dtype()
   template <class T> T* data();
