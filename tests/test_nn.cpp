@@ -388,6 +388,17 @@ TEST_CASE("atomic save: symlinks are followed, special files refused, concurrent
   nn::save_safetensors(dir + "/link.safetensors", d);
   CHECK(std::filesystem::is_symlink(dir + "/link.safetensors"));
   CHECK(nn::load_safetensors(dir + "/real.safetensors").at("w").numel() == 5);
+  // A replaced file keeps its permissions; a new one gets 0666 minus the umask, as open(2) gives.
+  ::chmod((dir + "/real.safetensors").c_str(), 0600);
+  nn::save_safetensors(dir + "/link.safetensors", d);
+  CHECK((std::filesystem::status(dir + "/real.safetensors").permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
+  const mode_t old_mask = ::umask(027);
+  nn::save_safetensors(dir + "/new.safetensors", d);
+  ::umask(old_mask);
+  CHECK((std::filesystem::status(dir + "/new.safetensors").permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write | std::filesystem::perms::group_read));
+  std::filesystem::remove(dir + "/new.safetensors");
   // A FIFO (like /dev/full, a special file) is refused, not replaced.
   const std::string fifo = dir + "/fifo";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);

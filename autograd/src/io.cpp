@@ -14,6 +14,18 @@
 
 namespace xg {
 
+namespace {
+/// The process's umask, read without changing it (umask(2) can only set it,
+/// which would race with other threads creating files); 022 if unknown.
+mode_t process_umask() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Umask:", 0) == 0) return static_cast<mode_t>(std::stoul(line.substr(6), nullptr, 8));
+  return 022;
+}
+}  // namespace
+
 // Note [Atomic writes]
 // A checkpoint must be either the old file or the new one, whatever happens:
 // a kill, a full disk, a power loss, or another process saving beside us.
@@ -25,11 +37,13 @@ namespace xg {
 void write_file_atomic(const std::string& path, const std::string& bytes, const char* op) {
   XG_CHECK(!path.empty(), op, "the file name is empty");
   std::string target = path;
+  mode_t mode = 0;  // the permissions the file ends up with
   for (int hops = 0;; ++hops) {
     struct stat st {};
     if (::lstat(target.c_str(), &st) != 0) {
       XG_CHECK(errno == ENOENT, op, "cannot write ", path, ": ", std::strerror(errno));
-      break;  // a new file
+      mode = 0666 & ~process_umask();  // a new file: what open(2) would have given it
+      break;
     }
     if (S_ISLNK(st.st_mode)) {
       XG_CHECK(hops < 40, op, "cannot write ", path, ": too many levels of symbolic links");
@@ -46,6 +60,7 @@ void write_file_atomic(const std::string& path, const std::string& bytes, const 
     }
     XG_CHECK(S_ISREG(st.st_mode), op, "refusing to replace ", target == path ? path : target + " (the target of " + path + ")",
              ": it is not a regular file (a device, FIFO, socket or directory)");
+    mode = st.st_mode & 07777;  // a replaced file keeps its permissions
     break;
   }
   const auto slash = target.rfind('/');
@@ -66,7 +81,7 @@ void write_file_atomic(const std::string& path, const std::string& bytes, const 
     if (n < 0) fail_with("writing", errno);
     done += static_cast<std::size_t>(n);
   }
-  if (::fchmod(fd, 0644) != 0) fail_with("setting permissions of", errno);
+  if (::fchmod(fd, mode) != 0) fail_with("setting permissions of", errno);
   if (::fsync(fd) != 0) fail_with("flushing", errno);
   if (::close(fd) != 0) {
     const int err = errno;
