@@ -1,6 +1,7 @@
 // The engine's power tools: hooks, custom functions, functional derivatives,
 // in-place ops with history, checkpointing, graph export.
 #include <cmath>
+#include <cstdio>
 
 #include "helpers.hpp"
 
@@ -246,3 +247,21 @@ TEST_CASE("anomaly mode names the op and the tag where a NaN or Inf appeared") {
   CHECK_FALSE(AnomalyMode::is_enabled());
   CHECK(std::isnan(log(x * 1.0).to_vector<double>()[1]));  // off: no checks, NaN flows as in torch
 }
+
+// The old spellings stay usable for one release (with a deprecation warning, silenced here).
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+TEST_CASE("renamed names still work for one release: matmul_t, detail::record, nn::detail::write_file_atomic") {
+  const Tensor a = ones({2, 3}), b = ones({4, 3});
+  CHECK(matmul_t(a, b, false, true).to_vector<float>() == matmul_transposed(a, b, false, true).to_vector<float>());
+  Tensor x = ones({2}, TensorOptions().requires_grad(true));
+  Tensor y = x.detach() * 2.0;
+  detail::record(y, "OldSpelling", [](const Tensor& g, Node&) { return TensorList{g * 2.0}; }, x);
+  y.sum().backward();
+  CHECK(x.grad().to_vector<float>() == std::vector<float>{2.0f, 2.0f});
+  const std::string path = "xgrad_test_old_writer.txt";
+  nn::detail::write_file_atomic(path, "ok");
+  CHECK(read_file(path, "test") == "ok");
+  std::remove(path.c_str());
+}
+#pragma GCC diagnostic pop

@@ -287,6 +287,15 @@ void make_node(Tensor& out, const char* name, F&& backward, const Inputs&... inp
   detail::set_history(out, std::move(node));
 }
 
+namespace detail {
+/// The old internal spellings of make_node, kept one release so existing code still compiles.
+template <class F, class... Inputs>
+[[deprecated("use xg::make_node (Note [Writing an op])")]] void record(Tensor& out, const char* name, F&& fn,
+                                                                     const Inputs&... inputs) {
+  make_node(out, name, std::forward<F>(fn), inputs...);
+}
+}  // namespace detail
+
 /// make_node over a list of inputs (cat, stack, ops with a variable number of inputs).
 template <class F>
 void make_node(Tensor& out, const char* name, F&& backward, const TensorList& inputs) {

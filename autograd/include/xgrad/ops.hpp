@@ -86,6 +86,11 @@ Tensor sum_to(const Tensor& g, const Shape& shape);
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// y = op(a) @ op(b), op = transpose when the flag is set (2-d or 3-d, no copies).
 Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool transpose_a, bool transpose_b);
+/// The old name of matmul_transposed, kept one release so existing code still compiles.
+[[deprecated("renamed matmul_transposed")]] inline Tensor matmul_t(const Tensor& a, const Tensor& b, bool transpose_a,
+                                                                   bool transpose_b) {
+  return matmul_transposed(a, b, transpose_a, transpose_b);
+}
 Tensor outer(const Tensor& a, const Tensor& b);  ///< y = a bᵀ for 1-d a, b
 
 // ---- shape (ops_shape.cpp)

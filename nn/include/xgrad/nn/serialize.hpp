@@ -22,4 +22,15 @@ void save(const Module& module, const std::string& path);
 /// Reads and checks the whole file first, then loads it into the module.
 LoadResult load(Module& module, const std::string& path, bool strict = true);
 
+namespace detail {
+/// Old homes of the file helpers, kept one release so existing code still compiles.
+[[deprecated("moved to xg::write_file_atomic (xgrad/io.hpp)")]] inline void write_file_atomic(const std::string& path,
+                                                                                            const std::string& bytes) {
+  xg::write_file_atomic(path, bytes);
+}
+[[deprecated("moved to xg::read_file (xgrad/io.hpp)")]] inline std::string read_file(const std::string& path, const char* op) {
+  return xg::read_file(path, op);
+}
+}  // namespace detail
+
 }  // namespace xg::nn
