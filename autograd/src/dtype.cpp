@@ -67,6 +67,12 @@ Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
   return out;
 }
 
+void check_broadcasts_to(const Tensor& t, const Tensor& target, const char* op, const char* what,
+                         const char* target_name) {
+  XG_CHECK(broadcast_shapes(t.shape(), target.shape(), op) == target.shape(), op, what, " ", t.shape(),
+           " must broadcast to the ", target_name, " shape ", target.shape());
+}
+
 void check_defined(const Tensor& t, const char* op) {
   XG_CHECK(t.defined(), op, "got an undefined tensor");
 }

@@ -181,8 +181,9 @@ Tensor randint(std::int64_t low, std::int64_t high, const Shape& shape, TensorOp
 }
 
 Tensor tensor(std::initializer_list<double> values, const Shape& shape, TensorOptions opts) {
-  XG_CHECK(static_cast<std::int64_t>(values.size()) == checked_numel(shape, "tensor"), "tensor", values.size(),
-           " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  const std::int64_t n = checked_numel(shape, "tensor");
+  XG_CHECK(static_cast<std::int64_t>(values.size()) == n, "tensor", values.size(), " values do not fill shape ", shape,
+           " (", n, " elements)");
   Tensor t = detail::make_tensor(shape, opts.dtype(), "tensor");
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
@@ -198,8 +199,9 @@ Tensor tensor(std::initializer_list<double> values, TensorOptions opts) {
 
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions opts) {
-  XG_CHECK(static_cast<std::int64_t>(values.size()) == checked_numel(shape, "from_vector"), "from_vector",
-           values.size(), " values do not fill shape ", shape, " (", shape.numel(), " elements)");
+  const std::int64_t n = checked_numel(shape, "from_vector");
+  XG_CHECK(static_cast<std::int64_t>(values.size()) == n, "from_vector", values.size(), " values do not fill shape ",
+           shape, " (", n, " elements)");
   Tensor t = detail::make_tensor(shape, opts.dtype(), "from_vector");
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using U = decltype(z);

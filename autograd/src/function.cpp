@@ -39,7 +39,7 @@ TensorList apply_function(const char* name, const ContextFn& forward, ContextFn 
   // (returned as is) is aliased so it can get its own history.
   for (Tensor& o : outputs)
     for (const Tensor& i : inputs)
-      if (o.defined() && i.defined() && detail::impl_of(o)->storage == detail::impl_of(i)->storage) o = alias(o);
+      if (shares_storage(o, i)) o = alias(o);
   // always_record: outputs may need gradients through state f reaches
   // other than its inputs (checkpoint's parameters).
   if (!needs_grad(inputs) && !(always_record && GradMode::is_enabled())) return outputs;
@@ -60,18 +60,18 @@ TensorList apply_function(const char* name, const ContextFn& forward, ContextFn 
   // Outputs marked non-differentiable get no gradient: a history-free handle.
   for (Tensor& o : outputs)
     for (const Tensor& nd : A::non_differentiable(*ctx))
-      if (nd.is_same(o) || (nd.defined() && detail::impl_of(nd)->storage == detail::impl_of(o)->storage)) o = o.detach();
+      if (shares_storage(nd, o)) o = o.detach();
   // Saved tensors: outputs are saved as outputs (no cycle), the rest as inputs.
   take_pending_saved_bytes();
   for (const Tensor& s : A::to_save(*ctx)) {
     bool is_output = false;
-    for (const Tensor& o : outputs) is_output = is_output || (s.defined() && detail::impl_of(o)->storage == detail::impl_of(s)->storage);
+    for (const Tensor& o : outputs) is_output = is_output || shares_storage(o, s);
     Tensor original = s;
     for (std::size_t i = 0; i < inputs.size() && !is_output; ++i)
-      if (s.defined() && inputs[i].defined() && detail::impl_of(inputs[i])->storage == detail::impl_of(s)->storage) original = inputs[i];
+      if (shares_storage(inputs[i], s)) original = inputs[i];
     if (is_output)
       for (const Tensor& o : outputs)
-        if (detail::impl_of(o)->storage == detail::impl_of(s)->storage && o.grad_fn()) original = o;
+        if (shares_storage(o, s) && o.grad_fn()) original = o;
     A::saved(*ctx).emplace_back(original, is_output && original.grad_fn() != nullptr);
   }
   A::to_save(*ctx).clear();

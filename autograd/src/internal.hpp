@@ -18,6 +18,10 @@ struct TensorAccess {
 };
 inline TensorImpl* impl_of(const Tensor& t) { return TensorAccess::impl(t); }
 inline const std::shared_ptr<TensorImpl>& impl_ptr_of(const Tensor& t) { return TensorAccess::ptr(t); }
+/// Both defined and backed by the same storage (one may be an alias of the other).
+inline bool shares_storage(const Tensor& a, const Tensor& b) {
+  return a.defined() && b.defined() && impl_of(a)->storage == impl_of(b)->storage;
+}
 
 void* pool_alloc(std::size_t bytes);  // 64-byte aligned
 void pool_free(void* p, std::size_t bytes);
@@ -54,6 +58,10 @@ decltype(auto) dispatch_all(Dtype d, F&& f) {
 std::int64_t wrap_dim(std::int64_t dim, std::int64_t ndim, const char* op);
 /// NumPy broadcast of two shapes; throws naming op and both shapes.
 Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op);
+/// Throws unless `t` broadcasts to `target`'s shape without growing it:
+/// "<op>: <what> [..] must broadcast to the <target_name> shape [..]".
+void check_broadcasts_to(const Tensor& t, const Tensor& target, const char* op, const char* what,
+                         const char* target_name);
 /// Throws unless a and b share a dtype (and are defined), naming op, shapes and dtypes.
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);
 void check_defined(const Tensor& t, const char* op);

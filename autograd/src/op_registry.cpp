@@ -33,8 +33,8 @@ std::vector<OpSample> build() {
 
 }  // namespace
 
-std::vector<std::string> ops_checked_by(const OpSample& row) {
-  const std::string first = row.name.substr(0, row.name.find(' '));
+std::vector<std::string> ops_checked_by(const std::string& row_name) {
+  const std::string first = row_name.substr(0, row_name.find(' '));
   std::vector<std::string> out;
   if (first == "composite") return out;  // a small model made of several ops
   std::size_t at = 0;
@@ -78,6 +78,7 @@ std::vector<SweepRow> gradcheck_sweep(const std::vector<OpSample>& ops, const Sw
     const auto t0 = std::chrono::steady_clock::now();
     SweepRow row;
     row.name = op.name;
+    row.family = op.family;
     const TensorList inputs = sample_inputs(op, options.seed + k);
     GradcheckOptions tol = options.tolerances;
     tol.fast_mode = options.fast;
@@ -130,7 +131,7 @@ std::string sweep_table(const std::vector<SweepRow>& rows) {
   return os.str();
 }
 
-std::string family_table(const std::vector<OpSample>& ops, const std::vector<SweepRow>& rows) {
+std::string family_table(const std::vector<SweepRow>& rows) {
   struct Family {
     std::string name;
     std::vector<std::string> ops;
@@ -138,14 +139,14 @@ std::string family_table(const std::vector<OpSample>& ops, const std::vector<Swe
     bool first = true, second = true;
   };
   std::vector<Family> families;
-  for (std::size_t i = 0; i < ops.size() && i < rows.size(); ++i) {
-    if (families.empty() || families.back().name != ops[i].family) families.push_back({ops[i].family, {}, 0, true, true});
+  for (const SweepRow& row : rows) {
+    if (families.empty() || families.back().name != row.family) families.push_back({row.family, {}, 0, true, true});
     Family& f = families.back();
-    for (const std::string& op : ops_checked_by(ops[i]))
+    for (const std::string& op : ops_checked_by(row.name))
       if (std::find(f.ops.begin(), f.ops.end(), op) == f.ops.end()) f.ops.push_back(op);
     ++f.rows;
-    f.first = f.first && rows[i].first_order;
-    f.second = f.second && rows[i].second_order;
+    f.first = f.first && row.first_order;
+    f.second = f.second && row.second_order;
   }
   std::ostringstream os;
   os << "| family | ops | rows | gradcheck | gradgradcheck |\n|---|---|---|---|---|\n";

@@ -16,10 +16,17 @@ void check_index(const Tensor& index, const char* op) {
   XG_CHECK(index.dtype() == Dtype::Int64, op, "indices must be int64, got ", index.dtype(), index.shape());
 }
 
-void check_range(const Tensor& index, std::int64_t size, std::int64_t dim, const char* op) {
+/// Throws, naming op, at the first index outside [0, size); the message ends
+/// with what the range is, `what...` ("dim 1 of size 3" by default).
+template <class... What>
+void check_range_of(const Tensor& index, std::int64_t size, const char* op, const What&... what) {
   const std::int64_t* p = index.data<std::int64_t>();
   for (std::int64_t i = 0; i < index.numel(); ++i)
-    XG_CHECK(p[i] >= 0 && p[i] < size, op, "index ", p[i], " is out of range for dim ", dim, " of size ", size);
+    XG_CHECK(p[i] >= 0 && p[i] < size, op, "index ", p[i], " is out of range for ", what...);
+}
+
+void check_range(const Tensor& index, std::int64_t size, std::int64_t dim, const char* op) {
+  check_range_of(index, size, op, "dim ", dim, " of size ", size);
 }
 
 /// [outer, n, inner] view of a contiguous shape around dim.
@@ -203,10 +210,7 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 Tensor take(const Tensor& x, const Tensor& index) {
   detail::check_defined(x, "take");
   check_index(index, "take");
-  const std::int64_t* p = index.data<std::int64_t>();
-  for (std::int64_t i = 0; i < index.numel(); ++i)
-    XG_CHECK(p[i] >= 0 && p[i] < x.numel(), "take", "index ", p[i], " is out of range for a tensor of ", x.numel(),
-             " elements (shape ", x.shape(), ")");
+  check_range_of(index, x.numel(), "take", "a tensor of ", x.numel(), " elements (shape ", x.shape(), ")");
   return reshape(gather(reshape(x, Shape{-1}), 0, reshape(index, Shape{-1})), index.shape());
 }
 
@@ -214,10 +218,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
   detail::check_defined(weight, "embedding");
   check_index(indices, "embedding");
   XG_CHECK(weight.dim() == 2, "embedding", "weight must be [num_embeddings, dim], got ", weight.shape());
-  const std::int64_t* p = indices.data<std::int64_t>();
-  for (std::int64_t i = 0; i < indices.numel(); ++i)
-    XG_CHECK(p[i] >= 0 && p[i] < weight.size(0), "embedding", "index ", p[i], " is out of range for ", weight.size(0),
-             " embeddings (weight ", weight.shape(), ")");
+  check_range_of(indices, weight.size(0), "embedding", weight.size(0), " embeddings (weight ", weight.shape(), ")");
   Shape out = indices.shape();
   out.push_back(weight.size(1));
   return reshape(index_select(weight, 0, reshape(indices, Shape{-1})), out);
@@ -226,8 +227,7 @@ Tensor embedding(const Tensor& weight, const Tensor& indices) {
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   detail::check_defined(x, "masked_fill");
   detail::check_defined(mask, "masked_fill");
-  XG_CHECK(detail::broadcast_shapes(mask.shape(), x.shape(), "masked_fill") == x.shape(), "masked_fill", "mask ",
-           mask.shape(), " must broadcast to the input's shape ", x.shape());
+  detail::check_broadcasts_to(mask, x, "masked_fill", "mask", "input's");
   const Tensor m = mask.dtype() == x.dtype() ? mask.detach() : mask.detach().to(x.dtype());
   return where(m, full(Shape{}, value, x.dtype()), x);
 }

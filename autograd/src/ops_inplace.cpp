@@ -37,7 +37,7 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
 void bump(Tensor& t) { detail::bump_version(t); }
 
 void write_into(Tensor& self, const Tensor& value) {
-  if (detail::impl_of(value)->storage != detail::impl_of(self)->storage)
+  if (!detail::shares_storage(value, self))
     std::memcpy(detail::impl_of(self)->storage->data, detail::impl_of(value)->storage->data,
                 static_cast<std::size_t>(self.numel()) * dtype_size(self.dtype()));
   bump(self);

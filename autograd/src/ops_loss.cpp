@@ -25,6 +25,13 @@ void check_pair(const Tensor& input, const Tensor& target, const char* op) {
            " differ in shape (reshape one; silent broadcasting here is usually a bug)");
 }
 
+/// An optional elementwise weight: the input's dtype, broadcasting to its shape.
+void check_weight(const Tensor& weight, const Tensor& input, const char* op, const char* what, const char* input_name) {
+  if (!weight.defined()) return;
+  detail::check_same_dtype(input, weight, op);
+  detail::check_broadcasts_to(weight, input, op, what, input_name);
+}
+
 /// Validates int64 class targets against C classes and returns them as a list.
 std::vector<std::int64_t> class_targets(const Tensor& target, std::int64_t n, std::int64_t classes,
                                         std::int64_t ignore_index, const char* op) {
@@ -151,11 +158,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction r, const Tensor& weight) {
   check_pair(input, target, "binary_cross_entropy");
-  if (weight.defined()) {
-    detail::check_same_dtype(input, weight, "binary_cross_entropy");
-    XG_CHECK(detail::broadcast_shapes(weight.shape(), input.shape(), "binary_cross_entropy") == input.shape(),
-             "binary_cross_entropy", "weight ", weight.shape(), " must broadcast to the input's shape ", input.shape());
-  }
+  check_weight(weight, input, "binary_cross_entropy", "weight", "input's");
   {
     NoGradGuard no_grad;
     const double lo = min(input).item(), hi = max(input).item();
@@ -172,12 +175,8 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
                                         const Tensor& pos_weight) {
   const char* op = "binary_cross_entropy_with_logits";
   check_pair(logits, target, op);
-  for (const Tensor* w : {&weight, &pos_weight}) {
-    if (!w->defined()) continue;
-    detail::check_same_dtype(logits, *w, op);
-    XG_CHECK(detail::broadcast_shapes(w->shape(), logits.shape(), op) == logits.shape(), op,
-             w == &weight ? "weight " : "pos_weight ", w->shape(), " must broadcast to the logits' shape ", logits.shape());
-  }
+  check_weight(weight, logits, op, "weight", "logits'");
+  check_weight(pos_weight, logits, op, "pos_weight", "logits'");
   // log(1 + e^(−x)) = softplus(−x), computed without overflow and with the
   // right slope at x = 0 (zero-initialised logits are common).
   const Tensor log_sigmoid_neg = softplus(-logits, 1.0, std::numeric_limits<double>::infinity());

@@ -110,12 +110,7 @@ template const float* Tensor::data<float>() const;
 template const double* Tensor::data<double>() const;
 template const std::int64_t* Tensor::data<std::int64_t>() const;
 
-double Tensor::item() const {
-  XG_CHECK(numel() == 1, "item", "expected a tensor with one element, got shape ", shape());
-  return detail::dispatch_all(dtype(), [&](auto t) {
-    return static_cast<double>(*static_cast<const decltype(t)*>(impl()->storage->data));
-  });
-}
+double Tensor::item() const { return item<double>(); }
 
 template <class T>
 T Tensor::item() const {

@@ -238,9 +238,11 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
     summary.end_epoch(log, stopper.improved());
     for (auto& cb : callbacks_) cb(log, *this);
     if (stop || stop_requested_ || interrupted()) {
-      result.interrupted = interrupted() && !stop && !stop_requested_;
-      result.interrupted_epoch = epoch;
-      result.interrupted_batch = train.num_batches();
+      if (interrupted() && !stop && !stop_requested_) {  // the signal came as the epoch finished
+        result.interrupted = true;
+        result.interrupted_epoch = epoch;
+        result.interrupted_batch = train.num_batches();
+      }
       result.stopped_early = true;
       break;
     }

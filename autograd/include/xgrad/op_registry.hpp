@@ -23,7 +23,7 @@ struct OpSample {
 /// The public ops a row checks: its name's first word, split at '/'
 /// ("squeeze/unsqueeze 2-d" checks squeeze and unsqueeze); none for a row
 /// named "composite ..." (a small model of several ops).
-std::vector<std::string> ops_checked_by(const OpSample& row);
+std::vector<std::string> ops_checked_by(const std::string& row_name);
 
 /// Every built-in differentiable op, on several shapes.
 const std::vector<OpSample>& op_samples();
@@ -42,7 +42,7 @@ struct SweepOptions {
 };
 
 struct SweepRow {
-  std::string name;
+  std::string name, family;
   bool first_order = true, second_order = true, repeatable = true;
   std::string report;  ///< the first failure's report
   double seconds = 0;
@@ -52,8 +52,8 @@ struct SweepRow {
 std::vector<SweepRow> gradcheck_sweep(const std::vector<OpSample>& ops, const SweepOptions& options = {});
 /// A Markdown table of the rows, failures with their reports, and a count line.
 std::string sweep_table(const std::vector<SweepRow>& rows);
-/// The README's op table: one line per family with its ops, its number of
-/// rows and whether all of them passed (rows in op_samples() order).
-std::string family_table(const std::vector<OpSample>& ops, const std::vector<SweepRow>& rows);
+/// The README's op table: one line per family (in the rows' order) with its
+/// ops, its number of rows and whether all of them passed.
+std::string family_table(const std::vector<SweepRow>& rows);
 
 }  // namespace xg

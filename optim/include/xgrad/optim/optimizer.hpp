@@ -42,8 +42,9 @@ namespace detail {
 /// Note [Denormals in optimizer state]
 /// A parameter whose gradient stays 0 (a dead unit) has moments that decay
 /// geometrically (0.9ⁿ, 0.999ⁿ) through the denormal range, where each
-/// multiply takes a slow microcode path: an Adam step over such state ran
-/// 2.7× slower (1M parameters) and a whole training epoch 5× slower. While
+/// multiply takes a slow microcode path: an Adam step over such state ran up
+/// to 40× slower (bench_training adam_step_decayed_state; bench/README.md) and
+/// a whole training epoch 4× slower. While
 /// it lives, this flushes denormal results and inputs to zero on this thread
 /// (x86 MXCSR FTZ/DAZ), then restores the previous mode. Values that small
 /// (< 1.2e-38 in float32) change an update by less than one part in 10³⁰.
@@ -136,7 +137,10 @@ class OptimizerWith : public Optimizer {
         const std::string prefix = "state." + std::to_string(index++) + ".";
         if (!d.count(prefix + "step")) continue;  // no state yet for this parameter
         State s;
-        for (auto& [key, value] : s.scalars()) *value = detail::read_count(d, prefix + key, name_);
+        // `step` is a count; other scalars a State may keep need only be finite.
+        for (auto& [key, value] : s.scalars())
+          *value = std::string(key) == "step" ? detail::read_count(d, prefix + key, name_)
+                                              : detail::read_finite(d, prefix + key, name_);
         for (auto& [key, t] : s.tensors()) {
           auto it = d.find(prefix + key);
           // A state the update reads must be there: a missing one would silently restart it.
