@@ -15,6 +15,7 @@
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -24,6 +25,35 @@
 #include "xgrad_workloads.hpp"
 
 namespace {
+
+/// Adam over n parameters whose gradient became exactly 0 after one real step,
+/// then `decayed` more steps: the moments decay toward (and, by ~850 steps,
+/// into) the float32 denormal range. Each call is one more step.
+struct XgAdam {
+  xg::Tensor p;
+  std::unique_ptr<xg::optim::Adam> opt;
+  XgAdam(std::int64_t n, int decayed) : p(xg::randn({n}, xg::TensorOptions().requires_grad(true))) {
+    opt = std::make_unique<xg::optim::Adam>(xg::TensorList{p}, xg::optim::AdamOptions{1e-3});
+    p.sum().backward();
+    opt->step();
+    p.grad().zero_();
+    for (int i = 0; i < decayed; ++i) opt->step();
+  }
+  void step() { opt->step(); }
+};
+
+struct TorchAdam {
+  torch::Tensor p;
+  std::unique_ptr<torch::optim::Adam> opt;
+  TorchAdam(std::int64_t n, int decayed) : p(torch::randn({n}).requires_grad_(true)) {
+    opt = std::make_unique<torch::optim::Adam>(std::vector<torch::Tensor>{p}, torch::optim::AdamOptions(1e-3));
+    p.sum().backward();
+    opt->step();
+    p.mutable_grad().zero_();
+    for (int i = 0; i < decayed; ++i) opt->step();
+  }
+  void step() { opt->step(); }
+};
 
 double seconds_per_call(const std::function<void()>& f, double min_seconds) {
   if (min_seconds <= 0) {  // one timed call, no warm-up: for runs of many seconds
@@ -156,6 +186,16 @@ int main(int argc, char** argv) {
     auto tc = std::make_shared<bench::TorchStep>(bench::torch_cnn(), std::vector<int64_t>{64, 1, 28, 28});
     race("small CNN step, batch 64", threads, [xc] { xc->step(); }, [tc] { tc->step(); }, "<= 0.8");
   }
+  // Adam steps: fresh moments, and moments of dead units decayed for 780 steps
+  // (Note [Denormals in optimizer state]), at two sizes and 1 and 2 threads.
+  for (int threads : {1, 2})
+    for (std::int64_t n : {std::int64_t{1} << 16, std::int64_t{1} << 20})
+      for (int decayed : {0, 780}) {
+        auto xa = std::make_shared<XgAdam>(n, decayed);
+        auto ta = std::make_shared<TorchAdam>(n, decayed);
+        race("Adam step, " + std::to_string(n) + " params, state decayed " + std::to_string(decayed) + " steps", threads,
+             [xa] { xa->step(); }, [ta] { ta->step(); }, "");
+      }
   {
     auto xm = std::make_shared<bench::XgMatmul>(1024);
     auto tm = std::make_shared<bench::TorchMatmul>(1024);
