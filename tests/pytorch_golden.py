@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Golden values cited by tests/test_ops_nn.cpp, tests/test_ops_conv.cpp and
-tests/test_gradcheck_ops.cpp, computed with PyTorch (python3-torch, 1.13) in
+tests/test_gradcheck_ops.cpp and tests/test_views.cpp, computed with PyTorch (python3-torch, 1.13) in
 float64 on the same inputs. Run: /usr/bin/python3 tests/pytorch_golden.py [section]
 Each section prints the numbers the test asserts, under the test's name."""
 import sys
@@ -131,8 +131,60 @@ def nan_patterns():
     show("binary_cross_entropy with a NaN target", F.binary_cross_entropy(torch.full((3,), 0.5, dtype=f64), x))
 
 
+def views():
+    """tests/test_views.cpp: layouts of views, writes through them, and the
+    autograd cases xgrad allows (values) or refuses (where PyTorch records)."""
+    x = torch.arange(24.0, dtype=f64).reshape(2, 3, 4)
+    print("  permute(2, 0, 1) strides:", x.permute(2, 0, 1).stride())
+    print("  narrow(2, 1, 2) offset:", x.narrow(2, 1, 2).storage_offset(), "strides:", x.narrow(2, 1, 2).stride())
+    print("  select(1, 2) offset:", x.select(1, 2).storage_offset(), "strides:", x.select(1, 2).stride())
+    print("  slice dim 2 step 2 from 1:", x[:, :, 1::2].storage_offset(), x[:, :, 1::2].stride(), x[:, :, 1::2].flatten().tolist())
+    print("  expand [3, 1] -> [2, 3, 4] strides:", torch.zeros(3, 1).expand(2, 3, 4).stride())
+    m = torch.arange(12.0, dtype=f64).reshape(3, 4)
+    print("  diagonal:", m.diagonal().tolist(), m.diagonal().stride(), "offset 1:", m.diagonal(1).tolist(),
+          m.diagonal(1).storage_offset(), "offset -1:", m.diagonal(-1).tolist())
+    u = torch.arange(7.0, dtype=f64).unfold(0, 3, 2)
+    print("  unfold(0, 3, 2):", u.flatten().tolist(), u.shape, u.stride())
+    print("  as_strided([3, 3], [2, 1], 1):", torch.arange(8.0, dtype=f64).as_strided((3, 3), (2, 1), 1).flatten().tolist())
+    print("  x.t() of [2, 3] reshaped to [6]:", torch.arange(6.0, dtype=f64).reshape(2, 3).t().reshape(6).tolist())
+    z = torch.zeros(3, 4, dtype=f64)
+    z.narrow(1, 3, 1).fill_(100)
+    print("  narrow(1, 3, 1).fill_(100):", z.flatten().tolist())
+    z = torch.zeros(3, 4, dtype=f64)
+    z.select(0, 1).copy_(torch.tensor([1.0, 2, 3, 4], dtype=f64))
+    print("  select(0, 1).copy_([1, 2, 3, 4]):", z.flatten().tolist())
+    z = torch.zeros(2, 2, dtype=f64)
+    z.t().add_(torch.tensor([[1.0, 2], [3, 4]], dtype=f64))
+    print("  t().add_([[1, 2], [3, 4]]):", z.flatten().tolist())
+    z = torch.arange(6.0, dtype=f64).reshape(2, 3)
+    z[:, ::2].mul_(10)
+    print("  slice step 2 .mul_(10):", z.flatten().tolist())
+    # Allowed: a write through a view of a leaf under no_grad, then a gradient.
+    w = torch.ones(2, 3, dtype=f64, requires_grad=True)
+    with torch.no_grad():
+        w.narrow(0, 0, 1).zero_()
+    (w * torch.arange(6.0, dtype=f64).reshape(2, 3)).sum().backward()
+    print("  no_grad narrow.zero_ on a leaf, then grad of sum(w * arange):", w.flatten().tolist(), w.grad.flatten().tolist())
+    # Refused by xgrad, recorded by PyTorch (CopySlices) — the values it gives:
+    a = torch.ones(2, 3, dtype=f64, requires_grad=True)
+    b = a * 2
+    b.narrow(0, 0, 1).fill_(0)
+    b.sum().backward()
+    print("  PyTorch records b.narrow(0, 0, 1).fill_(0) on b = 2a: a.grad =", a.grad.flatten().tolist())
+    # A view made before a recorded in-place op on its base: PyTorch regenerates it.
+    a = torch.ones(2, 3, dtype=f64, requires_grad=True)
+    b = a * 2
+    b.mul_(3)
+    b.select(0, 0).sum().backward()
+    print("  b = 2a; b.mul_(3); b.select(0, 0).sum() backward: a.grad =", a.grad.flatten().tolist())
+    try:
+        torch.arange(6.0).reshape(2, 3).t().view(6)
+    except RuntimeError as e:
+        print("  t().view(6) raises:", str(e).splitlines()[0])
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
-                                     degenerate, nan_patterns]}
+                                     degenerate, nan_patterns, views]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -1,6 +1,7 @@
 // Finite-difference checks of the analytic gradients.
 #include "xgrad/gradcheck.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -19,6 +20,31 @@ std::vector<double> flat_outputs(const MultiFunction& f, const TensorList& input
     out.insert(out.end(), v.begin(), v.end());
   }
   return out;
+}
+
+/// x's elements in row-major order, through its strides (x may be a view);
+/// an input whose elements share memory cannot be perturbed one at a time.
+std::vector<double*> element_pointers(const Tensor& x) {
+  std::vector<double*> ptrs;
+  ptrs.reserve(static_cast<std::size_t>(x.numel()));
+  auto* base = static_cast<double*>(const_cast<void*>(x.data_ptr()));
+  const std::size_t nd = static_cast<std::size_t>(x.dim());
+  Shape idx(nd, 0);
+  std::int64_t off = 0;
+  for (std::int64_t k = 0; k < x.numel(); ++k) {
+    ptrs.push_back(base + off);
+    for (std::size_t d = nd; d-- > 0;) {
+      off += x.strides()[d];
+      if (++idx[d] < x.shape()[d]) break;
+      off -= x.strides()[d] * x.shape()[d];
+      idx[d] = 0;
+    }
+  }
+  std::vector<double*> sorted = ptrs;
+  std::sort(sorted.begin(), sorted.end());
+  XG_CHECK(std::adjacent_find(sorted.begin(), sorted.end()) == sorted.end(), "gradcheck", "an input (shape ", x.shape(),
+           ", strides ", x.strides(), ") has elements that share memory (an expanded view); pass a contiguous copy");
+  return ptrs;
 }
 
 }  // namespace
@@ -51,11 +77,12 @@ GradcheckResult gradcheck_impl(const MultiFunction& f, const TensorList& inputs,
     for (std::size_t c = 0; c < checked.size(); ++c) {
       Tensor x = inputs[checked[c]];
       const Tensor v = randn(x.shape(), Dtype::Float64);
-      double* p = static_cast<double*>(detail::impl_of(x)->storage->data);
+      const std::vector<double*> p = element_pointers(x);
       const double* pv = v.data<double>();
-      const std::vector<double> saved(p, p + x.numel());
+      std::vector<double> saved;
+      for (double* e : p) saved.push_back(*e);
       auto projected = [&](double sign) {
-        for (std::int64_t j = 0; j < x.numel(); ++j) p[j] = saved[static_cast<std::size_t>(j)] + sign * opts.eps * pv[j];
+        for (std::int64_t j = 0; j < x.numel(); ++j) *p[j] = saved[static_cast<std::size_t>(j)] + sign * opts.eps * pv[j];
         NoGradGuard guard;
         const TensorList out = f(inputs);
         double acc = 0;
@@ -66,7 +93,7 @@ GradcheckResult gradcheck_impl(const MultiFunction& f, const TensorList& inputs,
         return acc;
       };
       const double numeric = (projected(1) - projected(-1)) / (2 * opts.eps);
-      for (std::int64_t j = 0; j < x.numel(); ++j) p[j] = saved[static_cast<std::size_t>(j)];
+      for (std::int64_t j = 0; j < x.numel(); ++j) *p[j] = saved[static_cast<std::size_t>(j)];
       double analytic = 0;
       if (vjps[c].defined()) {
         const auto g = vjps[c].to_vector<double>();
@@ -88,15 +115,16 @@ GradcheckResult gradcheck_impl(const MultiFunction& f, const TensorList& inputs,
   std::vector<std::vector<double>> numeric(checked.size());
   for (std::size_t c = 0; c < checked.size(); ++c) {
     Tensor x = inputs[checked[c]];
-    double* p = static_cast<double*>(detail::impl_of(x)->storage->data);
+    const std::vector<double*> p = element_pointers(x);
     numeric[c].assign(n_out * static_cast<std::size_t>(x.numel()), 0.0);
     for (std::int64_t j = 0; j < x.numel(); ++j) {
-      const double v = p[j];
-      p[j] = v + opts.eps;
+      double& e = *p[static_cast<std::size_t>(j)];
+      const double v = e;
+      e = v + opts.eps;
       const auto plus = flat_outputs(f, inputs);
-      p[j] = v - opts.eps;
+      e = v - opts.eps;
       const auto minus = flat_outputs(f, inputs);
-      p[j] = v;
+      e = v;
       for (std::size_t k = 0; k < n_out; ++k)
         numeric[c][k * static_cast<std::size_t>(x.numel()) + static_cast<std::size_t>(j)] =
             (plus[k] - minus[k]) / (2 * opts.eps);

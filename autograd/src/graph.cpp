@@ -4,6 +4,7 @@
 #include <string>
 
 #include "internal.hpp"
+#include "kernels.hpp"
 
 namespace xg {
 namespace {
@@ -161,8 +162,14 @@ class AccumulateGrad final : public Node {
     if (!slot) {
       // .grad is later accumulated in place, so it must own its buffer:
       // steal the incoming one only when nothing else can see it.
-      const bool exclusive = detail::impl_ptr_of(g).use_count() == 1 && detail::impl_of(g)->storage.use_count() == 1;
-      slot = (GradMode::is_enabled() || exclusive) ? detail::impl_ptr_of(g) : detail::impl_ptr_of(g.clone());
+      // It must also be contiguous: optimizers read .grad as a flat buffer.
+      const bool exclusive = detail::impl_ptr_of(g).use_count() == 1 && detail::impl_of(g)->storage.use_count() == 1 &&
+                             g.is_contiguous();
+      if (GradMode::is_enabled()) {
+        slot = detail::impl_ptr_of(g.contiguous());
+      } else {
+        slot = exclusive ? detail::impl_ptr_of(g) : detail::impl_ptr_of(g.clone());
+      }
     } else if (GradMode::is_enabled() || slot->requires_grad) {
       slot = detail::impl_ptr_of(add(Tensor(slot), g));  // create_graph: keep .grad differentiable
     } else {
@@ -175,6 +182,7 @@ class AccumulateGrad final : public Node {
 
 Edge gradient_edge(const Tensor& t) {
   auto* impl = detail::impl_of(t);
+  if (impl->view_base) stale_view(t);
   Edge e;
   if (impl->grad_fn) {
     e.fn = impl->grad_fn;
@@ -202,7 +210,8 @@ bool has_non_finite(const Tensor& t) {
   if (!t.defined() || !is_floating(t.dtype())) return false;
   return dispatch_float(t.dtype(), "anomaly", [&](auto z) {
     using T = decltype(z);
-    const T* p = static_cast<const T*>(detail::impl_of(t)->storage->data);
+    const Tensor flat = detail::dense(t);
+    const T* p = flat.data<T>();
     for (std::int64_t i = 0; i < t.numel(); ++i)
       if (!std::isfinite(p[i])) return true;
     return false;
@@ -228,9 +237,18 @@ void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_n
 
 bool needs_grad(const TensorList& ts) {
   if (!GradMode::is_enabled()) return false;
-  for (const Tensor& t : ts)
-    if (t.defined() && t.requires_grad()) return true;
-  return false;
+  bool any = false;
+  for (const Tensor& t : ts) any = any || (t.defined() && needs_grad(t));
+  return any;
+}
+
+bool stale_view(const Tensor& t) {
+  const TensorImpl* impl = impl_of(t);
+  if (!impl->view_tracks_base || impl->view_base_grad_fn.lock() == impl->view_base->grad_fn) return false;
+  fail(impl->view_op, "this view (shape ", impl->shape, ") of a ", impl->view_base->dtype, impl->view_base->shape,
+       " tensor was made before an in-place op on that tensor (or on another view of it) was recorded by autograd, "
+       "so it would send gradients to the tensor's old history (Note [In-place on views]). Make the view again "
+       "after the in-place op");
 }
 
 }  // namespace detail

@@ -29,6 +29,9 @@ void pool_free(void* p, std::size_t bytes);
 /// Counts a write to t's storage (Note [Version counter]).
 void bump_version(const Tensor& t);
 
+/// A view of x's storage with this layout (Note [Views] in ops_view.cpp); no history.
+Tensor make_view(const Tensor& x, const Shape& shape, const Shape& strides, std::int64_t offset, const char* op);
+
 /// Uninitialised contiguous tensor; a bad or overflowing shape is an error naming `op`.
 Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op = "empty");
 

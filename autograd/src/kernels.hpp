@@ -1,6 +1,7 @@
 #pragma once
-// Raw kernels on contiguous buffers. Callers (the ops) have validated shapes
-// and dtypes; kernels only compute. No autograd here.
+// Raw kernels. Callers (the ops) have validated shapes and dtypes; kernels
+// only compute, and read any strides (flat-buffer kernels through dense()).
+// No autograd here.
 #include <cstdint>
 #include <vector>
 
@@ -42,15 +43,24 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& redu
 /// int64 indices of the max/min along dim (first one on ties).
 Tensor arg_reduce_kernel(bool is_max, const Tensor& x, std::int64_t dim, bool keepdim);
 
-/// out[i...] = src[offset + Σ i_d * strides[d]], out contiguous of out_shape.
-Tensor gather_strided(const Tensor& src, std::int64_t offset, const Shape& strides, const Shape& out_shape);
-/// dst[offset + Σ i_d * strides[d]] = src[i...] (dst written in place).
-void scatter_strided(Tensor& dst, std::int64_t offset, const Shape& strides, const Tensor& src);
+/// dst[i...] = src[i...] for any strides of either (src broadcasts to dst's
+/// shape; dtypes convert). dst must not overlap src.
+void copy_strided(const Tensor& dst, const Tensor& src);
+/// dst[i...] += src[i...], element by element in order, so where dst's
+/// elements overlap (stride 0, overlapping windows) they sum. Same dtype.
+void add_strided(const Tensor& dst, const Tensor& src);
+/// t itself when contiguous, else a contiguous copy (no history): what a
+/// kernel that walks flat buffers reads.
+Tensor dense(const Tensor& t);
+/// Row-major strides and whether a layout is row-major contiguous (size-1
+/// dims may have any stride; an empty tensor is contiguous), as in libtorch.
+bool is_contiguous_layout(const Shape& shape, const Shape& strides);
 Shape contiguous_strides(const Shape& shape);
 
-/// C[b] = op(A[b]) @ op(B[b]) for each batch; a batch stride of 0 broadcasts.
-void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, std::int64_t batch, std::int64_t m,
-                  std::int64_t n, std::int64_t k, bool trans_a, bool trans_b, std::int64_t stride_a,
-                  std::int64_t stride_b);
+/// C[b] = op(A[b]) @ op(B[b]) for each batch, A and B 2-d or 3-d views of
+/// any strides (a batch of 1 broadcasts); transposed views become BLAS flags
+/// and leading dims, other layouts are copied. C is contiguous.
+void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, std::int64_t batch, std::int64_t m, std::int64_t n,
+                  std::int64_t k, bool trans_a, bool trans_b);
 
 }  // namespace xg::detail

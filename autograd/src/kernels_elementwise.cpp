@@ -1,74 +1,27 @@
 // Elementwise kernels: loops on raw pointers that the compiler vectorises.
 //
 // Note [Broadcast loops]
-// A broadcast binary op walks the output in row-major order. Dims are first
-// collapsed where both inputs are contiguous across them, so the common cases
-// (same shape, scalar, bias row, column) become one inner loop with each
-// input's stride 0 or 1, specialised so the compiler vectorises it.
+// A binary op walks its output and both inputs with one strided plan
+// (Note [Strided loops]): a broadcast input has stride 0 where it repeats and
+// a view its own strides, so no input is copied to be read. The inner loop is
+// specialised for the strides the common cases give (same shape: 1 and 1;
+// scalar or bias row: 1 and 0) so the compiler vectorises it.
 #include <cmath>
 
 #include "kernels.hpp"
+#include "strided_loop.hpp"
 
 namespace xg::detail {
 namespace {
-
-constexpr std::size_t kMaxDims = 16;
-
-struct BroadcastPlan {
-  std::size_t ndim = 0;  // collapsed outer dims + the inner one
-  std::int64_t size[kMaxDims];
-  std::int64_t stride_a[kMaxDims];
-  std::int64_t stride_b[kMaxDims];
-};
-
-void input_strides(const Shape& in, const Shape& out, std::int64_t* strides) {
-  const std::size_t n = out.size(), off = n - in.size();
-  std::int64_t s = 1;
-  for (std::size_t i = n; i-- > 0;) {
-    const std::int64_t d = i < off ? 1 : in[i - off];
-    strides[i] = d == 1 ? 0 : s;
-    s *= d;
-  }
-}
-
-BroadcastPlan plan_broadcast(const Shape& a, const Shape& b, const Shape& out, const char* name) {
-  XG_CHECK(out.size() <= kMaxDims, name, "at most ", kMaxDims, " dims are supported, got ", out);
-  std::int64_t sa[kMaxDims], sb[kMaxDims];
-  input_strides(a, out, sa);
-  input_strides(b, out, sb);
-  BroadcastPlan p;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    if (out[i] == 1) continue;  // size-1 dims carry nothing
-    if (p.ndim > 0) {
-      const std::size_t j = p.ndim - 1;
-      if (p.stride_a[j] == sa[i] * out[i] && p.stride_b[j] == sb[i] * out[i]) {
-        p.size[j] *= out[i];
-        p.stride_a[j] = sa[i];
-        p.stride_b[j] = sb[i];
-        continue;
-      }
-    }
-    p.size[p.ndim] = out[i];
-    p.stride_a[p.ndim] = sa[i];
-    p.stride_b[p.ndim] = sb[i];
-    ++p.ndim;
-  }
-  if (p.ndim == 0) {
-    p.ndim = 1;
-    p.size[0] = 1;
-    p.stride_a[0] = p.stride_b[0] = 0;
-  }
-  return p;
-}
 
 template <class T, class F>
 void inner_loop(const T* a, const T* b, T* out, std::int64_t n, std::int64_t sa, std::int64_t sb, F f) {
   if (sa == 1 && sb == 1) {
     for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
-  } else if (sa == 1) {
+  } else if (sa == 1 && sb == 0) {
     const T bv = *b;
     for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], bv);
-  } else if (sb == 1) {
+  } else if (sa == 0 && sb == 1) {
     const T av = *a;
     for (std::int64_t i = 0; i < n; ++i) out[i] = f(av, b[i]);
   } else if (sa == 0 && sb == 0) {
@@ -79,25 +32,25 @@ void inner_loop(const T* a, const T* b, T* out, std::int64_t n, std::int64_t sa,
   }
 }
 
+/// out = f(a, b) over out's shape; a and b broadcast to it. out may be a
+/// (in place) when a's layout is out's.
 template <class T, class F>
-void broadcast_loop(const T* a, const T* b, T* out, const BroadcastPlan& p, F f) {
-  const std::size_t inner = p.ndim - 1;
-  const std::int64_t n = p.size[inner];
-  std::int64_t outer = 1;
-  for (std::size_t d = 0; d < inner; ++d) outer *= p.size[d];
-  std::int64_t idx[kMaxDims] = {};
-  std::int64_t ia = 0, ib = 0;
-  for (std::int64_t o = 0; o < outer; ++o) {
-    inner_loop(a + ia, b + ib, out + o * n, n, p.stride_a[inner], p.stride_b[inner], f);
-    for (std::size_t d = inner; d-- > 0;) {  // odometer over the outer dims
-      ia += p.stride_a[d];
-      ib += p.stride_b[d];
-      if (++idx[d] < p.size[d]) break;
-      ia -= p.stride_a[d] * p.size[d];
-      ib -= p.stride_b[d] * p.size[d];
-      idx[d] = 0;
+void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char* name, F f) {
+  const Shape& shape = out.shape();
+  if (out.numel() == 0) return;
+  const Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
+  const auto plan = plan_strided<3>(shape, {impl_of(out)->strides.data(), sa.data(), sb.data()}, name);
+  T* po = first_element<T>(out);
+  const T* pa = first_element<T>(a);
+  const T* pb = first_element<T>(b);
+  for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
+    T* o = po + off[0];
+    if (st[0] == 1) {
+      inner_loop(pa + off[1], pb + off[2], o, n, st[1], st[2], f);
+    } else {
+      for (std::int64_t i = 0; i < n; ++i) o[i * st[0]] = f(pa[off[1] + i * st[1]], pb[off[2] + i * st[2]]);
     }
-  }
+  });
 }
 
 template <class T>
@@ -155,8 +108,9 @@ void unary_typed(UnaryOp op, const T* x, T* y, std::int64_t n) {
 
 }  // namespace
 
-Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
-  check_defined(x, name);
+Tensor unary_kernel(UnaryOp op, const Tensor& x_in, const char* name) {
+  check_defined(x_in, name);
+  const Tensor x = dense(x_in);
   Tensor y = make_tensor(x.shape(), x.dtype());
   if (x.dtype() == Dtype::Float32 && (op == UnaryOp::Exp || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid)) {
     auto* f = op == UnaryOp::Exp ? exp_f32 : op == UnaryOp::Tanh ? tanh_f32 : sigmoid_f32;  // Note [Fast transcendentals]
@@ -170,7 +124,8 @@ Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
   return y;
 }
 
-Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y) {
+Tensor fused_unary_backward(UnaryOp op, const Tensor& g_in, const Tensor& y_in) {
+  const Tensor g = dense(g_in), y = dense(y_in);
   Tensor dx = make_tensor(y.shape(), y.dtype());
   dispatch_float(y.dtype(), "backward", [&](auto z) {
     using T = decltype(z);
@@ -202,21 +157,18 @@ Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* 
   Tensor out = make_tensor(out_shape, a.dtype());
   dispatch_float(a.dtype(), name, [&](auto z) {
     using T = decltype(z);
-    const T* pa = a.data<T>();
-    const T* pb = b.data<T>();
-    T* po = out.data<T>();
-    if (a.shape() == b.shape()) {
-      with_binary<T>(op, [&](auto f) { inner_loop(pa, pb, po, out.numel(), 1, 1, f); });
+    if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {
+      with_binary<T>(op, [&](auto f) { inner_loop(a.data<T>(), b.data<T>(), out.data<T>(), out.numel(), 1, 1, f); });
     } else {
-      const BroadcastPlan p = plan_broadcast(a.shape(), b.shape(), out_shape, name);
-      with_binary<T>(op, [&](auto f) { broadcast_loop(pa, pb, po, p, f); });
+      with_binary<T>(op, [&](auto f) { binary_loop<T>(out, a, b, name, f); });
     }
   });
   return out;
 }
 
-Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, const char* name) {
-  check_defined(a, name);
+Tensor scalar_kernel(BinaryOp op, const Tensor& a_in, double s, bool scalar_left, const char* name) {
+  check_defined(a_in, name);
+  const Tensor a = dense(a_in);
   Tensor out = make_tensor(a.shape(), a.dtype());
   dispatch_float(a.dtype(), name, [&](auto z) {
     using T = decltype(z);
@@ -234,8 +186,9 @@ Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, c
   return out;
 }
 
-Tensor clamp_kernel(const Tensor& x, double lo, double hi, const char* name) {
-  check_defined(x, name);
+Tensor clamp_kernel(const Tensor& x_in, double lo, double hi, const char* name) {
+  check_defined(x_in, name);
+  const Tensor x = dense(x_in);
   Tensor y = make_tensor(x.shape(), x.dtype());
   dispatch_float(x.dtype(), name, [&](auto z) {
     using T = decltype(z);
@@ -245,7 +198,8 @@ Tensor clamp_kernel(const Tensor& x, double lo, double hi, const char* name) {
   return y;
 }
 
-Tensor in_range_mask(const Tensor& x, double lo, double hi) {
+Tensor in_range_mask(const Tensor& x_in, double lo, double hi) {
+  const Tensor x = dense(x_in);
   Tensor y = make_tensor(x.shape(), x.dtype());
   dispatch_float(x.dtype(), "clamp", [&](auto z) {
     using T = decltype(z);
@@ -262,15 +216,19 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, const 
   check_same_dtype(cond, a, name);
   const Shape ab = broadcast_shapes(a.shape(), b.shape(), name);
   const Shape out_shape = broadcast_shapes(cond.shape(), ab, name);
-  const Tensor ea = a.shape() == out_shape ? a : a.detach().expand(out_shape);
-  const Tensor eb = b.shape() == out_shape ? b : b.detach().expand(out_shape);
-  const Tensor ec = cond.shape() == out_shape ? cond : cond.detach().expand(out_shape);
   Tensor out = make_tensor(out_shape, a.dtype());
+  if (out.numel() == 0) return out;
+  const Shape sc = broadcast_strides(cond, out_shape), sa = broadcast_strides(a, out_shape),
+              sb = broadcast_strides(b, out_shape);
+  const auto plan = plan_strided<4>(out_shape, {impl_of(out)->strides.data(), sc.data(), sa.data(), sb.data()}, name);
   dispatch_float(a.dtype(), name, [&](auto z) {
     using T = decltype(z);
-    const T *pc = ec.data<T>(), *pa = ea.data<T>(), *pb = eb.data<T>();
-    T* po = out.data<T>();
-    for (std::int64_t i = 0; i < out.numel(); ++i) po[i] = pc[i] != T(0) ? pa[i] : pb[i];
+    T* po = first_element<T>(out);
+    const T *pc = first_element<T>(cond), *pa = first_element<T>(a), *pb = first_element<T>(b);
+    for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
+      for (std::int64_t i = 0; i < n; ++i)
+        po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] != T(0) ? pa[off[2] + i * st[2]] : pb[off[3] + i * st[3]];
+    });
   });
   return out;
 }
@@ -283,14 +241,7 @@ void inplace_binary(Tensor& a, const Tensor& b, const char* name, F f) {
            " into the in-place target ", a.shape());
   dispatch_float(a.dtype(), name, [&](auto z) {
     using T = decltype(z);
-    T* pa = a.data<T>();
-    const T* pb = b.data<T>();
-    auto g = [&](T x, T y) { return f(x, y); };
-    if (a.shape() == b.shape()) {
-      inner_loop(pa, pb, pa, a.numel(), 1, 1, g);
-    } else {
-      broadcast_loop(pa, pb, pa, plan_broadcast(a.shape(), b.shape(), a.shape(), name), g);
-    }
+    binary_loop<T>(a, a, b, name, [&](T x, T y) { return f(x, y); });
   });
 }
 }  // namespace
@@ -310,15 +261,21 @@ void div_inplace_kernel(Tensor& a, const Tensor& b, const char* name) {
 }
 
 void scalar_inplace_kernel(Tensor& a, double mul, double add) {
+  if (a.numel() == 0) return;
+  const auto plan = plan_strided<1>(a.shape(), {impl_of(a)->strides.data()}, "fill_");
   dispatch_all(a.dtype(), [&](auto z) {
     using T = decltype(z);
-    T* p = a.data<T>();
+    T* base = first_element<T>(a);
     const T m = static_cast<T>(mul), c = static_cast<T>(add);
-    if (mul == 0.0) {
-      for (std::int64_t i = 0; i < a.numel(); ++i) p[i] = c;  // fill_/zero_ also clear NaNs
-    } else {
-      for (std::int64_t i = 0; i < a.numel(); ++i) p[i] = p[i] * m + c;
-    }
+    for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
+      T* p = base + off[0];
+      const std::int64_t s = st[0];
+      if (mul == 0.0) {
+        for (std::int64_t i = 0; i < n; ++i) p[i * s] = c;  // fill_/zero_ also clear NaNs
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) p[i * s] = p[i * s] * m + c;
+      }
+    });
   });
 }
 

@@ -93,7 +93,8 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
 
 }  // namespace
 
-Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& reduce, bool keepdim, const char* name) {
+Tensor reduce_kernel(ReduceOp op, const Tensor& x_in, const std::vector<bool>& reduce, bool keepdim, const char* name) {
+  const Tensor x = dense(x_in);
   const Shape& in = x.shape();
   Shape out_shape;
   std::vector<std::int64_t> sizes;
@@ -126,7 +127,8 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x, const std::vector<bool>& redu
   return out;
 }
 
-Tensor arg_reduce_kernel(bool is_max, const Tensor& x, std::int64_t dim, bool keepdim) {
+Tensor arg_reduce_kernel(bool is_max, const Tensor& x_in, std::int64_t dim, bool keepdim) {
+  const Tensor x = dense(x_in);
   const Shape& in = x.shape();
   std::int64_t outer = 1, inner = 1;
   for (std::int64_t d = 0; d < dim; ++d) outer *= in[static_cast<std::size_t>(d)];
@@ -161,7 +163,8 @@ Tensor arg_reduce_kernel(bool is_max, const Tensor& x, std::int64_t dim, bool ke
   return out;
 }
 
-Tensor cumsum_kernel(const Tensor& x, std::int64_t dim) {
+Tensor cumsum_kernel(const Tensor& x_in, std::int64_t dim) {
+  const Tensor x = dense(x_in);
   Tensor out = make_tensor(x.shape(), x.dtype());
   if (x.numel() == 0) return out;  // an empty dim would make the first-row copy write past the end (found by fuzzing)
   std::int64_t outer = 1, inner = 1;

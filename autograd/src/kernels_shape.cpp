@@ -1,7 +1,8 @@
-// Strided gather/scatter (permute, expand, slice, cat) and GEMM.
+// Strided copies and GEMM.
 #include <cblas.h>
 
 #include "kernels.hpp"
+#include "strided_loop.hpp"
 
 namespace xg::detail {
 
@@ -15,124 +16,127 @@ Shape contiguous_strides(const Shape& shape) {
   return s;
 }
 
-namespace {
-
-/// Merges dims that are contiguous with each other in the strided view and
-/// drops size-1 dims, so the inner loop is as long as possible.
-void collapse(const Shape& shape, const Shape& strides, Shape& sizes, Shape& strd) {
-  for (std::size_t i = 0; i < shape.size(); ++i) {
+bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
+  std::int64_t expected = 1;
+  for (std::size_t i = shape.size(); i-- > 0;) {
     if (shape[i] == 1) continue;
-    if (!sizes.empty() && strd[strd.size() - 1] == strides[i] * shape[i]) {
-      sizes[sizes.size() - 1] *= shape[i];
-      strd[strd.size() - 1] = strides[i];
-      continue;
-    }
-    sizes.push_back(shape[i]);
-    strd.push_back(strides[i]);
+    if (shape[i] == 0) return true;
+    if (strides[i] != expected) return false;
+    expected *= shape[i];
   }
-  if (sizes.empty()) {
-    sizes.push_back(1);
-    strd.push_back(0);
-  }
+  return true;
 }
 
-/// Calls f(strided offset, contiguous offset, inner length, inner stride) for each inner run.
-template <class F>
-void for_each_run(const Shape& shape, const Shape& strides, F f) {
-  Shape sizes, strd;
-  collapse(shape, strides, sizes, strd);
-  const std::size_t inner = sizes.size() - 1;
-  const std::int64_t n = sizes[inner];
-  std::int64_t outer = 1;
-  for (std::size_t d = 0; d < inner; ++d) outer *= sizes[d];
-  Shape idx(sizes.size(), 0);
-  std::int64_t off = 0;
-  for (std::int64_t o = 0; o < outer; ++o) {
-    f(off, o * n, n, strd[inner]);
-    for (std::size_t d = inner; d-- > 0;) {
-      off += strd[d];
-      if (++idx[d] < sizes[d]) break;
-      off -= strd[d] * sizes[d];
-      idx[d] = 0;
-    }
-  }
+void copy_strided(const Tensor& dst, const Tensor& src) {
+  const Shape& shape = dst.shape();
+  if (dst.numel() == 0) return;
+  const Shape ss = broadcast_strides(src, shape);
+  const auto plan = plan_strided<2>(shape, {impl_of(dst)->strides.data(), ss.data()}, "copy");
+  dispatch_all(dst.dtype(), [&](auto dz) {
+    using D = decltype(dz);
+    dispatch_all(src.dtype(), [&](auto sz) {
+      using S = decltype(sz);
+      D* pd = first_element<D>(dst);
+      const S* ps = first_element<S>(src);
+      for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
+        D* d = pd + off[0];
+        const S* s = ps + off[1];
+        if (st[0] == 1 && st[1] == 1) {
+          for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i]);
+        } else if (st[0] == 1) {
+          for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i * st[1]]);
+        } else {
+          for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] = static_cast<D>(s[i * st[1]]);
+        }
+      });
+    });
+  });
+}
+
+void add_strided(const Tensor& dst, const Tensor& src) {
+  const Shape& shape = dst.shape();
+  if (dst.numel() == 0) return;
+  const Shape ss = broadcast_strides(src, shape);
+  const auto plan = plan_strided<2>(shape, {impl_of(dst)->strides.data(), ss.data()}, "add");
+  dispatch_all(dst.dtype(), [&](auto z) {
+    using T = decltype(z);
+    T* pd = first_element<T>(dst);
+    const T* ps = first_element<T>(src);
+    for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
+      for (std::int64_t i = 0; i < n; ++i) pd[off[0] + i * st[0]] += ps[off[1] + i * st[1]];
+    });
+  });
+}
+
+Tensor dense(const Tensor& t) {
+  if (!t.defined() || t.is_contiguous()) return t;  // an undefined one is the caller's to report
+  Tensor out = make_tensor(t.shape(), t.dtype());
+  copy_strided(out, t);
+  return out;
+}
+
+namespace {
+
+/// How BLAS reads one operand of a (batched) product: a row-major matrix
+/// with leading dim ld (trans set when the view is a transposed row-major
+/// matrix), batch_stride apart. A view BLAS cannot read is copied first.
+struct BlasOperand {
+  Tensor keep;  // the tensor whose memory BLAS reads
+  bool trans;
+  std::int64_t ld, batch_stride;
+};
+
+BlasOperand blas_operand(const Tensor& x, bool trans) {
+  const std::int64_t rows = x.size(-2), cols = x.size(-1);
+  const std::int64_t rs = x.stride(-2), cs = x.stride(-1);
+  const std::int64_t batch_stride = x.dim() == 3 && x.size(0) > 1 ? x.stride(0) : 0;
+  if ((cols <= 1 || cs == 1) && (rows <= 1 || rs >= std::max<std::int64_t>(1, cols)))
+    return {x, trans, rows <= 1 ? std::max<std::int64_t>(1, cols) : rs, batch_stride};
+  if ((rows <= 1 || rs == 1) && (cols <= 1 || cs >= std::max<std::int64_t>(1, rows)))
+    return {x, !trans, cols <= 1 ? std::max<std::int64_t>(1, rows) : cs, batch_stride};
+  Tensor c = dense(x);
+  return {c, trans, std::max<std::int64_t>(1, cols), x.dim() == 3 && x.size(0) > 1 ? rows * cols : 0};
 }
 
 }  // namespace
 
-Tensor gather_strided(const Tensor& src, std::int64_t offset, const Shape& strides, const Shape& out_shape) {
-  Tensor out = make_tensor(out_shape, src.dtype());
-  if (out.numel() == 0) return out;
-  dispatch_all(src.dtype(), [&](auto z) {
-    using T = decltype(z);
-    const T* ps = src.data<T>() + offset;
-    T* po = out.data<T>();
-    for_each_run(out_shape, strides, [&](std::int64_t s, std::int64_t o, std::int64_t n, std::int64_t st) {
-      if (st == 1) {
-        for (std::int64_t i = 0; i < n; ++i) po[o + i] = ps[s + i];
-      } else {
-        for (std::int64_t i = 0; i < n; ++i) po[o + i] = ps[s + i * st];
-      }
-    });
-  });
-  return out;
-}
-
-void scatter_strided(Tensor& dst, std::int64_t offset, const Shape& strides, const Tensor& src) {
-  if (src.numel() == 0) return;
-  dispatch_all(src.dtype(), [&](auto z) {
-    using T = decltype(z);
-    T* pd = dst.data<T>() + offset;
-    const T* ps = src.data<T>();
-    for_each_run(src.shape(), strides, [&](std::int64_t d, std::int64_t s, std::int64_t n, std::int64_t st) {
-      if (st == 1) {
-        for (std::int64_t i = 0; i < n; ++i) pd[d + i] = ps[s + i];
-      } else {
-        for (std::int64_t i = 0; i < n; ++i) pd[d + i * st] = ps[s + i];
-      }
-    });
-  });
-}
-
-void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, std::int64_t batch, std::int64_t m,
-                  std::int64_t n, std::int64_t k, bool trans_a, bool trans_b, std::int64_t stride_a,
-                  std::int64_t stride_b) {
-  const auto ta = trans_a ? CblasTrans : CblasNoTrans;
-  const auto tb = trans_b ? CblasTrans : CblasNoTrans;
-  // Row-major leading dims: A is m×k (or k×m stored), B is k×n (or n×k stored).
-  const auto lda = static_cast<blasint>(trans_a ? m : k);
-  const auto ldb = static_cast<blasint>(trans_b ? k : n);
-  const auto ldc = static_cast<blasint>(n);
-  const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
+void gemm_batched(const Tensor& a_in, const Tensor& b_in, Tensor& c, std::int64_t batch, std::int64_t m,
+                  std::int64_t n, std::int64_t k, bool trans_a, bool trans_b) {
   if (m == 0 || n == 0) return;
   if (k == 0) {
     c.zero_();
     return;
   }
+  const BlasOperand a = blas_operand(a_in, trans_a), b = blas_operand(b_in, trans_b);
+  const std::int64_t lda = a.ld, ldb = b.ld;
   if (m * n * k <= 512) {
     // Tiny products: a BLAS call costs more than the arithmetic.
     auto naive = [&](auto z) {
       using T = decltype(z);
-      const T* pa = a.data<T>();
-      const T* pb = b.data<T>();
+      const T* pa = first_element<T>(a.keep);
+      const T* pb = first_element<T>(b.keep);
       T* pc = c.data<T>();
       for (std::int64_t bi = 0; bi < batch; ++bi) {
-        const T* A = pa + bi * stride_a;
-        const T* B = pb + bi * stride_b;
+        const T* A = pa + bi * a.batch_stride;
+        const T* B = pb + bi * b.batch_stride;
         T* C = pc + bi * m * n;
         for (std::int64_t i = 0; i < m; ++i)
           for (std::int64_t j = 0; j < n; ++j) {
             T acc = 0;
             for (std::int64_t q = 0; q < k; ++q)
-              acc += (trans_a ? A[q * lda + i] : A[i * lda + q]) * (trans_b ? B[j * ldb + q] : B[q * ldb + j]);
+              acc += (a.trans ? A[q * lda + i] : A[i * lda + q]) * (b.trans ? B[j * ldb + q] : B[q * ldb + j]);
             C[i * n + j] = acc;
           }
       }
     };
-    if (a.dtype() == Dtype::Float32) naive(float{});
+    if (c.dtype() == Dtype::Float32) naive(float{});
     else naive(double{});
     return;
   }
+  const auto ta = a.trans ? CblasTrans : CblasNoTrans;
+  const auto tb = b.trans ? CblasTrans : CblasNoTrans;
+  const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
+  const auto LDA = static_cast<blasint>(lda), LDB = static_cast<blasint>(ldb), LDC = static_cast<blasint>(n);
   // A second OpenBLAS thread only pays for itself on large products
   // (measured: the CNN's first conv, 8×9×50176, got slower with two).
   const int threads = get_num_threads();
@@ -145,20 +149,20 @@ void gemm_batched(const Tensor& a, const Tensor& b, Tensor& c, std::int64_t batc
       if (on) openblas_set_num_threads(n);
     }
   } restore{single, threads};
-  if (a.dtype() == Dtype::Float32) {
-    const float* pa = a.data<float>();
-    const float* pb = b.data<float>();
+  if (c.dtype() == Dtype::Float32) {
+    const float* pa = first_element<float>(a.keep);
+    const float* pb = first_element<float>(b.keep);
     float* pc = c.data<float>();
     for (std::int64_t i = 0; i < batch; ++i)
-      cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0f, pa + i * stride_a, lda, pb + i * stride_b, ldb, 0.0f,
-                  pc + i * m * n, ldc);
+      cblas_sgemm(CblasRowMajor, ta, tb, M, N, K, 1.0f, pa + i * a.batch_stride, LDA, pb + i * b.batch_stride, LDB, 0.0f,
+                  pc + i * m * n, LDC);
   } else {
-    const double* pa = a.data<double>();
-    const double* pb = b.data<double>();
+    const double* pa = first_element<double>(a.keep);
+    const double* pb = first_element<double>(b.keep);
     double* pc = c.data<double>();
     for (std::int64_t i = 0; i < batch; ++i)
-      cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1.0, pa + i * stride_a, lda, pb + i * stride_b, ldb, 0.0,
-                  pc + i * m * n, ldc);
+      cblas_dgemm(CblasRowMajor, ta, tb, M, N, K, 1.0, pa + i * a.batch_stride, LDA, pb + i * b.batch_stride, LDB, 0.0,
+                  pc + i * m * n, LDC);
   }
 }
 

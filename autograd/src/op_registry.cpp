@@ -17,7 +17,7 @@ namespace {
 std::vector<OpSample> build() {
   const std::pair<const char*, std::vector<OpSample> (*)()> families[] = {
       {"elementwise", detail::samples_elementwise}, {"reductions", detail::samples_reduce},
-      {"linear algebra", detail::samples_linalg},   {"shape", detail::samples_shape},
+      {"linear algebra", detail::samples_linalg},   {"shape", detail::samples_shape}, {"view", detail::samples_view},
       {"activations", detail::samples_activation},  {"losses", detail::samples_loss},
       {"indexing", detail::samples_index},          {"convolution, pooling", detail::samples_conv},
       {"normalisation", detail::samples_norm},
@@ -69,6 +69,40 @@ TensorList sample_inputs(const OpSample& op, std::uint64_t seed) {
   return inputs;
 }
 
+TensorList non_contiguous_copies(const TensorList& inputs) {
+  TensorList out;
+  for (const Tensor& x : inputs) {
+    if (x.numel() <= 1) {
+      out.push_back(x);
+      continue;
+    }
+    std::vector<std::int64_t> big;  // the dims longer than 1
+    for (std::int64_t d = 0; d < x.dim(); ++d)
+      if (x.size(d) > 1) big.push_back(d);
+    Tensor view;
+    {
+      NoGradGuard no_grad;
+      if (big.size() == 1) {  // stride 2 along the one long dim, offset 1
+        const std::int64_t d = big[0], n = x.size(d);
+        Shape wide = x.shape();
+        wide[static_cast<std::size_t>(d)] = 2 * n;
+        view = slice(zeros(wide, x.dtype()), d, 1, 2 * n, 2);
+      } else {  // the last two long dims swapped in memory, offset 1
+        const std::int64_t a = big[big.size() - 2], b = big.back();
+        Dims order(static_cast<std::size_t>(x.dim()));
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
+        std::swap(order[static_cast<std::size_t>(a)], order[static_cast<std::size_t>(b)]);
+        Shape swapped = x.shape();
+        std::swap(swapped[static_cast<std::size_t>(a)], swapped[static_cast<std::size_t>(b)]);
+        view = zeros({x.numel() + 1}, x.dtype()).narrow(0, 1, x.numel()).reshape(swapped).permute(order);
+      }
+      view.copy_(x);
+    }
+    out.push_back(view.requires_grad_(x.requires_grad()));
+  }
+  return out;
+}
+
 std::vector<SweepRow> gradcheck_sweep(const std::vector<OpSample>& ops, const SweepOptions& options) {
   std::vector<SweepRow> rows;
   std::uint64_t k = 0;
@@ -79,35 +113,44 @@ std::vector<SweepRow> gradcheck_sweep(const std::vector<OpSample>& ops, const Sw
     SweepRow row;
     row.name = op.name;
     row.family = op.family;
-    const TensorList inputs = sample_inputs(op, options.seed + k);
+    const TensorList contiguous = sample_inputs(op, options.seed + k);
     GradcheckOptions tol = options.tolerances;
     tol.fast_mode = options.fast;
-    try {
-      const GradcheckResult first = gradcheck(op.fn, inputs, tol);
-      row.first_order = first.ok;
-      row.report = first.report;
-      if (options.second_order) {
-        const GradcheckResult second = gradgradcheck(op.fn, inputs, tol);
-        row.second_order = second.ok;
-        if (row.report.empty()) row.report = second.report;
+    // The same values in each layout the sweep covers; the first failure is reported.
+    std::vector<std::pair<const char*, TensorList>> layouts = {{"", contiguous}};
+    if (options.non_contiguous) layouts.push_back({"non-contiguous inputs: ", non_contiguous_copies(contiguous)});
+    for (const auto& [label, inputs] : layouts) {
+      auto report = [&, label = label](const std::string& text) {
+        if (row.report.empty() && !text.empty()) row.report = label + text;
+      };
+      try {
+        const GradcheckResult first = gradcheck(op.fn, inputs, tol);
+        row.first_order = row.first_order && first.ok;
+        report(first.report);
+        if (options.second_order) {
+          const GradcheckResult second = gradgradcheck(op.fn, inputs, tol);
+          row.second_order = row.second_order && second.ok;
+          report(second.report);
+        }
+        if (options.repeatability) {
+          // Two fresh forward+backward passes must give bit-identical gradients.
+          auto grads = [&, &inputs = inputs] {
+            TensorList fresh;
+            for (const Tensor& t : inputs) fresh.push_back(t.detach().requires_grad_(true));
+            const Tensor y = op.fn(fresh);
+            TensorList g = grad({y}, fresh, {ones_like(y)}, false, false, true);
+            std::vector<std::vector<double>> out;
+            for (const Tensor& t : g) out.push_back(t.defined() ? t.to_vector<double>() : std::vector<double>{});
+            return out;
+          };
+          const bool same = grads() == grads();
+          row.repeatable = row.repeatable && same;
+          if (!same) report("two backward passes gave different gradients");
+        }
+      } catch (const std::exception& e) {
+        row.first_order = row.second_order = row.repeatable = false;
+        report(std::string("threw: ") + e.what());
       }
-      if (options.repeatability) {
-        // Two fresh forward+backward passes must give bit-identical gradients.
-        auto grads = [&] {
-          TensorList fresh;
-          for (const Tensor& t : inputs) fresh.push_back(t.detach().requires_grad_(true));
-          const Tensor y = op.fn(fresh);
-          TensorList g = grad({y}, fresh, {ones_like(y)}, false, false, true);
-          std::vector<std::vector<double>> out;
-          for (const Tensor& t : g) out.push_back(t.defined() ? t.to_vector<double>() : std::vector<double>{});
-          return out;
-        };
-        row.repeatable = grads() == grads();
-        if (!row.repeatable && row.report.empty()) row.report = "two backward passes gave different gradients";
-      }
-    } catch (const std::exception& e) {
-      row.first_order = row.second_order = row.repeatable = false;
-      row.report = std::string("threw: ") + e.what();
     }
     row.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     rows.push_back(row);

@@ -13,6 +13,7 @@ std::vector<OpSample> samples_elementwise();
 std::vector<OpSample> samples_reduce();
 std::vector<OpSample> samples_linalg();
 std::vector<OpSample> samples_shape();
+std::vector<OpSample> samples_view();
 std::vector<OpSample> samples_activation();
 std::vector<OpSample> samples_loss();
 std::vector<OpSample> samples_index();

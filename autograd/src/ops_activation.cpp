@@ -160,7 +160,10 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
       if (!drop[d]) out_shape.push_back(x.shape()[d]);
   }
   Tensor y = keepdim ? y_keep : detail::alias(y_keep);
-  if (!keepdim) detail::impl_of(y)->shape = out_shape;
+  if (!keepdim) {
+    detail::impl_of(y)->shape = out_shape;
+    detail::impl_of(y)->strides = detail::contiguous_strides(out_shape);  // y_keep is fresh, so contiguous
+  }
   if (needs_grad(x)) {
     make_node(y, "LogsumexpBackward", [keep_shape = y_keep.shape(), sx = SavedTensor(x, false), sy = SavedTensor(y, true)](
                                        const Tensor& g, Node& self) -> TensorList {

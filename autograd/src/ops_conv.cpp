@@ -70,13 +70,14 @@ void for_each_patch_row(const Geometry& g, bool batched, F f) {
 }  // namespace
 
 Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts, bool batched) {
+  const Tensor xd = detail::dense(x);  // read flat; x keeps the history
   detail::check_defined(x, "im2col");
   const Geometry g = geometry(x.shape(), kernel, opts, "im2col");
   const Shape shape = batched ? Shape{g.c * g.kh * g.kw, g.n * g.oh * g.ow} : Shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
   Tensor cols = detail::make_tensor(shape, x.dtype());
   detail::dispatch_float(x.dtype(), "im2col", [&](auto z) {
     using T = decltype(z);
-    const T* src = x.data<T>();
+    const T* src = xd.data<T>();
     T* dst = cols.data<T>();
     const std::int64_t sw = g.sw, ow = g.ow;
     for_each_patch_row(g, batched, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
@@ -100,6 +101,7 @@ Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts, bool batc
 }
 
 Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const Conv2dOptions& opts, bool batched) {
+  const Tensor colsd = detail::dense(cols);  // read flat; cols keeps the history
   detail::check_defined(cols, "col2im");
   const Geometry g = geometry(image_shape, kernel, opts, "col2im");
   const Shape want = batched ? Shape{g.c * g.kh * g.kw, g.n * g.oh * g.ow} : Shape{g.n, g.c * g.kh * g.kw, g.oh * g.ow};
@@ -108,7 +110,7 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const C
   Tensor img = zeros(image_shape, cols.dtype());
   detail::dispatch_float(cols.dtype(), "col2im", [&](auto z) {
     using T = decltype(z);
-    const T* src = cols.data<T>();
+    const T* src = colsd.data<T>();
     T* dst = img.data<T>();
     const std::int64_t sw = g.sw;
     for_each_patch_row(g, batched, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
@@ -203,7 +205,8 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair
   std::int64_t* idx = index.data<std::int64_t>();
   detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto z) {
     using T = decltype(z);
-    const T* p = x.data<T>();
+    const Tensor xd = detail::dense(x);  // indices are row-major positions, as take() reads them
+    const T* p = xd.data<T>();
     std::int64_t nans = 0;
     for (std::int64_t i = 0; i < x.numel(); ++i) nans += static_cast<std::int64_t>(p[i] != p[i]);
     const bool has_nan = nans > 0;
@@ -288,11 +291,12 @@ std::pair<std::int64_t, std::int64_t> adaptive_window(std::int64_t i, std::int64
 /// first and second derivatives come for free; a direct loop (not a GEMM with
 /// a pooling matrix) keeps a NaN in the window it belongs to.
 Tensor adaptive_avg(const Tensor& src, std::int64_t h, std::int64_t w, std::int64_t oh, std::int64_t ow, bool adjoint) {
+  const Tensor sd = detail::dense(src);
   const std::int64_t planes = src.size(0);
   Tensor dst = adjoint ? zeros(Shape{planes, h, w}, src.dtype()) : detail::make_tensor(Shape{planes, oh, ow}, src.dtype());
   detail::dispatch_float(src.dtype(), "adaptive_avg_pool2d", [&](auto z) {
     using T = decltype(z);
-    const T* in = src.data<T>();
+    const T* in = sd.data<T>();
     T* out = dst.data<T>();
     for (std::int64_t p = 0; p < planes; ++p)
       for (std::int64_t i = 0; i < oh; ++i) {
@@ -341,23 +345,23 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value)
   XG_CHECK(pads.size() % 2 == 0 && static_cast<std::int64_t>(pads.size()) <= 2 * x.dim(), "pad", "expects pairs of pads, at most two per dim, got ",
            pads.size(), " values for shape ", x.shape());
   Shape out = x.shape();
-  std::int64_t offset = 0;
-  Shape strides;
-  {
-    std::vector<std::int64_t> before(static_cast<std::size_t>(x.dim()), 0);
-    for (std::size_t i = 0; i < pads.size(); i += 2) {
-      XG_CHECK(pads[i] >= 0 && pads[i + 1] >= 0, "pad", "pads must be non-negative, got ", pads[i], " and ", pads[i + 1]);
-      const std::size_t d = static_cast<std::size_t>(x.dim()) - 1 - i / 2;
-      before[d] = pads[i];
-      XG_CHECK(!__builtin_add_overflow(out[d], pads[i], &out[d]) && !__builtin_add_overflow(out[d], pads[i + 1], &out[d]),
-               "pad", "pads ", pads[i], " and ", pads[i + 1], " make dim ", d, " of shape ", x.shape(), " overflow int64");
-    }
-    checked_numel(out, "pad", dtype_size(x.dtype()));  // before any stride arithmetic on the new shape
-    strides = detail::contiguous_strides(out);
-    for (std::size_t d = 0; d < before.size(); ++d) offset += before[d] * strides[d];
+  std::vector<std::int64_t> before(static_cast<std::size_t>(x.dim()), 0);
+  for (std::size_t i = 0; i < pads.size(); i += 2) {
+    XG_CHECK(pads[i] >= 0 && pads[i + 1] >= 0, "pad", "pads must be non-negative, got ", pads[i], " and ", pads[i + 1]);
+    const std::size_t d = static_cast<std::size_t>(x.dim()) - 1 - i / 2;
+    before[d] = pads[i];
+    XG_CHECK(!__builtin_add_overflow(out[d], pads[i], &out[d]) && !__builtin_add_overflow(out[d], pads[i + 1], &out[d]),
+             "pad", "pads ", pads[i], " and ", pads[i + 1], " make dim ", d, " of shape ", x.shape(), " overflow int64");
   }
+  checked_numel(out, "pad", dtype_size(x.dtype()));
   Tensor y = full(out, value, x.dtype());
-  detail::scatter_strided(y, offset, strides, x);
+  {
+    NoGradGuard no_grad;
+    Tensor inside = y;  // the view of y that x fills
+    for (std::size_t d = 0; d < before.size(); ++d)
+      inside = narrow(inside, static_cast<std::int64_t>(d), before[d], x.shape()[d]);
+    detail::copy_strided(inside, x);
+  }
   if (needs_grad(x)) {
     make_node(y, "PadBackward", [pads, in = x.shape()](const Tensor& g, Node&) -> TensorList {
       Tensor crop = g;

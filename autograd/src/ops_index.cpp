@@ -19,7 +19,8 @@ void check_index(const Tensor& index, const char* op) {
 /// Throws, naming op, at the first index outside [0, size); the message ends
 /// with what the range is, `what...` ("dim 1 of size 3" by default).
 template <class... What>
-void check_range_of(const Tensor& index, std::int64_t size, const char* op, const What&... what) {
+void check_range_of(const Tensor& index_in, std::int64_t size, const char* op, const What&... what) {
+  const Tensor index = detail::dense(index_in);
   const std::int64_t* p = index.data<std::int64_t>();
   for (std::int64_t i = 0; i < index.numel(); ++i)
     XG_CHECK(p[i] >= 0 && p[i] < size, op, "index ", p[i], " is out of range for ", what...);
@@ -65,7 +66,8 @@ void check_gather_shapes(const Tensor& x, std::int64_t dim, const Tensor& index,
 
 }  // namespace
 
-Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
+Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index_in) {
+  const Tensor index = detail::dense(index_in);
   detail::check_defined(x, "index_select");
   check_index(index, "index_select");
   XG_CHECK(index.dim() <= 1, "index_select", "index must be 1-d, got ", index.shape());
@@ -80,7 +82,8 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   const std::int64_t m = index.numel();
   detail::dispatch_all(x.dtype(), [&](auto z) {
     using T = decltype(z);
-    const T* src = x.data<T>();
+    const Tensor xd = detail::dense(x);
+    const T* src = xd.data<T>();
     T* dst = y.data<T>();
     for (std::int64_t o = 0; o < outer; ++o)
       for (std::int64_t i = 0; i < m; ++i) {
@@ -97,7 +100,8 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index) {
   return y;
 }
 
-Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index_in, const Tensor& src) {
+  const Tensor index = detail::dense(index_in);
   detail::check_same_dtype(x, src, "index_add");
   check_index(index, "index_add");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "index_add");
@@ -113,7 +117,8 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
   const std::int64_t m = index.numel();
   detail::dispatch_float(x.dtype(), "index_add", [&](auto z) {
     using T = decltype(z);
-    const T* s = src.data<T>();
+    const Tensor sd = detail::dense(src);
+    const T* s = sd.data<T>();
     T* dst = y.data<T>();
     for (std::int64_t o = 0; o < outer; ++o)
       for (std::int64_t i = 0; i < m; ++i) {
@@ -135,7 +140,8 @@ namespace {
 Tensor gather_backward(const Tensor& g, const Shape& in, std::int64_t d, const Tensor& index);
 }
 
-Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
+Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index_in) {
+  const Tensor index = detail::dense(index_in);
   detail::check_defined(x, "gather");
   check_index(index, "gather");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "gather");
@@ -144,7 +150,8 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
   Tensor y = detail::make_tensor(index.shape(), x.dtype());
   detail::dispatch_all(x.dtype(), [&](auto z) {
     using T = decltype(z);
-    const T* src = x.data<T>();
+    const Tensor xd = detail::dense(x);
+    const T* src = xd.data<T>();
     T* dst = y.data<T>();
     const std::int64_t* idx = index.data<std::int64_t>();
     if (x.dim() == 1) {  // flat (take, max-pool): a plain loop
@@ -163,7 +170,9 @@ Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index) {
 
 namespace {
 /// y += src scattered along dim at index, in place on a fresh tensor y.
-void scatter_add_into(Tensor& y, std::int64_t d, const Tensor& index, const Tensor& src) {
+void scatter_add_into(Tensor& y, std::int64_t d, const Tensor& index_in, const Tensor& src_in) {
+  const Tensor index = detail::dense(index_in);
+  const Tensor src = detail::dense(src_in);
   detail::dispatch_float(y.dtype(), "scatter_add", [&](auto z) {
     using T = decltype(z);
     const T* s = src.data<T>();
@@ -232,7 +241,8 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   return where(m, full(Shape{}, value, x.dtype()), x);
 }
 
-Tensor one_hot(const Tensor& indices, std::int64_t num_classes, Dtype dtype) {
+Tensor one_hot(const Tensor& indices_in, std::int64_t num_classes, Dtype dtype) {
+  const Tensor indices = detail::dense(indices_in);
   check_index(indices, "one_hot");
   XG_CHECK(num_classes > 0, "one_hot", "num_classes must be positive, got ", num_classes);
   check_range(indices, num_classes, 0, "one_hot");

@@ -10,20 +10,60 @@
 // then finds its version changed and says so. A leaf that requires grad
 // cannot be changed in place in grad mode (its .grad would no longer mean
 // anything); wrap such updates in NoGradGuard, as optimizers do.
-#include <cstring>
+//
+// Note [In-place on views]
+// Writing through a view changes its base (x.narrow(1, 3, 1).fill_(100)
+// changes x), with or without grad mode. What xgrad does not do is record
+// such a write for autograd: PyTorch does (CopySlices rebases the base's
+// history), xgrad refuses, with an error naming the view, whenever the write
+// would need recording — in grad mode, when the view, its base or the value
+// written requires grad. Without recording, the base's gradient would
+// silently ignore the write. The allowed cases are the ones optimizers,
+// initialisers and data code use: any write under NoGradGuard, and writes to
+// views of tensors that need no gradient. A recorded in-place op on the base
+// itself is allowed; a view made from it before then is stale (it would
+// still send gradients to the old history), so using it in grad mode is an
+// error too (check_view_is_current, graph.cpp).
+//
+// A write must also not reach one memory location twice (an expanded view:
+// stride 0), and an argument that overlaps the target is read from a copy,
+// so x.add_(x.t()) sees x's old values everywhere.
+#include <string_view>
 
 #include "kernels.hpp"
 
 namespace xg {
 namespace {
 
+/// An in-place op may not write one memory location twice with different
+/// values (fill_ writes one value, so libtorch allows it there, as does xgrad).
+void check_writable_layout(const Tensor& self, const char* op) {
+  if (std::string_view(op) == "fill_") return;
+  for (std::int64_t d = 0; d < self.dim(); ++d)
+    XG_CHECK(self.size(d) <= 1 || self.stride(d) != 0, op, "the target (shape ", self.shape(), ", strides ", self.strides(),
+             ") has more than one element at the same memory location (an expanded view); clone() it first");
+}
+
 bool recorded(const Tensor& self, const Tensor* other, const char* op) {
   detail::check_defined(self, op);
   if (other) detail::check_defined(*other, op);
+  check_writable_layout(self, op);
   if (!GradMode::is_enabled()) return false;
   XG_CHECK(!(self.is_leaf() && self.requires_grad()), op, "a leaf tensor that requires grad (", self.dtype(),
            self.shape(), ") cannot be modified in place while grad mode is on; wrap the update in xg::NoGradGuard");
-  return self.requires_grad() || (other && other->requires_grad());
+  const bool with_history = self.requires_grad() || (other && other->requires_grad());
+  const auto* impl = detail::impl_of(self);
+  if (impl->view_base && (with_history || impl->view_base->requires_grad)) {
+    const char* why = other && other->requires_grad() ? "the value written requires grad"
+                      : self.requires_grad()          ? "the view requires grad"
+                                                      : "the tensor it views requires grad";
+    detail::fail(op, "the tensor changed in place is a view (", impl->view_op, ", shape ", self.shape(), ") of a ",
+                 impl->view_base->dtype, impl->view_base->shape, " tensor, and ", why,
+                 "; xgrad does not record in-place ops on views (Note [In-place on views]). Build the new value "
+                 "out of place (xg::where, or cat of the pieces), or make the change under xg::NoGradGuard if no "
+                 "gradient should flow through it");
+  }
+  return with_history;
 }
 
 bool broadcasts_to(const Shape& from, const Shape& to) {
@@ -36,10 +76,21 @@ bool broadcasts_to(const Shape& from, const Shape& to) {
 
 void bump(Tensor& t) { detail::bump_version(t); }
 
+bool same_layout(const Tensor& a, const Tensor& b) {
+  return a.storage_offset() == b.storage_offset() && a.shape() == b.shape() && a.strides() == b.strides();
+}
+
+/// `other` as an in-place op on self may read it: a copy when it overlaps self
+/// in any other layout (Note [In-place on views]).
+Tensor readable(const Tensor& other, const Tensor& self) {
+  if (!detail::shares_storage(other, self) || same_layout(other, self)) return other;
+  Tensor copy = detail::make_tensor(other.shape(), other.dtype());
+  detail::copy_strided(copy, other);
+  return copy;
+}
+
 void write_into(Tensor& self, const Tensor& value) {
-  if (!detail::shares_storage(value, self))
-    std::memcpy(detail::impl_of(self)->storage->data, detail::impl_of(value)->storage->data,
-                static_cast<std::size_t>(self.numel()) * dtype_size(self.dtype()));
+  if (!(detail::shares_storage(value, self) && same_layout(value, self))) detail::copy_strided(self, readable(value, self));
   bump(self);
 }
 
@@ -65,7 +116,7 @@ Tensor& rebase(Tensor& self, const char* op, F out_of_place) {
 Tensor& Tensor::add_(const Tensor& other, double alpha) {
   if (recorded(*this, &other, "add_"))
     return rebase(*this, "add_", [&](const Tensor& old) { return alpha == 1.0 ? old + other : old + other * alpha; });
-  detail::add_inplace_kernel(*this, other, alpha, "add_");
+  detail::add_inplace_kernel(*this, readable(other, *this), alpha, "add_");
   bump(*this);
   return *this;
 }
@@ -74,14 +125,14 @@ Tensor& Tensor::sub_(const Tensor& other, double alpha) { return add_(other, -al
 
 Tensor& Tensor::mul_(const Tensor& other) {
   if (recorded(*this, &other, "mul_")) return rebase(*this, "mul_", [&](const Tensor& old) { return old * other; });
-  detail::mul_inplace_kernel(*this, other, "mul_");
+  detail::mul_inplace_kernel(*this, readable(other, *this), "mul_");
   bump(*this);
   return *this;
 }
 
 Tensor& Tensor::div_(const Tensor& other) {
   if (recorded(*this, &other, "div_")) return rebase(*this, "div_", [&](const Tensor& old) { return old / other; });
-  detail::div_inplace_kernel(*this, other, "div_");
+  detail::div_inplace_kernel(*this, readable(other, *this), "div_");
   bump(*this);
   return *this;
 }
@@ -122,9 +173,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
       return old * 0.0 + xg::expand(src.to(dt), target);
     });
   }
-  Tensor s = src.detach().to(dtype());
-  if (s.shape() != shape()) s = xg::expand(s, shape());
-  write_into(*this, s);
+  write_into(*this, src.detach());  // converts the dtype and broadcasts as it copies
   return *this;
 }
 

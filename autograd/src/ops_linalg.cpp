@@ -23,7 +23,7 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const std::int64_t batch = std::max(ba, bb);
   const bool batched = a.dim() == 3 || b.dim() == 3;
   Tensor y = detail::make_tensor(batched ? Shape{batch, m, n} : Shape{m, n}, a.dtype());
-  detail::gemm_batched(a, b, y, batch, m, n, k, ta, tb, ba == 1 ? 0 : m * k, bb == 1 ? 0 : k * n);
+  detail::gemm_batched(a, b, y, batch, m, n, k, ta, tb);
   if (needs_grad(a, b)) {
     SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
     SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);

@@ -12,6 +12,7 @@ namespace detail {
 Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
+  impl->strides = contiguous_strides(shape);
   impl->numel = checked_numel(shape, op, dtype_size(dtype));
   impl->dtype = dtype;
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * dtype_size(dtype));
@@ -20,10 +21,13 @@ Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op) {
 
 Tensor alias(const Tensor& t) {
   auto impl = std::make_shared<TensorImpl>();
-  impl->storage = detail::impl_of(t)->storage;
-  impl->shape = t.shape();
-  impl->numel = t.numel();
-  impl->dtype = t.dtype();
+  const TensorImpl* src = impl_of(t);
+  impl->storage = src->storage;
+  impl->shape = src->shape;
+  impl->strides = src->strides;
+  impl->offset = src->offset;
+  impl->numel = src->numel;
+  impl->dtype = src->dtype;
   return Tensor(std::move(impl));
 }
 
@@ -33,11 +37,30 @@ void Tensor::throw_undefined() {
   detail::fail("Tensor", "this tensor is undefined (default-constructed, or a gradient that was never computed)");
 }
 
-Shape Tensor::strides() const { return detail::contiguous_strides(shape()); }
+const Shape& Tensor::strides() const { return impl()->strides; }
 
 std::int64_t Tensor::stride(std::int64_t d) const {
   return strides()[static_cast<std::size_t>(detail::wrap_dim(d, dim(), "stride"))];
 }
+
+std::int64_t Tensor::storage_offset() const { return impl()->offset; }
+
+bool Tensor::is_contiguous() const { return detail::is_contiguous_layout(impl()->shape, impl()->strides); }
+
+Tensor Tensor::contiguous() const {
+  if (is_contiguous()) return *this;
+  Tensor out = detail::dense(*this);
+  if (detail::needs_grad(*this))
+    make_node(out, "ContiguousBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, *this);
+  return out;
+}
+
+namespace {
+[[noreturn]] void throw_not_contiguous(const Tensor& t, const char* call) {
+  detail::fail(call, "the tensor is not contiguous (shape ", t.shape(), ", strides ", t.strides(), ", storage offset ",
+               t.storage_offset(), "); call .contiguous() first, or read it element by element through its strides");
+}
+}  // namespace
 
 std::int64_t Tensor::size(std::int64_t d) const {
   return shape()[static_cast<std::size_t>(detail::wrap_dim(d, dim(), "size"))];
@@ -47,14 +70,16 @@ template <class T>
 T* Tensor::data() {
   XG_CHECK(dtype() == dtype_of<T>::value, "data", "tensor has dtype ", dtype(), ", asked for ",
            dtype_of<T>::value);
-  return static_cast<T*>(impl()->storage->data);
+  if (!is_contiguous()) throw_not_contiguous(*this, "data");
+  return static_cast<T*>(impl()->storage->data) + impl()->offset;
 }
 
 template <class T>
 const T* Tensor::data() const {
   XG_CHECK(dtype() == dtype_of<T>::value, "data", "tensor has dtype ", dtype(), ", asked for ",
            dtype_of<T>::value);
-  return static_cast<const T*>(impl()->storage->data);
+  if (!is_contiguous()) throw_not_contiguous(*this, "data");
+  return static_cast<const T*>(impl()->storage->data) + impl()->offset;
 }
 
 // Note [Storage API]
@@ -63,11 +88,19 @@ const T* Tensor::data() const {
 // mutable_data_ptr() (which count the write, Note [Version counter]), key maps
 // by id(), and swap a parameter's data with set_data(). Inside autograd,
 // detail::impl_of(t) (internal.hpp) is the one way in.
-const void* Tensor::data_ptr() const { return impl()->storage->data; }
+//
+// A tensor's element i... sits at storage element offset + Σ i_d·stride(d).
+// data<T>() is the flat, row-major buffer of a contiguous tensor and throws
+// on any other, because code that indexes it as [0, numel) would read the
+// wrong elements of a view; data_ptr() is the first element's address for
+// any layout (as libtorch's data_ptr()), for code that walks the strides.
+const void* Tensor::data_ptr() const {
+  return static_cast<const char*>(impl()->storage->data) + impl()->offset * static_cast<std::int64_t>(dtype_size(dtype()));
+}
 
 void* Tensor::mutable_data_ptr() {
   detail::bump_version(*this);
-  return impl()->storage->data;
+  return const_cast<void*>(data_ptr());
 }
 
 void Tensor::set_data(const Tensor& other) {
@@ -80,8 +113,11 @@ void Tensor::set_data(const Tensor& other) {
   const auto* src = other.impl();
   self->storage = src->storage;
   self->shape = src->shape;
+  self->strides = src->strides;
+  self->offset = src->offset;
   self->numel = src->numel;
   self->dtype = src->dtype;
+  self->view_base.reset();  // a leaf with new data views nothing autograd tracks
   self->grad.reset();
 }
 
@@ -116,7 +152,7 @@ template <class T>
 T Tensor::item() const {
   XG_CHECK(numel() == 1, "item", "expected a tensor with one element, got shape ", shape());
   return detail::dispatch_all(dtype(), [&](auto t) {
-    return static_cast<T>(*static_cast<const decltype(t)*>(impl()->storage->data));
+    return static_cast<T>(*static_cast<const decltype(t)*>(data_ptr()));
   });
 }
 template float Tensor::item<float>() const;
@@ -128,7 +164,8 @@ template bool Tensor::item<bool>() const;
 template <class T>
 std::vector<T> Tensor::to_vector() const {
   return detail::dispatch_all(dtype(), [&](auto t) {
-    const auto* p = static_cast<const decltype(t)*>(impl()->storage->data);
+    const Tensor flat = detail::dense(*this);
+    const auto* p = static_cast<const decltype(t)*>(flat.data_ptr());
     return std::vector<T>(p, p + numel());
   });
 }
@@ -173,7 +210,7 @@ Tensor Tensor::detach() const { return detail::alias(*this); }
 
 Tensor Tensor::clone() const {
   Tensor out = detail::make_tensor(shape(), dtype());
-  std::memcpy(detail::impl_of(out)->storage->data, impl()->storage->data, static_cast<std::size_t>(numel()) * dtype_size(dtype()));
+  detail::copy_strided(out, *this);
   if (detail::needs_grad(*this)) {
     make_node(out, "CloneBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, *this);
   }
@@ -183,15 +220,7 @@ Tensor Tensor::clone() const {
 Tensor Tensor::to(Dtype d) const {
   if (d == dtype()) return *this;
   Tensor out = detail::make_tensor(shape(), d);
-  detail::dispatch_all(dtype(), [&](auto src_t) {
-    using S = decltype(src_t);
-    detail::dispatch_all(d, [&](auto dst_t) {
-      using D = decltype(dst_t);
-      const S* src = static_cast<const S*>(impl()->storage->data);
-      D* dst = static_cast<D*>(detail::impl_of(out)->storage->data);
-      for (std::int64_t i = 0; i < numel(); ++i) dst[i] = static_cast<D>(src[i]);
-    });
-  });
+  detail::copy_strided(out, *this);
   if (is_floating(d) && detail::needs_grad(*this)) {
     const Dtype src = dtype();
     make_node(out, "ToBackward", [src](const Tensor& g, Node&) -> TensorList { return {g.to(src)}; }, *this);
@@ -207,7 +236,6 @@ Tensor Tensor::mean(const Dims& dims, bool keepdim) const { return xg::mean(*thi
 Tensor Tensor::max() const { return xg::max(*this); }
 Tensor Tensor::min() const { return xg::min(*this); }
 Tensor Tensor::reshape(const Shape& s) const { return xg::reshape(*this, s); }
-Tensor Tensor::view(const Shape& s) const { return xg::reshape(*this, s); }
 Tensor Tensor::flatten(std::int64_t s, std::int64_t e) const { return xg::flatten(*this, s, e); }
 Tensor Tensor::transpose(std::int64_t a, std::int64_t b) const { return xg::transpose(*this, a, b); }
 Tensor Tensor::t() const {

@@ -50,6 +50,8 @@ ProcessGroup& ProcessGroup::init(int* argc, char*** argv) {
 void ProcessGroup::broadcast(const TensorList& tensors, int root) const {
   for (const Tensor& t : tensors) {
     Tensor target = t;
+    XG_CHECK(t.is_contiguous(), "broadcast", "tensor ", t.shape(), " with strides ", t.strides(),
+             " is not contiguous; broadcast writes whole buffers (pass contiguous tensors, as parameters are)");
     MPI_Bcast(target.mutable_data_ptr(), static_cast<int>(t.numel()), mpi_type(t.dtype()), root, MPI_COMM_WORLD);
   }
 }
@@ -58,6 +60,9 @@ void ProcessGroup::allreduce_mean(const TensorList& tensors, std::size_t bucket_
   // Note [Gradient buckets]: one MPI call per parameter costs a latency per
   // parameter; packing runs of same-dtype tensors into flat buffers costs a
   // copy in and out, which is cheap next to the network.
+  for (const Tensor& t : tensors)
+    XG_CHECK(t.is_contiguous(), "allreduce_mean", "tensor ", t.shape(), " with strides ", t.strides(),
+             " is not contiguous; allreduce writes whole buffers (pass contiguous tensors, as gradients are)");
   std::size_t i = 0;
   std::vector<char> buffer;
   while (i < tensors.size()) {

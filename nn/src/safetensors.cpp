@@ -64,8 +64,10 @@ void save_safetensors(const std::string& path, const StateDict& tensors, const M
   std::memcpy(out.data(), &n, 8);
   out += head;
   out.reserve(out.size() + offset);
-  for (const auto& [name, t] : tensors)
-    out.append(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  for (const auto& [name, t] : tensors) {
+    const Tensor flat = t.contiguous();  // a view is saved as its elements, row-major
+    out.append(static_cast<const char*>(flat.data_ptr()), flat.nbytes());
+  }
   write_file_atomic(path, out, "save_safetensors");
 }
 

@@ -224,10 +224,13 @@ struct LeafHooks {
 };
 void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_nr = 0);
 
-inline bool needs_grad(const Tensor& t) { return GradMode::is_enabled() && t.requires_grad(); }
-inline bool needs_grad(const Tensor& a, const Tensor& b) {
-  return GradMode::is_enabled() && (a.requires_grad() || b.requires_grad());
+/// Throws when view t was made from its base before an in-place op gave the
+/// base new history (Note [In-place on views]); returns false otherwise.
+bool stale_view(const Tensor& t);
+inline bool needs_grad(const Tensor& t) {
+  return GradMode::is_enabled() && (t.requires_grad() || (t.is_view() && stale_view(t)));
 }
+inline bool needs_grad(const Tensor& a, const Tensor& b) { return needs_grad(a) || needs_grad(b); }
 bool needs_grad(const TensorList& ts);
 
 /// A node with several outputs whose backward is `TensorList(TensorList&& grads, Node& self)`.

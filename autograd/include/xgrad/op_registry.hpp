@@ -32,11 +32,17 @@ const std::vector<std::string>& non_differentiable_ops();
 /// float64 inputs requiring grad, drawn from the op's domain with `seed`.
 TensorList sample_inputs(const OpSample& op, std::uint64_t seed);
 
+/// The same values in non-contiguous layouts at a storage offset: the last two
+/// dims longer than 1 swapped in memory, or stride 2 when only one dim is
+/// longer than 1; requires_grad kept (a one-element input is returned as is).
+TensorList non_contiguous_copies(const TensorList& inputs);
+
 struct SweepOptions {
   std::string filter;          ///< only ops whose name contains this
   bool fast = false;           ///< random-projection gradcheck (GradcheckOptions::fast_mode)
   bool second_order = true;    ///< also gradgradcheck
   bool repeatability = true;   ///< two backward passes must agree bit for bit
+  bool non_contiguous = true;  ///< every check again on non_contiguous_copies of the inputs
   std::uint64_t seed = 0;
   GradcheckOptions tolerances;
 };

@@ -93,21 +93,33 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool transpose_a, boo
 }
 Tensor outer(const Tensor& a, const Tensor& b);  ///< y = a bᵀ for 1-d a, b
 
-// ---- shape (ops_shape.cpp)
-Tensor reshape(const Tensor& x, const Shape& shape);  ///< shares storage; one -1 allowed; dx = reshape(g, x.shape)
+// ---- views (ops_view.cpp): each shares x's storage, so writing through it
+// changes x (Note [Views]); dx is the view's adjoint.
+/// A view when x's strides allow it, else a copy (like libtorch); one -1 allowed. dx = reshape(g, x.shape)
+Tensor reshape(const Tensor& x, const Shape& shape);
 Tensor flatten(const Tensor& x, std::int64_t start_dim = 0, std::int64_t end_dim = -1);
 Tensor squeeze(const Tensor& x);                      ///< drops all size-1 dims
 Tensor squeeze(const Tensor& x, std::int64_t dim);
 Tensor unsqueeze(const Tensor& x, std::int64_t dim);
-Tensor permute(const Tensor& x, const Dims& order);   ///< copies; dx = permute(g, inverse)
+Tensor permute(const Tensor& x, const Dims& order);   ///< dx = permute(g, inverse)
 Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1);
-Tensor expand(const Tensor& x, const Shape& shape);   ///< broadcast copy; -1 keeps a dim; dx = sum_to(g, x.shape)
+Tensor expand(const Tensor& x, const Shape& shape);   ///< stride 0 where it repeats; -1 keeps a dim; dx = sum_to(g, x.shape)
 Tensor broadcast_to(const Tensor& x, const Shape& shape);
 /// Elements start, start+step, ... < end along dim (negative start/end count from the end,
 /// clamped like Python slices). dx = g scattered into zeros.
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1);
 Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length);
 Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index);  ///< removes dim
+TensorList unbind(const Tensor& x, std::int64_t dim = 0);              ///< select of every index
+/// The diagonal of the (dim1, dim2) planes, as the last dim; offset > 0 above the main one.
+Tensor diagonal(const Tensor& x, std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1);
+/// Windows of `size` every `step` along dim, as a new last dim (windows may overlap).
+Tensor unfold(const Tensor& x, std::int64_t dim, std::int64_t size, std::int64_t step);
+/// Any layout over x's storage (storage_offset -1: x's own), checked against the
+/// storage's bounds. Differentiable when x is contiguous and the view stays within x.
+Tensor as_strided(const Tensor& x, const Shape& size, const Shape& stride, std::int64_t storage_offset = -1);
+
+// ---- shape ops that copy (ops_shape.cpp)
 Tensor cat(const TensorList& xs, std::int64_t dim = 0);   ///< dx_i = slice of g
 Tensor stack(const TensorList& xs, std::int64_t dim = 0);
 TensorList split(const Tensor& x, std::int64_t split_size, std::int64_t dim = 0);

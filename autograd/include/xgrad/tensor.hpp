@@ -68,17 +68,20 @@ class Tensor {
   std::int64_t size(std::int64_t dim) const;  ///< negative dims count from the end
   std::int64_t numel() const { return impl()->numel; }
   Dtype dtype() const { return impl()->dtype; }
-  /// Elements to step in storage per step along each dim. Every tensor is
-  /// contiguous and row-major today (Note [Contiguous tensors]), so these are
-  /// the row-major strides and the offset is 0; libtorch code calling them works.
-  Shape strides() const;
+  /// Elements to step in storage per step along each dim (Note [Views]):
+  /// row-major for a fresh tensor, anything for a view.
+  const Shape& strides() const;
   std::int64_t stride(std::int64_t dim) const;  ///< negative dims count from the end
-  std::int64_t storage_offset() const { return 0; }
-  bool is_contiguous() const { return true; }
-  /// This tensor when already contiguous (always, today), like torch's contiguous().
-  Tensor contiguous() const { return *this; }
+  std::int64_t storage_offset() const;          ///< the first element's index in the storage
+  /// Row-major with no gaps (size-1 dims may have any stride), as in libtorch.
+  bool is_contiguous() const;
+  /// Made by a view op (transpose, narrow, ...): shares its base's storage.
+  bool is_view() const { return impl()->view_base != nullptr; }
+  /// This tensor when already contiguous, else a differentiable contiguous copy.
+  Tensor contiguous() const;
 
-  // ---- data access (contiguous, row-major); T must match dtype()
+  // ---- data access: the flat row-major buffer of a contiguous tensor (a
+  // non-contiguous one is an error: call contiguous() first); T must match dtype()
   template <class T> T* data();
   template <class T> const T* data() const;
   /// data<T>() for writing: also bumps the storage's version counter, so a
@@ -125,6 +128,7 @@ class Tensor {
   Tensor max() const;
   Tensor min() const;
   Tensor reshape(const Shape& shape) const;
+  /// reshape that never copies: an error when x's strides cannot show the new shape.
   Tensor view(const Shape& shape) const;
   Tensor flatten(std::int64_t start_dim = 0, std::int64_t end_dim = -1) const;
   Tensor transpose(std::int64_t dim0, std::int64_t dim1) const;
@@ -136,6 +140,11 @@ class Tensor {
   Tensor expand(const Shape& shape) const;
   Tensor narrow(std::int64_t dim, std::int64_t start, std::int64_t length) const;
   Tensor select(std::int64_t dim, std::int64_t index) const;
+  Tensor slice(std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step = 1) const;
+  TensorList unbind(std::int64_t dim = 0) const;
+  Tensor diagonal(std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1) const;
+  Tensor unfold(std::int64_t dim, std::int64_t size, std::int64_t step) const;
+  Tensor as_strided(const Shape& size, const Shape& stride, std::int64_t storage_offset = -1) const;
   Tensor matmul(const Tensor& other) const;
   Tensor pow(double exponent) const;
   Tensor exp() const;
@@ -172,11 +181,12 @@ class Tensor {
   bool is_same(const Tensor& other) const { return impl_ == other.impl_; }
   /// A stable identity for this handle, for maps keyed by tensor (optimizer state).
   const void* id() const { return impl_.get(); }
-  /// The first element's address, untyped (for I/O and interop); read-only.
+  /// The first element's address, untyped, for any layout (element i... is at
+  /// Σ i_d·stride(d) elements from it); for I/O and interop; read-only.
   const void* data_ptr() const;
   /// data_ptr() for writing: bumps the version counter, like mutable_data<T>().
   void* mutable_data_ptr();
-  /// Bytes of this tensor's elements (numel · element size).
+  /// Bytes of this tensor's elements (numel · element size; a view's, not its storage's).
   std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype()); }
   /// Makes this handle hold `other`'s data, shape and dtype (shared, not
   /// copied), keeping its own identity, requires_grad and hooks; its .grad is

@@ -27,9 +27,13 @@ struct Storage {
   Storage& operator=(const Storage&) = delete;
 };
 
+/// A tensor's elements are storage[offset + Σ i_d · strides[d]] (in
+/// elements, not bytes). Views share the storage (Note [Views] in ops_view.cpp).
 struct TensorImpl {
-  std::shared_ptr<Storage> storage;  // contiguous, row-major
+  std::shared_ptr<Storage> storage;
   Shape shape;
+  Shape strides;
+  std::int64_t offset = 0;
   std::int64_t numel = 0;
   Dtype dtype = Dtype::Float32;
   bool requires_grad = false;
@@ -39,6 +43,13 @@ struct TensorImpl {
   std::shared_ptr<TensorImpl> grad;       // accumulated gradient (leaves, or retain_grad)
   std::shared_ptr<LeafHooks> hooks;       // leaves only
   bool retains_grad = false;
+  // Views only: the tensor that owns the layout this one views (never itself
+  // a view), the op that made it, and whether it was made in grad mode with
+  // the base's history at that time (Note [In-place on views]).
+  std::shared_ptr<TensorImpl> view_base;
+  const char* view_op = nullptr;
+  bool view_tracks_base = false;
+  std::weak_ptr<Node> view_base_grad_fn;
 };
 
 }  // namespace detail

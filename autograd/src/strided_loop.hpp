@@ -1,0 +1,101 @@
+#pragma once
+// One walk over N strided operands of the same shape (broadcast inputs have
+// stride 0 where they repeat). Kernels hand it the shape and each operand's
+// strides and get back inner runs to loop over on raw pointers.
+//
+// Note [Strided loops]
+// Dims of size 1 are dropped, and a dim is merged into the one before it
+// when every operand steps across both as across one (stride_prev ==
+// stride · size), so a contiguous operand, a scalar, a bias row or a
+// transposed view that is contiguous in its last dim all become long inner
+// runs. The walk keeps row-major order of the shape, so an operand that is
+// contiguous (an output) can be indexed by run number · run length.
+#include <array>
+#include <cstdint>
+
+#include "internal.hpp"
+
+namespace xg::detail {
+
+constexpr std::size_t kMaxDims = 16;
+
+template <std::size_t N>
+struct StridedPlan {
+  std::size_t ndim = 0;  // >= 1 after planning; the last dim is the inner run
+  std::int64_t size[kMaxDims];
+  std::int64_t stride[N][kMaxDims];
+  std::int64_t runs() const {
+    std::int64_t r = 1;
+    for (std::size_t d = 0; d + 1 < ndim; ++d) r *= size[d];
+    return r;
+  }
+  std::int64_t run_length() const { return size[ndim - 1]; }
+};
+
+/// strides[k] points at shape.size() strides of operand k.
+template <std::size_t N>
+StridedPlan<N> plan_strided(const Shape& shape, const std::array<const std::int64_t*, N>& strides, const char* op) {
+  XG_CHECK(shape.size() <= kMaxDims, op, "at most ", kMaxDims, " dims are supported, got shape ", shape);
+  StridedPlan<N> p;
+  for (std::size_t i = 0; i < shape.size(); ++i) {
+    if (shape[i] == 1) continue;
+    if (p.ndim > 0) {
+      const std::size_t j = p.ndim - 1;
+      bool merge = true;
+      for (std::size_t k = 0; k < N; ++k) merge = merge && p.stride[k][j] == strides[k][i] * shape[i];
+      if (merge) {
+        p.size[j] *= shape[i];
+        for (std::size_t k = 0; k < N; ++k) p.stride[k][j] = strides[k][i];
+        continue;
+      }
+    }
+    p.size[p.ndim] = shape[i];
+    for (std::size_t k = 0; k < N; ++k) p.stride[k][p.ndim] = strides[k][i];
+    ++p.ndim;
+  }
+  if (p.ndim == 0) {
+    p.ndim = 1;
+    p.size[0] = 1;
+    for (std::size_t k = 0; k < N; ++k) p.stride[k][0] = 0;
+  }
+  return p;
+}
+
+/// Calls f(run number, offsets, run length, inner strides) for each inner run;
+/// offsets and strides are std::array<std::int64_t, N>, in elements.
+template <std::size_t N, class F>
+void for_each_run(const StridedPlan<N>& p, F f) {
+  const std::size_t inner = p.ndim - 1;
+  const std::int64_t n = p.size[inner];
+  std::array<std::int64_t, N> off{}, inner_stride{};
+  for (std::size_t k = 0; k < N; ++k) inner_stride[k] = p.stride[k][inner];
+  std::int64_t idx[kMaxDims] = {};
+  const std::int64_t runs = p.runs();
+  for (std::int64_t r = 0; r < runs; ++r) {
+    f(r, off, n, inner_stride);
+    for (std::size_t d = inner; d-- > 0;) {  // odometer over the outer dims
+      for (std::size_t k = 0; k < N; ++k) off[k] += p.stride[k][d];
+      if (++idx[d] < p.size[d]) break;
+      for (std::size_t k = 0; k < N; ++k) off[k] -= p.stride[k][d] * p.size[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/// t's strides as seen from `shape`, which t broadcasts to: 0 where t repeats.
+inline Shape broadcast_strides(const Tensor& t, const Shape& shape) {
+  const TensorImpl* impl = impl_of(t);
+  const std::size_t n = shape.size(), lead = n - impl->shape.size();
+  Shape s(n, 0);
+  for (std::size_t i = lead; i < n; ++i) s[i] = impl->shape[i - lead] == 1 ? 0 : impl->strides[i - lead];
+  return s;
+}
+
+/// The first element of t, typed (t's dtype must be T).
+template <class T>
+T* first_element(const Tensor& t) {
+  const TensorImpl* impl = impl_of(t);
+  return static_cast<T*>(impl->storage->data) + impl->offset;
+}
+
+}  // namespace xg::detail
