@@ -201,6 +201,45 @@ int main(int argc, char** argv) {
     auto tm = std::make_shared<bench::TorchMatmul>(1024);
     race("matmul 1024^2 fwd+bwd", 1, [xm] { xm->step(); }, [tm] { tm->step(); }, "");
   }
+  // Views (strided tensors): a transpose feeding an elementwise op and a
+  // matmul, a strided slice, and attention's head split, forward+backward.
+  for (auto [r, c] : {std::array<std::int64_t, 2>{4096, 256}, std::array<std::int64_t, 2>{1024, 1024},
+                      std::array<std::int64_t, 2>{256, 4096}}) {
+    const std::string size = std::to_string(r) + "x" + std::to_string(c);
+    auto xx = xg::randn({r, c}, xg::TensorOptions().requires_grad(true));
+    auto xb = xg::randn({c, r});
+    auto tx = torch::randn({r, c}).requires_grad_(true);
+    auto tb = torch::randn({c, r});
+    race("x.t() + y fwd+bwd " + size, 1, [=] { (xx.t() + xb).sum().backward(); },
+         [=] { (tx.t() + tb).sum().backward(); }, "");
+    auto xw = xg::randn({r, 64});
+    auto tw = torch::randn({r, 64});
+    race("matmul(x.t(), w) fwd+bwd " + size + ", w " + std::to_string(r) + "x64", 1,
+         [=] { xg::matmul(xx.t(), xw).sum().backward(); }, [=] { torch::matmul(tx.t(), tw).sum().backward(); }, "");
+    race("x[:, ::2] * 2 fwd+bwd " + size, 1, [=] { (xg::slice(xx, 1, 0, c, 2) * 2.0).sum().backward(); },
+         [=] { (tx.slice(1, 0, c, 2) * 2.0).sum().backward(); }, "");
+  }
+  for (std::int64_t t : {64, 256}) {
+    // q, k, v = x.split(3 heads' worth) -> [B, H, T, d] -> scores -> context, like attention's reshapes.
+    const std::int64_t b = 16, h = 4, d = 32;
+    auto xq = xg::randn({b, t, 3 * h * d}, xg::TensorOptions().requires_grad(true));
+    auto tq = torch::randn({b, t, 3 * h * d}).requires_grad_(true);
+    auto xf = [=] {
+      auto parts = xg::split(xq, h * d, 2);
+      auto heads = [&](const xg::Tensor& p) { return p.reshape({b, t, h, d}).permute({0, 2, 1, 3}).reshape({b * h, t, d}); };
+      auto q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
+      auto ctx = xg::matmul(xg::softmax(xg::matmul(q, k.transpose(1, 2)) * 0.17, -1), v);
+      ctx.reshape({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, h * d}).sum().backward();
+    };
+    auto tf = [=] {
+      auto parts = tq.split(h * d, 2);
+      auto heads = [&](const torch::Tensor& p) { return p.reshape({b, t, h, d}).permute({0, 2, 1, 3}).reshape({b * h, t, d}); };
+      auto q = heads(parts[0]), k = heads(parts[1]), v = heads(parts[2]);
+      auto ctx = torch::matmul(torch::softmax(torch::matmul(q, k.transpose(1, 2)) * 0.17, -1), v);
+      ctx.reshape({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, h * d}).sum().backward();
+    };
+    race("attention head split/merge fwd+bwd, B16 H4 d32 T" + std::to_string(t), 1, xf, tf, "");
+  }
   for (std::int64_t depth : {10000, 100000}) {
     race("chain of " + std::to_string(depth) + " ops (build+bwd+free)", 1, [depth] { bench::xg_chain(depth); },
          [depth] { bench::torch_chain(depth); }, "<= 0.1");

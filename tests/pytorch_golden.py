@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Golden values cited by tests/test_ops_nn.cpp, tests/test_ops_conv.cpp and
-tests/test_gradcheck_ops.cpp and tests/test_views.cpp, computed with PyTorch (python3-torch, 1.13) in
+tests/test_gradcheck_ops.cpp, tests/test_views.cpp and tests/test_dtypes.cpp, computed with PyTorch (python3-torch, 1.13) in
 float64 on the same inputs. Run: /usr/bin/python3 tests/pytorch_golden.py [section]
 Each section prints the numbers the test asserts, under the test's name."""
 import sys
@@ -183,8 +183,40 @@ def views():
         print("  t().view(6) raises:", str(e).splitlines()[0])
 
 
+def dtypes():
+    """tests/test_dtypes.cpp: bool, int32 and int64 arithmetic, promotion and conversions."""
+    a = torch.tensor([7, -7, 7, -7, 0, 5], dtype=torch.int64)
+    b = torch.tensor([2, 2, -2, -2, 3, 5], dtype=torch.int64)
+    print("  a + b, a - b, a * b:", (a + b).tolist(), (a - b).tolist(), (a * b).tolist())
+    print("  floor_divide:", torch.div(a, b, rounding_mode="floor").tolist(), "remainder:", torch.remainder(a, b).tolist())
+    print("  a / b (true division):", (a / b).dtype, (a / b).tolist())
+    print("  a < b:", (a < b).tolist(), (a < b).dtype, "sum of a:", a.sum().item(), a.sum().dtype)
+    print("  int64 * 2:", (a * 2).dtype, "int64 * 0.5:", (a * 0.5).dtype, (a * 0.5).tolist())
+    i32 = torch.tensor([1, 2, 3], dtype=torch.int32)
+    print("  int32 + int64:", (i32 + torch.tensor([1, 1, 1])).dtype, "int32 + 1:", (i32 + 1).dtype,
+          "int32 + float32:", (i32 + torch.ones(3)).dtype, "bool + int32:", (torch.tensor([True, False, True]) + i32).dtype,
+          "bool * 2:", (torch.tensor([True, False]) * 2).dtype, "int32 sum:", i32.sum().dtype, "bool sum:",
+          torch.tensor([True, False, True]).sum().item())
+    print("  bool + bool:", (torch.tensor([True, False, False]) + torch.tensor([True, True, False])).tolist(),
+          "bool * bool:", (torch.tensor([True, False, True]) * torch.tensor([True, True, False])).tolist())
+    f = torch.tensor([1.7, -1.7, 0.0, 2.5, -0.2])
+    print("  float32 -> int64 / int32 / bool:", f.to(torch.int64).tolist(), f.to(torch.int32).tolist(), f.to(torch.bool).tolist())
+    print("  -7.5 % 2 (float remainder):", torch.remainder(torch.tensor([-7.5, 7.5]), 2.0).tolist(),
+          torch.remainder(torch.tensor([-7.5, 7.5]), -2.0).tolist())
+    logits = torch.tensor([[0.1, 2.0, 0.3], [1.5, 0.2, 0.1], [0.0, 0.1, 3.0], [2.0, 1.0, 0.0]])
+    target = torch.tensor([1, 0, 1, 0])
+    correct = logits.argmax(1) == target
+    print("  argmax(1) == target:", correct.tolist(), "sum:", correct.sum().item(), "accuracy:", correct.float().mean().item())
+    m = torch.tensor([[True, False], [False, False]])
+    print("  any/all:", m.any().item(), m.all().item(), m.any(1).tolist(), m.all(0).tolist(), "where:",
+          torch.where(m, torch.tensor(1.0), torch.tensor(-1.0)).flatten().tolist(),
+          "masked_fill:", torch.zeros(2, 2).masked_fill(m, 5.0).flatten().tolist())
+    print("  logical_and/or/xor/not:", torch.logical_and(m, m.t()).flatten().tolist(), torch.logical_or(m, m.t()).flatten().tolist(),
+          torch.logical_xor(torch.tensor([1, 0, 2]), torch.tensor([1, 1, 0])).tolist(), torch.logical_not(torch.tensor([0.0, 2.0])).tolist())
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
-                                     degenerate, nan_patterns, views]}
+                                     degenerate, nan_patterns, views, dtypes]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -53,7 +53,7 @@ TEST_CASE("unary ops") {
   check_values(sigmoid(tensor({-1000.0, 1000.0}, float64)), {0, 1});
 }
 
-TEST_CASE("comparisons give 0/1 masks in the input dtype, where selects") {
+TEST_CASE("comparisons give bool masks, where selects") {
   Tensor a = tensor({1, 2, 3}), b = tensor({3, 2, 1});
   check_values(eq(a, b), {0, 1, 0});
   check_values(ne(a, b), {1, 0, 1});
@@ -61,7 +61,9 @@ TEST_CASE("comparisons give 0/1 masks in the input dtype, where selects") {
   check_values(le(a, b), {1, 1, 0});
   check_values(gt(a, 1.5), {0, 1, 1});
   check_values(ge(a, 2.0), {0, 1, 1});
-  CHECK(gt(a, b).dtype() == float32);
+  CHECK(gt(a, b).dtype() == boolean);
+  check_values(a * gt(a, 1.5), {0, 2, 3});  // a bool mask multiplies in the other dtype
+  CHECK((a * gt(a, 1.5)).dtype() == float32);
   CHECK_FALSE(gt(tensor({1.0}, TensorOptions().requires_grad(true)), 0.0).requires_grad());
   check_values(where(gt(a, 1.5), a, b), {3, 2, 3});
 }

@@ -12,11 +12,35 @@ const char* dtype_name(Dtype d) {
     case Dtype::Float32: return "float32";
     case Dtype::Float64: return "float64";
     case Dtype::Int64: return "int64";
+    case Dtype::Int32: return "int32";
+    case Dtype::Bool: return "bool";
   }
   return "unknown";
 }
 
-std::size_t dtype_size(Dtype d) { return d == Dtype::Float32 ? 4 : 8; }
+std::size_t dtype_size(Dtype d) {
+  switch (d) {
+    case Dtype::Float32: case Dtype::Int32: return 4;
+    case Dtype::Float64: case Dtype::Int64: return 8;
+    case Dtype::Bool: return 1;
+  }
+  return 8;
+}
+
+namespace {
+int promotion_rank(Dtype d) {
+  switch (d) {
+    case Dtype::Bool: return 0;
+    case Dtype::Int32: return 1;
+    case Dtype::Int64: return 2;
+    case Dtype::Float32: return 3;
+    case Dtype::Float64: return 4;
+  }
+  return 4;
+}
+}  // namespace
+
+Dtype promote_types(Dtype a, Dtype b) { return promotion_rank(a) >= promotion_rank(b) ? a : b; }
 
 std::ostream& operator<<(std::ostream& os, Dtype d) { return os << dtype_name(d); }
 

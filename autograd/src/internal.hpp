@@ -53,8 +53,23 @@ decltype(auto) dispatch_all(Dtype d, F&& f) {
     case Dtype::Float32: return f(float{});
     case Dtype::Float64: return f(double{});
     case Dtype::Int64: return f(std::int64_t{});
+    case Dtype::Int32: return f(std::int32_t{});
+    case Dtype::Bool: return f(bool{});
   }
   return f(float{});
+}
+
+/// Like dispatch_all without bool: the dtypes with arithmetic.
+template <class F>
+decltype(auto) dispatch_numeric(Dtype d, const char* op, F&& f) {
+  switch (d) {
+    case Dtype::Float32: return f(float{});
+    case Dtype::Float64: return f(double{});
+    case Dtype::Int64: return f(std::int64_t{});
+    case Dtype::Int32: return f(std::int32_t{});
+    case Dtype::Bool: break;
+  }
+  fail(op, "expected a number tensor, got bool (convert with .to(xg::int64) or .to(xg::float32))");
 }
 
 /// Wraps a negative dim; throws naming op, dim and the tensor's rank.

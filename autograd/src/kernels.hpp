@@ -10,7 +10,8 @@
 namespace xg::detail {
 
 enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Sign, Square, Reciprocal, Erf };
-enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, Eq, Ne, Lt, Le, Gt, Ge };
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, FloorDiv, Remainder, Eq, Ne, Lt, Le, Gt, Ge };
+inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 
 Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name);
 /// g·∂y/∂x for tanh, sigmoid and relu from the saved output y, in one pass
@@ -21,9 +22,15 @@ Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y);
 void exp_f32(const float* x, float* y, std::int64_t n);
 void tanh_f32(const float* x, float* y, std::int64_t n);
 void sigmoid_f32(const float* x, float* y, std::int64_t n);
-/// Broadcasting a ∘ b. Comparisons give 0/1 in the input dtype.
+/// Broadcasting a ∘ b in the promoted dtype (Note [Type promotion] in
+/// ops_elementwise.cpp); comparisons give bool.
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
-/// a ∘ s, or s ∘ a when scalar_left.
+/// The dtype binary_kernel gives (and its checks: float32 with float64 is an error).
+Dtype result_dtype(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
+/// The dtype scalar_kernel gives for a tensor of dtype a and scalar s.
+Dtype scalar_result_dtype(BinaryOp op, Dtype a, double s);
+/// a ∘ s, or s ∘ a when scalar_left; an integer tensor stays integral with a
+/// whole-number scalar and becomes float32 otherwise.
 Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, const char* name);
 Tensor clamp_kernel(const Tensor& x, double lo, double hi, const char* name);
 /// 1 where lo <= x <= hi, else 0.

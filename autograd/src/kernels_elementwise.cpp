@@ -7,6 +7,7 @@
 // specialised for the strides the common cases give (same shape: 1 and 1;
 // scalar or bias row: 1 and 0) so the compiler vectorises it.
 #include <cmath>
+#include <type_traits>
 
 #include "kernels.hpp"
 #include "strided_loop.hpp"
@@ -14,41 +15,45 @@
 namespace xg::detail {
 namespace {
 
-template <class T, class F>
-void inner_loop(const T* a, const T* b, T* out, std::int64_t n, std::int64_t sa, std::int64_t sb, F f) {
+template <class TI, class TO, class F>
+void inner_loop(const TI* a, const TI* b, TO* out, std::int64_t n, std::int64_t sa, std::int64_t sb, F f) {
   if (sa == 1 && sb == 1) {
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
+    for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<TO>(f(a[i], b[i]));
   } else if (sa == 1 && sb == 0) {
-    const T bv = *b;
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], bv);
+    const TI bv = *b;
+    for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<TO>(f(a[i], bv));
   } else if (sa == 0 && sb == 1) {
-    const T av = *a;
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(av, b[i]);
+    const TI av = *a;
+    for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<TO>(f(av, b[i]));
   } else if (sa == 0 && sb == 0) {
-    const T v = f(*a, *b);
+    const TO v = static_cast<TO>(f(*a, *b));
     for (std::int64_t i = 0; i < n; ++i) out[i] = v;
   } else {
-    for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i * sa], b[i * sb]);
+    for (std::int64_t i = 0; i < n; ++i) out[i] = static_cast<TO>(f(a[i * sa], b[i * sb]));
   }
 }
 
-/// out = f(a, b) over out's shape; a and b broadcast to it. out may be a
-/// (in place) when a's layout is out's.
-template <class T, class F>
+/// out = f(a, b) over out's shape; a and b (of type TI) broadcast to it. out
+/// (of type TO) may be a itself (in place) when a's layout is out's.
+template <class TI, class TO, class F>
 void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char* name, F f) {
   const Shape& shape = out.shape();
   if (out.numel() == 0) return;
+  if (a.shape() == shape && b.shape() == shape && out.is_contiguous() && a.is_contiguous() && b.is_contiguous()) {
+    inner_loop(first_element<TI>(a), first_element<TI>(b), first_element<TO>(out), out.numel(), 1, 1, f);
+    return;
+  }
   const Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
   const auto plan = plan_strided<3>(shape, {impl_of(out)->strides.data(), sa.data(), sb.data()}, name);
-  T* po = first_element<T>(out);
-  const T* pa = first_element<T>(a);
-  const T* pb = first_element<T>(b);
-  for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
-    T* o = po + off[0];
+  TO* po = first_element<TO>(out);
+  const TI* pa = first_element<TI>(a);
+  const TI* pb = first_element<TI>(b);
+  for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
+    TO* o = po + off[0];
     if (st[0] == 1) {
       inner_loop(pa + off[1], pb + off[2], o, n, st[1], st[2], f);
     } else {
-      for (std::int64_t i = 0; i < n; ++i) o[i * st[0]] = f(pa[off[1] + i * st[1]], pb[off[2] + i * st[2]]);
+      for (std::int64_t i = 0; i < n; ++i) o[i * st[0]] = static_cast<TO>(f(pa[off[1] + i * st[1]], pb[off[2] + i * st[2]]));
     }
   });
 }
@@ -60,24 +65,57 @@ T stable_sigmoid(T x) {
   return e / (T(1) + e);
 }
 
+/// Integer division and remainder rounding toward −∞, like Python and
+/// libtorch's floor_divide / remainder; callers have checked b ≠ 0.
+template <class T>
+T floor_div(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    if (b == -1) return static_cast<T>(T(0) - a);  // INT_MIN / −1 would trap; wraps like libtorch
+    const T q = a / b;
+    return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+  } else {
+    return std::floor(a / b);
+  }
+}
+template <class T>
+T floor_mod(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    if (b == -1) return 0;
+    const T r = a % b;
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  } else {
+    const T r = std::fmod(a, b);
+    return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+  }
+}
+
 /// Calls f with the scalar function for op, so each loop is instantiated
-/// with a concrete lambda.
+/// with a concrete lambda. Arithmetic ops give T; comparisons give bool.
 template <class T, class F>
 void with_binary(BinaryOp op, F&& f) {
   switch (op) {
-    case BinaryOp::Add: return f([](T x, T y) { return x + y; });
-    case BinaryOp::Sub: return f([](T x, T y) { return x - y; });
-    case BinaryOp::Mul: return f([](T x, T y) { return x * y; });
-    case BinaryOp::Div: return f([](T x, T y) { return x / y; });
-    case BinaryOp::Pow: return f([](T x, T y) { return std::pow(x, y); });
+    case BinaryOp::Add: return f([](T x, T y) { return static_cast<T>(x + y); });
+    case BinaryOp::Sub: return f([](T x, T y) { return static_cast<T>(x - y); });
+    case BinaryOp::Mul: return f([](T x, T y) { return static_cast<T>(x * y); });
+    case BinaryOp::Div: return f([](T x, T y) { return static_cast<T>(x / y); });
+    case BinaryOp::Pow: return f([](T x, T y) { return static_cast<T>(std::pow(x, y)); });
     case BinaryOp::Max: return f([](T x, T y) { return (x > y || x != x) ? x : y; });
     case BinaryOp::Min: return f([](T x, T y) { return (x < y || x != x) ? x : y; });
-    case BinaryOp::Eq: return f([](T x, T y) { return T(x == y); });
-    case BinaryOp::Ne: return f([](T x, T y) { return T(x != y); });
-    case BinaryOp::Lt: return f([](T x, T y) { return T(x < y); });
-    case BinaryOp::Le: return f([](T x, T y) { return T(x <= y); });
-    case BinaryOp::Gt: return f([](T x, T y) { return T(x > y); });
-    case BinaryOp::Ge: return f([](T x, T y) { return T(x >= y); });
+    case BinaryOp::FloorDiv: return f([](T x, T y) { return floor_div(x, y); });
+    case BinaryOp::Remainder: return f([](T x, T y) { return floor_mod(x, y); });
+    default: break;
+  }
+}
+template <class T, class F>
+void with_comparison(BinaryOp op, F&& f) {
+  switch (op) {
+    case BinaryOp::Eq: return f([](T x, T y) { return x == y; });
+    case BinaryOp::Ne: return f([](T x, T y) { return x != y; });
+    case BinaryOp::Lt: return f([](T x, T y) { return x < y; });
+    case BinaryOp::Le: return f([](T x, T y) { return x <= y; });
+    case BinaryOp::Gt: return f([](T x, T y) { return x > y; });
+    case BinaryOp::Ge: return f([](T x, T y) { return x >= y; });
+    default: break;
   }
 }
 
@@ -151,38 +189,105 @@ Tensor fused_unary_backward(UnaryOp op, const Tensor& g_in, const Tensor& y_in) 
   return dx;
 }
 
-Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
-  check_same_dtype(a, b, name);
-  const Shape out_shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), name);
-  Tensor out = make_tensor(out_shape, a.dtype());
-  dispatch_float(a.dtype(), name, [&](auto z) {
+Dtype result_dtype(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  check_defined(a, name);
+  check_defined(b, name);
+  if (is_floating(a.dtype()) && is_floating(b.dtype())) check_same_dtype(a, b, name);  // Note [Type promotion]
+  const Dtype common = promote_types(a.dtype(), b.dtype());
+  if (is_comparison(op)) return Dtype::Bool;
+  if (op == BinaryOp::Div && !is_floating(common)) return Dtype::Float32;  // true division
+  return common;
+}
+
+namespace {
+
+/// The dtype the operands are computed in (a comparison computes in the
+/// common dtype and gives bool).
+Dtype compute_dtype(BinaryOp op, Dtype a, Dtype b) {
+  const Dtype common = promote_types(a, b);
+  if (op == BinaryOp::Div && !is_floating(common)) return Dtype::Float32;
+  return common;
+}
+
+/// Integer floor division and remainder by zero have no value: an error, as in libtorch.
+void check_no_integer_zero(BinaryOp op, const Tensor& divisor, const char* name) {
+  if ((op != BinaryOp::FloorDiv && op != BinaryOp::Remainder) || is_floating(divisor.dtype())) return;
+  const Tensor d = dense(divisor);
+  dispatch_all(d.dtype(), [&](auto z) {
     using T = decltype(z);
-    if (a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous()) {
-      with_binary<T>(op, [&](auto f) { inner_loop(a.data<T>(), b.data<T>(), out.data<T>(), out.numel(), 1, 1, f); });
-    } else {
-      with_binary<T>(op, [&](auto f) { binary_loop<T>(out, a, b, name, f); });
-    }
+    const T* p = d.data<T>();
+    for (std::int64_t i = 0; i < d.numel(); ++i)
+      XG_CHECK(p[i] != T(0), name, "integer division by zero (divisor ", d.dtype(), d.shape(), ", element ", i, ")");
   });
+}
+
+void check_bool_arithmetic(BinaryOp op, Dtype t, const char* name) {
+  XG_CHECK(t != Dtype::Bool || op == BinaryOp::Add || op == BinaryOp::Mul || op == BinaryOp::Max || op == BinaryOp::Min,
+           name, "is not defined for bool tensors (add/mul/maximum/minimum act as logical or/and; convert with .to(xg::int64))");
+}
+
+void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b, const char* name) {
+  const Dtype t = a.dtype();
+  if (is_comparison(op)) {
+    dispatch_all(t, [&](auto z) {
+      using T = decltype(z);
+      with_comparison<T>(op, [&](auto f) { binary_loop<T, bool>(out, a, b, name, f); });
+    });
+    return;
+  }
+  check_bool_arithmetic(op, t, name);
+  dispatch_all(t, [&](auto z) {
+    using T = decltype(z);
+    with_binary<T>(op, [&](auto f) { binary_loop<T, T>(out, a, b, name, f); });
+  });
+}
+
+}  // namespace
+
+Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  const Dtype out_dtype = result_dtype(op, a, b, name);
+  const Dtype t = compute_dtype(op, a.dtype(), b.dtype());
+  const Shape out_shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), name);
+  const Tensor ac = a.dtype() == t ? a : a.detach().to(t), bc = b.dtype() == t ? b : b.detach().to(t);
+  check_no_integer_zero(op, bc, name);
+  Tensor out = make_tensor(out_shape, out_dtype, name);
+  run_binary(op, out, ac, bc, name);
   return out;
 }
 
-Tensor scalar_kernel(BinaryOp op, const Tensor& a_in, double s, bool scalar_left, const char* name) {
-  check_defined(a_in, name);
-  const Tensor a = dense(a_in);
-  Tensor out = make_tensor(a.shape(), a.dtype());
-  dispatch_float(a.dtype(), name, [&](auto z) {
-    using T = decltype(z);
-    const T v = static_cast<T>(s);
-    const T* pa = a.data<T>();
-    T* po = out.data<T>();
-    with_binary<T>(op, [&](auto f) {
-      if (scalar_left) {
-        inner_loop(&v, pa, po, a.numel(), 0, 1, f);
-      } else {
-        inner_loop(pa, &v, po, a.numel(), 1, 0, f);
-      }
-    });
-  });
+Dtype scalar_result_dtype(BinaryOp op, Dtype a, double s) {
+  if (is_floating(a)) return is_comparison(op) ? Dtype::Bool : a;
+  const bool whole = std::isfinite(s) && s == std::floor(s);
+  Dtype t = whole ? (a == Dtype::Bool ? Dtype::Int64 : a) : Dtype::Float32;  // libtorch's default float
+  if (a == Dtype::Bool && whole && (op == BinaryOp::Max || op == BinaryOp::Min)) t = Dtype::Int64;
+  if (op == BinaryOp::Div && !is_floating(t)) t = Dtype::Float32;
+  return is_comparison(op) ? Dtype::Bool : t;
+}
+
+Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, const char* name) {
+  check_defined(a, name);
+  Dtype t;  // the dtype the scalar and a meet in
+  if (is_floating(a.dtype())) {
+    t = a.dtype();
+  } else {
+    const bool whole = std::isfinite(s) && s == std::floor(s);
+    const bool fits = whole && s >= -9.2e18 && s <= 9.2e18;  // an int64 holds it
+    t = !fits ? (is_comparison(op) ? Dtype::Float64 : Dtype::Float32) : a.dtype() == Dtype::Bool ? Dtype::Int64 : a.dtype();
+    if (op == BinaryOp::Div) t = Dtype::Float32;
+    if (t == Dtype::Int32 && (s < -2147483648.0 || s > 2147483647.0)) t = Dtype::Int64;
+  }
+  const Tensor scalar = full(Shape{}, s, t);
+  if (!is_comparison(op) && (op == BinaryOp::FloorDiv || op == BinaryOp::Remainder) && !scalar_left)
+    check_no_integer_zero(op, scalar, name);
+  const Tensor ac = a.dtype() == t ? a : a.detach().to(t);
+  if (scalar_left) check_no_integer_zero(op, ac, name);
+  const Dtype out_dtype = is_comparison(op) ? Dtype::Bool : t;
+  Tensor out = make_tensor(a.shape(), out_dtype, name);
+  if (scalar_left) {
+    run_binary(op, out, scalar, ac, name);
+  } else {
+    run_binary(op, out, ac, scalar, name);
+  }
   return out;
 }
 
@@ -209,25 +314,30 @@ Tensor in_range_mask(const Tensor& x_in, double lo, double hi) {
   return y;
 }
 
-Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, const char* name) {
+Tensor where_kernel(const Tensor& cond, const Tensor& a_in, const Tensor& b_in, const char* name) {
   // where(c, a, b) = b + c' * (a - b) would lose precision and infinities;
-  // do it as two broadcasts with a select.
-  check_same_dtype(a, b, name);
-  check_same_dtype(cond, a, name);
+  // do it as two broadcasts with a select. cond is any dtype (nonzero: true).
+  const Dtype t = result_dtype(BinaryOp::Add, a_in, b_in, name);
+  check_defined(cond, name);
+  const Tensor a = a_in.dtype() == t ? a_in : a_in.detach().to(t), b = b_in.dtype() == t ? b_in : b_in.detach().to(t);
   const Shape ab = broadcast_shapes(a.shape(), b.shape(), name);
   const Shape out_shape = broadcast_shapes(cond.shape(), ab, name);
-  Tensor out = make_tensor(out_shape, a.dtype());
+  Tensor out = make_tensor(out_shape, t, name);
   if (out.numel() == 0) return out;
   const Shape sc = broadcast_strides(cond, out_shape), sa = broadcast_strides(a, out_shape),
               sb = broadcast_strides(b, out_shape);
   const auto plan = plan_strided<4>(out_shape, {impl_of(out)->strides.data(), sc.data(), sa.data(), sb.data()}, name);
-  dispatch_float(a.dtype(), name, [&](auto z) {
+  dispatch_all(t, [&](auto z) {
     using T = decltype(z);
-    T* po = first_element<T>(out);
-    const T *pc = first_element<T>(cond), *pa = first_element<T>(a), *pb = first_element<T>(b);
-    for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
-      for (std::int64_t i = 0; i < n; ++i)
-        po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] != T(0) ? pa[off[2] + i * st[2]] : pb[off[3] + i * st[3]];
+    dispatch_all(cond.dtype(), [&](auto zc) {
+      using C = decltype(zc);
+      T* po = first_element<T>(out);
+      const C* pc = first_element<C>(cond);
+      const T *pa = first_element<T>(a), *pb = first_element<T>(b);
+      for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
+        for (std::int64_t i = 0; i < n; ++i)
+          po[off[0] + i * st[0]] = pc[off[1] + i * st[1]] != C(0) ? pa[off[2] + i * st[2]] : pb[off[3] + i * st[3]];
+      });
     });
   });
   return out;
@@ -235,13 +345,19 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, const 
 
 namespace {
 template <class F>
-void inplace_binary(Tensor& a, const Tensor& b, const char* name, F f) {
-  check_same_dtype(a, b, name);
-  XG_CHECK(broadcast_shapes(a.shape(), b.shape(), name) == a.shape(), name, "cannot broadcast ", b.shape(),
+void inplace_binary(Tensor& a, const Tensor& b_in, const char* name, F f) {
+  check_defined(a, name);
+  check_defined(b_in, name);
+  if (is_floating(a.dtype()) && is_floating(b_in.dtype())) check_same_dtype(a, b_in, name);
+  XG_CHECK(promote_types(a.dtype(), b_in.dtype()) == a.dtype(), name, "the result would be ",
+           promote_types(a.dtype(), b_in.dtype()), ", which cannot be written into the ", a.dtype(), a.shape(),
+           " target (convert it first)");
+  XG_CHECK(broadcast_shapes(a.shape(), b_in.shape(), name) == a.shape(), name, "cannot broadcast ", b_in.shape(),
            " into the in-place target ", a.shape());
-  dispatch_float(a.dtype(), name, [&](auto z) {
+  const Tensor b = b_in.dtype() == a.dtype() ? b_in : b_in.to(a.dtype());
+  dispatch_numeric(a.dtype(), name, [&](auto z) {
     using T = decltype(z);
-    binary_loop<T>(a, a, b, name, [&](T x, T y) { return f(x, y); });
+    binary_loop<T, T>(a, a, b, name, [&](T x, T y) { return static_cast<T>(f(x, y)); });
   });
 }
 }  // namespace
@@ -267,7 +383,7 @@ void scalar_inplace_kernel(Tensor& a, double mul, double add) {
     using T = decltype(z);
     T* base = first_element<T>(a);
     const T m = static_cast<T>(mul), c = static_cast<T>(add);
-    for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
+    for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
       T* p = base + off[0];
       const std::int64_t s = st[0];
       if (mul == 0.0) {

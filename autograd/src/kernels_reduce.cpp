@@ -33,7 +33,10 @@ struct SumOp {
 
 template <class T>
 struct MaxOp {
-  static T init() { return -std::numeric_limits<T>::infinity(); }
+  static T init() {
+    if constexpr (std::numeric_limits<T>::has_infinity) return -std::numeric_limits<T>::infinity();
+    return std::numeric_limits<T>::lowest();
+  }
   static T combine(T a, T b) { return (b > a || b != b) ? b : a; }  // NaN propagates
   static T reduce(const T* p, std::int64_t n) {
     T m = init();
@@ -44,7 +47,10 @@ struct MaxOp {
 
 template <class T>
 struct MinOp {
-  static T init() { return std::numeric_limits<T>::infinity(); }
+  static T init() {
+    if constexpr (std::numeric_limits<T>::has_infinity) return std::numeric_limits<T>::infinity();
+    return std::numeric_limits<T>::max();
+  }
   static T combine(T a, T b) { return (b < a || b != b) ? b : a; }
   static T reduce(const T* p, std::int64_t n) {
     T m = init();
@@ -94,6 +100,9 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
 }  // namespace
 
 Tensor reduce_kernel(ReduceOp op, const Tensor& x_in, const std::vector<bool>& reduce, bool keepdim, const char* name) {
+  // Integers and bools sum in int64, as in libtorch.
+  if (op == ReduceOp::Sum && !is_floating(x_in.dtype()) && x_in.dtype() != Dtype::Int64)
+    return reduce_kernel(op, x_in.to(Dtype::Int64), reduce, keepdim, name);
   const Tensor x = dense(x_in);
   const Shape& in = x.shape();
   Shape out_shape;
@@ -114,7 +123,7 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x_in, const std::vector<bool>& r
     reduced.push_back(true);
   }
   Tensor out = make_tensor(out_shape, x.dtype());
-  dispatch_float(x.dtype(), name, [&](auto z) {
+  dispatch_numeric(x.dtype(), name, [&](auto z) {
     using T = decltype(z);
     const T* pi = x.data<T>();
     T* po = out.data<T>();
@@ -141,7 +150,7 @@ Tensor arg_reduce_kernel(bool is_max, const Tensor& x_in, std::int64_t dim, bool
   }
   Tensor out = make_tensor(out_shape, Dtype::Int64);
   std::int64_t* po = out.data<std::int64_t>();
-  dispatch_float(x.dtype(), is_max ? "argmax" : "argmin", [&](auto z) {
+  dispatch_numeric(x.dtype(), is_max ? "argmax" : "argmin", [&](auto z) {
     using T = decltype(z);
     const T* p = x.data<T>();
     for (std::int64_t o = 0; o < outer; ++o) {

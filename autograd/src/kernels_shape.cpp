@@ -1,6 +1,10 @@
 // Strided copies and GEMM.
 #include <cblas.h>
 
+#include <algorithm>
+#include <limits>
+#include <type_traits>
+
 #include "kernels.hpp"
 #include "strided_loop.hpp"
 
@@ -11,7 +15,9 @@ Shape contiguous_strides(const Shape& shape) {
   std::int64_t acc = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
     s[i] = acc;
-    acc *= shape[i];
+    // Only a tensor with no elements can have extents whose product
+    // overflows (checked_numel refuses the rest); its strides are never used.
+    if (__builtin_mul_overflow(acc, std::max<std::int64_t>(shape[i], 1), &acc)) acc = std::numeric_limits<std::int64_t>::max();
   }
   return s;
 }
@@ -27,6 +33,20 @@ bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
   return true;
 }
 
+namespace {
+/// static_cast, except that a float becoming an integer saturates at the
+/// integer's range and NaN becomes 0 (a plain cast would be undefined there).
+template <class D, class S>
+D convert(S v) {
+  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
+    if (v != v) return D(0);
+    if (v <= static_cast<S>(std::numeric_limits<D>::lowest())) return std::numeric_limits<D>::lowest();
+    if (v >= static_cast<S>(std::numeric_limits<D>::max())) return std::numeric_limits<D>::max();
+  }
+  return static_cast<D>(v);
+}
+}  // namespace
+
 void copy_strided(const Tensor& dst, const Tensor& src) {
   const Shape& shape = dst.shape();
   if (dst.numel() == 0) return;
@@ -38,15 +58,15 @@ void copy_strided(const Tensor& dst, const Tensor& src) {
       using S = decltype(sz);
       D* pd = first_element<D>(dst);
       const S* ps = first_element<S>(src);
-      for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
+      for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
         D* d = pd + off[0];
         const S* s = ps + off[1];
         if (st[0] == 1 && st[1] == 1) {
-          for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i]);
+          for (std::int64_t i = 0; i < n; ++i) d[i] = convert<D>(s[i]);
         } else if (st[0] == 1) {
-          for (std::int64_t i = 0; i < n; ++i) d[i] = static_cast<D>(s[i * st[1]]);
+          for (std::int64_t i = 0; i < n; ++i) d[i] = convert<D>(s[i * st[1]]);
         } else {
-          for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] = static_cast<D>(s[i * st[1]]);
+          for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] = convert<D>(s[i * st[1]]);
         }
       });
     });
@@ -62,7 +82,7 @@ void add_strided(const Tensor& dst, const Tensor& src) {
     using T = decltype(z);
     T* pd = first_element<T>(dst);
     const T* ps = first_element<T>(src);
-    for_each_run(plan, [&](std::int64_t, const auto& off, std::int64_t n, const auto& st) {
+    for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
       for (std::int64_t i = 0; i < n; ++i) pd[off[0] + i * st[0]] += ps[off[1] + i * st[1]];
     });
   });

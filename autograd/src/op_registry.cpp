@@ -48,7 +48,10 @@ std::vector<std::string> ops_checked_by(const std::string& row_name) {
 }
 
 const std::vector<std::string>& non_differentiable_ops() {
-  static const std::vector<std::string> ops = {"eq", "ne", "lt", "le", "gt", "ge", "sign", "argmax", "argmin", "one_hot"};
+  static const std::vector<std::string> ops = {"eq",           "ne",          "lt",          "le",         "gt",
+                                               "ge",           "sign",        "argmax",      "argmin",     "one_hot",
+                                               "floor_divide", "logical_not", "logical_and", "logical_or", "logical_xor",
+                                               "any",          "all"};
   return ops;
 }
 

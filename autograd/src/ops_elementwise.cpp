@@ -99,7 +99,7 @@ Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
     make_node(y, is_max ? "MaximumBackward" : "MinimumBackward",
            [is_max, sa = SavedTensor(a, false), sb = SavedTensor(b, false)](const Tensor& g, Node& self) -> TensorList {
              const Tensor a_ = sa.unpack(self).detach(), b_ = sb.unpack(self).detach();
-             const Tensor wins_a = (is_max ? gt(a_, b_) : lt(a_, b_)) + eq(a_, b_) * 0.5;
+             const Tensor wins_a = (is_max ? gt(a_, b_) : lt(a_, b_)).to(g.dtype()) + eq(a_, b_).to(g.dtype()) * 0.5;
              return {if_needed(self, 0, [&] { return sum_to(g * wins_a, a_.shape()); }),
                      if_needed(self, 1, [&] { return sum_to(g * (1.0 - wins_a), b_.shape()); })};
            }, a, b);
@@ -301,7 +301,30 @@ Tensor sign(const Tensor& x) {
   return y;
 }
 
-// ---------------------------------------------------------------- comparisons (no gradient)
+// ---------------------------------------------------------------- integer division
+
+Tensor floor_divide(const Tensor& a, const Tensor& b) { return detail::binary_kernel(BinaryOp::FloorDiv, a, b, "floor_divide"); }
+Tensor floor_divide(const Tensor& a, double s) { return detail::scalar_kernel(BinaryOp::FloorDiv, a, s, false, "floor_divide"); }
+
+Tensor remainder(const Tensor& a, const Tensor& b) {
+  Tensor y = detail::binary_kernel(BinaryOp::Remainder, a, b, "remainder");
+  if (needs_grad(a, b)) {
+    make_node(y, "RemainderBackward", [sa = SavedTensor(a, false), sb = SavedTensor(b, false)](const Tensor& g, Node& self) -> TensorList {
+      const Tensor a_ = sa.unpack(self), b_ = sb.unpack(self);
+      return {if_needed(self, 0, [&] { return sum_to(g, a_.shape()); }),
+              if_needed(self, 1, [&] { return sum_to(-g * floor_divide(a_.detach(), b_.detach()), b_.shape()); })};
+    }, a, b);
+  }
+  return y;
+}
+
+Tensor remainder(const Tensor& a, double s) {
+  Tensor y = detail::scalar_kernel(BinaryOp::Remainder, a, s, false, "remainder");
+  if (needs_grad(a)) make_node(y, "RemainderScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
+  return y;
+}
+
+// ---------------------------------------------------------------- comparisons and logic (no gradient)
 
 #define XG_COMPARISON(fn, OP)                                                                          \
   Tensor fn(const Tensor& a, const Tensor& b) { return detail::binary_kernel(BinaryOp::OP, a, b, #fn); } \
@@ -313,6 +336,11 @@ XG_COMPARISON(le, Le)
 XG_COMPARISON(gt, Gt)
 XG_COMPARISON(ge, Ge)
 #undef XG_COMPARISON
+
+Tensor logical_not(const Tensor& x) { return eq(x, 0.0); }
+Tensor logical_and(const Tensor& a, const Tensor& b) { return mul(ne(a, 0.0), ne(b, 0.0)); }
+Tensor logical_or(const Tensor& a, const Tensor& b) { return add(ne(a, 0.0), ne(b, 0.0)); }
+Tensor logical_xor(const Tensor& a, const Tensor& b) { return ne(ne(a, 0.0), ne(b, 0.0)); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   Tensor y = detail::where_kernel(cond, a, b, "where");
@@ -347,6 +375,9 @@ std::vector<OpSample> samples_elementwise() {
     c.push_back({name + " 3d broadcast", f, {s31, s234}, d});
   };
   binary("add", [](L x) { return x[0] + x[1]; });
+  // x / 0.7 keeps the quotients away from the integers where remainder jumps.
+  c.push_back({"remainder", [](L x) { return remainder(x[0], x[1] * 0.7 + 3.0); }, {s23, s3}});
+  c.push_back({"remainder scalar", [](L x) { return remainder(x[0] * 3.0, 1.3); }, {s234}});
   binary("sub", [](L x) { return x[0] - x[1]; });
   binary("mul", [](L x) { return x[0] * x[1]; });
   binary("div", [](L x) { return x[0] / x[1]; }, Domain::Positive);

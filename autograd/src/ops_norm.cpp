@@ -85,7 +85,7 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   XG_CHECK(p >= 0 && p <= 1, "dropout", "probability must be in [0, 1], got ", p);
   if (!training || p == 0) return x;
   if (p == 1) return x * 0.0;
-  const Tensor keep = ge(rand(x.shape(), x.dtype()), p) * (1.0 / (1.0 - p));
+  const Tensor keep = ge(rand(x.shape(), x.dtype()), p).to(x.dtype()) * (1.0 / (1.0 - p));
   return x * keep;
 }
 

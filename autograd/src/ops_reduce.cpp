@@ -53,7 +53,7 @@ Tensor extremum(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
              // Ties share the gradient evenly, as torch does for amax/amin.
              const Tensor x_ = sx.unpack(self).detach();
              const Tensor y_ = reshape(sy.unpack(self).detach(), kept_shape(x_.shape(), mask));
-             const Tensor winners = eq(x_, y_);
+             const Tensor winners = eq(x_, y_).to(x_.dtype());
              const Tensor share = winners / detail::reduce_kernel(detail::ReduceOp::Sum, winners, mask, true, "max");
              return {expand_back(g, x_.shape(), mask) * share};
            }, x);
@@ -83,6 +83,11 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
 }
 
 Tensor sum(const Tensor& x) { return sum(x, Dims{}, false); }
+
+Tensor any(const Tensor& x) { return gt(sum(ne(x, 0.0)), 0.0); }
+Tensor any(const Tensor& x, std::int64_t dim, bool keepdim) { return gt(sum(ne(x, 0.0), {dim}, keepdim), 0.0); }
+Tensor all(const Tensor& x) { return eq(sum(eq(x, 0.0)), 0.0); }
+Tensor all(const Tensor& x, std::int64_t dim, bool keepdim) { return eq(sum(eq(x, 0.0), {dim}, keepdim), 0.0); }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
   const auto mask = reduce_mask(x, dims, "mean");

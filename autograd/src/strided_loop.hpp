@@ -8,8 +8,11 @@
 // when every operand steps across both as across one (stride_prev ==
 // stride · size), so a contiguous operand, a scalar, a bias row or a
 // transposed view that is contiguous in its last dim all become long inner
-// runs. The walk keeps row-major order of the shape, so an operand that is
-// contiguous (an output) can be indexed by run number · run length.
+// runs. When an operand is transposed across the last two dims (its stride
+// there is 1 along the outer one), the walk goes in 32×32 tiles, so both that
+// operand and a row-major one read whole cache lines: a transposing copy or
+// `x.t() + y` costs about what a plain one does.
+#include <algorithm>
 #include <array>
 #include <cstdint>
 
@@ -24,12 +27,6 @@ struct StridedPlan {
   std::size_t ndim = 0;  // >= 1 after planning; the last dim is the inner run
   std::int64_t size[kMaxDims];
   std::int64_t stride[N][kMaxDims];
-  std::int64_t runs() const {
-    std::int64_t r = 1;
-    for (std::size_t d = 0; d + 1 < ndim; ++d) r *= size[d];
-    return r;
-  }
-  std::int64_t run_length() const { return size[ndim - 1]; }
 };
 
 /// strides[k] points at shape.size() strides of operand k.
@@ -61,19 +58,40 @@ StridedPlan<N> plan_strided(const Shape& shape, const std::array<const std::int6
   return p;
 }
 
-/// Calls f(run number, offsets, run length, inner strides) for each inner run;
-/// offsets and strides are std::array<std::int64_t, N>, in elements.
+/// Calls f(offsets, run length, inner strides) for each inner run, in an
+/// order that keeps every operand's reads in cache; offsets and strides are
+/// std::array<std::int64_t, N>, in elements.
 template <std::size_t N, class F>
 void for_each_run(const StridedPlan<N>& p, F f) {
   const std::size_t inner = p.ndim - 1;
-  const std::int64_t n = p.size[inner];
+  // Tiles (Note [Strided loops]): when one operand runs along the other dim
+  // of the last two (a transpose), walk them in square blocks.
+  constexpr std::int64_t kTile = 32;
+  bool tiled = false;
+  if (p.ndim >= 2 && p.size[inner] > kTile && p.size[inner - 1] > kTile)
+    for (std::size_t k = 0; k < N; ++k) tiled = tiled || (p.stride[k][inner] > 1 && p.stride[k][inner - 1] == 1);
+  const std::size_t outer_dims = tiled ? inner - 1 : inner;
   std::array<std::int64_t, N> off{}, inner_stride{};
   for (std::size_t k = 0; k < N; ++k) inner_stride[k] = p.stride[k][inner];
   std::int64_t idx[kMaxDims] = {};
-  const std::int64_t runs = p.runs();
-  for (std::int64_t r = 0; r < runs; ++r) {
-    f(r, off, n, inner_stride);
-    for (std::size_t d = inner; d-- > 0;) {  // odometer over the outer dims
+  std::int64_t outer = 1;
+  for (std::size_t d = 0; d < outer_dims; ++d) outer *= p.size[d];
+  for (std::int64_t r = 0; r < outer; ++r) {
+    if (!tiled) {
+      f(off, p.size[inner], inner_stride);
+    } else {
+      const std::size_t row = inner - 1;
+      for (std::int64_t i0 = 0; i0 < p.size[row]; i0 += kTile)
+        for (std::int64_t j0 = 0; j0 < p.size[inner]; j0 += kTile) {
+          const std::int64_t rows = std::min(kTile, p.size[row] - i0), n = std::min(kTile, p.size[inner] - j0);
+          for (std::int64_t i = i0; i < i0 + rows; ++i) {
+            std::array<std::int64_t, N> at;
+            for (std::size_t k = 0; k < N; ++k) at[k] = off[k] + i * p.stride[k][row] + j0 * p.stride[k][inner];
+            f(at, n, inner_stride);
+          }
+        }
+    }
+    for (std::size_t d = outer_dims; d-- > 0;) {  // odometer over the outer dims
       for (std::size_t k = 0; k < N; ++k) off[k] += p.stride[k][d];
       if (++idx[d] < p.size[d]) break;
       for (std::size_t k = 0; k < N; ++k) off[k] -= p.stride[k][d] * p.size[d];

@@ -12,8 +12,8 @@ namespace detail {
 Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op) {
   auto impl = std::make_shared<TensorImpl>();
   impl->shape = shape;
-  impl->strides = contiguous_strides(shape);
   impl->numel = checked_numel(shape, op, dtype_size(dtype));
+  impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(impl->numel) * dtype_size(dtype));
   return Tensor(std::move(impl));
@@ -138,13 +138,19 @@ T* Tensor::mutable_data() {
 template float* Tensor::mutable_data<float>();
 template double* Tensor::mutable_data<double>();
 template std::int64_t* Tensor::mutable_data<std::int64_t>();
+template std::int32_t* Tensor::mutable_data<std::int32_t>();
+template bool* Tensor::mutable_data<bool>();
 
 template float* Tensor::data<float>();
 template double* Tensor::data<double>();
 template std::int64_t* Tensor::data<std::int64_t>();
+template std::int32_t* Tensor::data<std::int32_t>();
+template bool* Tensor::data<bool>();
 template const float* Tensor::data<float>() const;
 template const double* Tensor::data<double>() const;
 template const std::int64_t* Tensor::data<std::int64_t>() const;
+template const std::int32_t* Tensor::data<std::int32_t>() const;
+template const bool* Tensor::data<bool>() const;
 
 double Tensor::item() const { return item<double>(); }
 
@@ -172,6 +178,8 @@ std::vector<T> Tensor::to_vector() const {
 template std::vector<float> Tensor::to_vector<float>() const;
 template std::vector<double> Tensor::to_vector<double>() const;
 template std::vector<std::int64_t> Tensor::to_vector<std::int64_t>() const;
+template std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
+template std::vector<bool> Tensor::to_vector<bool>() const;
 
 Tensor& Tensor::requires_grad_(bool requires) {
   XG_CHECK(is_leaf(), "requires_grad_", "only leaves can change requires_grad; this tensor comes from ",

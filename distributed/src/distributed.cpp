@@ -18,6 +18,8 @@ MPI_Datatype mpi_type(Dtype d) {
     case Dtype::Float32: return MPI_FLOAT;
     case Dtype::Float64: return MPI_DOUBLE;
     case Dtype::Int64: return MPI_INT64_T;
+    case Dtype::Int32: return MPI_INT32_T;
+    case Dtype::Bool: return MPI_C_BOOL;
   }
   return MPI_BYTE;
 }

@@ -22,6 +22,8 @@ const char* st_dtype(Dtype d) {
     case Dtype::Float32: return "F32";
     case Dtype::Float64: return "F64";
     case Dtype::Int64: return "I64";
+    case Dtype::Int32: return "I32";
+    case Dtype::Bool: return "BOOL";
   }
   return "?";
 }
@@ -30,8 +32,10 @@ Dtype from_st_dtype(const std::string& s, const std::string& name, const std::st
   if (s == "F32") return Dtype::Float32;
   if (s == "F64") return Dtype::Float64;
   if (s == "I64") return Dtype::Int64;
+  if (s == "I32") return Dtype::Int32;
+  if (s == "BOOL") return Dtype::Bool;
   xg::detail::fail("load_safetensors", path, ": tensor '", name, "' has dtype ", s,
-                   ", which xgrad does not read (F32, F64 and I64 are supported)");
+                   ", which xgrad does not read (F32, F64, I64, I32 and BOOL are supported)");
 }
 
 bool little_endian() {
@@ -135,8 +139,13 @@ StateDict load_safetensors(const std::string& path, Metadata* metadata) {
       XG_CHECK(offsets[1] - offsets[0] == want, op, path, ": tensor '", it.key(), "' has ", offsets[1] - offsets[0],
                " bytes of data but ", dtype, shape, " needs ", want);
       spans.push_back({offsets[0], offsets[1], it.key()});
+      const char* src = bytes.data() + data_start + offsets[0];
+      if (dtype == Dtype::Bool)  // any other byte would be an invalid bool
+        for (std::uint64_t i = 0; i < want; ++i)
+          XG_CHECK(src[i] == 0 || src[i] == 1, op, path, ": tensor '", it.key(), "' is BOOL but byte ", i, " is ",
+                   static_cast<int>(static_cast<unsigned char>(src[i])), " (only 0 and 1 are booleans)");
       Tensor t = empty(shape, dtype);
-      std::memcpy(t.mutable_data_ptr(), bytes.data() + data_start + offsets[0], static_cast<std::size_t>(want));
+      std::memcpy(t.mutable_data_ptr(), src, static_cast<std::size_t>(want));
       out[it.key()] = t;
     }
   } catch (const nlohmann::json::exception& e) {

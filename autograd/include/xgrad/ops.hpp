@@ -2,7 +2,9 @@
 // Every op, with its forward and gradient: this header is the derivative table.
 // g is the incoming gradient, y the result, sum_to(x, s) sums a broadcast
 // gradient back to shape s. Binary ops broadcast like NumPy and accept a
-// scalar on either side. Mixing float32 and float64 is an error: convert with to().
+// scalar on either side. Mixed dtypes promote as in libtorch (bool < int32 <
+// int64 < float; Note [Type promotion]), except that mixing float32 and
+// float64 is an error: convert with to().
 #include <cstdint>
 #include <vector>
 
@@ -45,8 +47,16 @@ Tensor clamp_min(const Tensor& x, double lo);
 Tensor clamp_max(const Tensor& x, double hi);
 Tensor sign(const Tensor& x);     ///< not differentiable (gradient 0 almost everywhere)
 
-// ---- comparisons: not differentiable; the result is 0/1 in the inputs' dtype,
-// so a mask multiplies directly (xgrad has no bool dtype).
+/// Division rounding toward −∞ (integers stay integers; an integer divisor of 0
+/// is an error); not differentiable.
+Tensor floor_divide(const Tensor& a, const Tensor& b);
+Tensor floor_divide(const Tensor& a, double s);
+/// a − floor_divide(a, b)·b: the sign of b, like Python's %. da = g, db = −g·floor(a/b)
+Tensor remainder(const Tensor& a, const Tensor& b);
+Tensor remainder(const Tensor& a, double s);
+
+// ---- comparisons and logic: not differentiable; the result is bool (a mask
+// multiplies a float tensor directly: bool promotes to the other dtype).
 Tensor eq(const Tensor& a, const Tensor& b);
 Tensor ne(const Tensor& a, const Tensor& b);
 Tensor lt(const Tensor& a, const Tensor& b);
@@ -60,6 +70,10 @@ Tensor le(const Tensor& a, double s);
 Tensor gt(const Tensor& a, double s);
 Tensor ge(const Tensor& a, double s);
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);  ///< cond ≠ 0 ? a : b; da = g * cond, db = g * (1 - cond)
+Tensor logical_not(const Tensor& x);  ///< x == 0, as bool
+Tensor logical_and(const Tensor& a, const Tensor& b);
+Tensor logical_or(const Tensor& a, const Tensor& b);
+Tensor logical_xor(const Tensor& a, const Tensor& b);
 
 // ---- reductions (ops_reduce.cpp); dims may be negative; an empty dim list means all
 Tensor sum(const Tensor& x);                                         ///< dx = expand(g)
@@ -73,6 +87,10 @@ Tensor min(const Tensor& x, const Dims& dims, bool keepdim = false);
 /// var with `correction` (1 = unbiased, like torch); composed of mean/sub/mul/sum.
 Tensor var(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
 Tensor std(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
+Tensor any(const Tensor& x);  ///< bool: some element is nonzero
+Tensor any(const Tensor& x, std::int64_t dim, bool keepdim = false);
+Tensor all(const Tensor& x);  ///< bool: every element is nonzero
+Tensor all(const Tensor& x, std::int64_t dim, bool keepdim = false);
 Tensor argmax(const Tensor& x);  ///< int64 index into the flattened tensor
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);  ///< int64
 Tensor argmin(const Tensor& x);
@@ -132,6 +150,23 @@ inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
 inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
 inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
 inline Tensor operator-(const Tensor& a) { return neg(a); }
+inline Tensor operator%(const Tensor& a, const Tensor& b) { return remainder(a, b); }
+inline Tensor operator%(const Tensor& a, double s) { return remainder(a, s); }
+inline Tensor operator==(const Tensor& a, const Tensor& b) { return eq(a, b); }
+inline Tensor operator!=(const Tensor& a, const Tensor& b) { return ne(a, b); }
+inline Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+inline Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
+inline Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+inline Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+inline Tensor operator==(const Tensor& a, double s) { return eq(a, s); }
+inline Tensor operator!=(const Tensor& a, double s) { return ne(a, s); }
+inline Tensor operator<(const Tensor& a, double s) { return lt(a, s); }
+inline Tensor operator<=(const Tensor& a, double s) { return le(a, s); }
+inline Tensor operator>(const Tensor& a, double s) { return gt(a, s); }
+inline Tensor operator>=(const Tensor& a, double s) { return ge(a, s); }
+inline Tensor operator!(const Tensor& x) { return logical_not(x); }
+inline Tensor operator&&(const Tensor& a, const Tensor& b) { return logical_and(a, b); }
+inline Tensor operator||(const Tensor& a, const Tensor& b) { return logical_or(a, b); }
 inline Tensor operator+(const Tensor& a, double s) { return add(a, s); }
 inline Tensor operator+(double s, const Tensor& a) { return add(a, s); }
 inline Tensor operator-(const Tensor& a, double s) { return sub(a, s); }
