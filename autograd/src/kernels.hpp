@@ -27,8 +27,6 @@ void sigmoid_f32(const float* x, float* y, std::int64_t n);
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
 /// The dtype binary_kernel gives (and its checks: float32 with float64 is an error).
 Dtype result_dtype(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);
-/// The dtype scalar_kernel gives for a tensor of dtype a and scalar s.
-Dtype scalar_result_dtype(BinaryOp op, Dtype a, double s);
 /// a ∘ s, or s ∘ a when scalar_left; an integer tensor stays integral with a
 /// whole-number scalar and becomes float32 otherwise.
 Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, const char* name);

@@ -255,17 +255,30 @@ Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* 
   return out;
 }
 
-Dtype scalar_result_dtype(BinaryOp op, Dtype a, double s) {
-  if (is_floating(a)) return is_comparison(op) ? Dtype::Bool : a;
-  const bool whole = std::isfinite(s) && s == std::floor(s);
-  Dtype t = whole ? (a == Dtype::Bool ? Dtype::Int64 : a) : Dtype::Float32;  // libtorch's default float
-  if (a == Dtype::Bool && whole && (op == BinaryOp::Max || op == BinaryOp::Min)) t = Dtype::Int64;
-  if (op == BinaryOp::Div && !is_floating(t)) t = Dtype::Float32;
-  return is_comparison(op) ? Dtype::Bool : t;
-}
-
 Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, const char* name) {
   check_defined(a, name);
+  if (is_floating(a.dtype()) && a.is_contiguous()) {  // the common case, with the scalar on the stack
+    Tensor out = make_tensor(a.shape(), is_comparison(op) ? Dtype::Bool : a.dtype(), name);
+    dispatch_float(a.dtype(), name, [&](auto z) {
+      using T = decltype(z);
+      const T v = static_cast<T>(s);
+      const T* pa = a.data<T>();
+      const std::int64_t n = a.numel();
+      auto run = [&](auto f, auto* po) {
+        if (scalar_left) {
+          inner_loop(&v, pa, po, n, 0, 1, f);
+        } else {
+          inner_loop(pa, &v, po, n, 1, 0, f);
+        }
+      };
+      if (is_comparison(op)) {
+        with_comparison<T>(op, [&](auto f) { run(f, out.data<bool>()); });
+      } else {
+        with_binary<T>(op, [&](auto f) { run(f, out.data<T>()); });
+      }
+    });
+    return out;
+  }
   Dtype t;  // the dtype the scalar and a meet in
   if (is_floating(a.dtype())) {
     t = a.dtype();

@@ -1,6 +1,19 @@
 // Elementwise ops: validate, compute, record the backward right beside it.
 // Backward formulas are Tensor ops, so they are differentiable themselves
 // (create_graph, gradgradcheck). Broadcast inputs get sum_to(grad, shape).
+//
+// Note [Type promotion]
+// Operands of different dtypes meet in promote_types(a, b): bool < int32 <
+// int64 < float32 < float64, the larger wins, so an integer or a bool mask
+// meets a float in the float and int32 meets int64 in int64 (libtorch's
+// rule). One exception: float32 with float64 is an error, as it always was
+// in xgrad — a silent upcast of a float32 model to float64 halves its speed
+// and is hard to find, so the user converts with to(). Integer division is
+// true division (float32, libtorch's default float); floor_divide keeps
+// integers. A scalar is a whole number or not: integers stay integral with a
+// whole one and become float32 otherwise; a bool tensor with a whole one
+// becomes int64. Comparisons give bool. An integer or bool operand never
+// requires grad, so a mixed op's gradient flows to its float operand only.
 #include <cmath>
 #include <limits>
 
