@@ -165,12 +165,30 @@ def views():
         w.narrow(0, 0, 1).zero_()
     (w * torch.arange(6.0, dtype=f64).reshape(2, 3)).sum().backward()
     print("  no_grad narrow.zero_ on a leaf, then grad of sum(w * arange):", w.flatten().tolist(), w.grad.flatten().tolist())
-    # Refused by xgrad, recorded by PyTorch (CopySlices) — the values it gives:
+    # Recorded (CopySlices) in-place ops on views.
     a = torch.ones(2, 3, dtype=f64, requires_grad=True)
     b = a * 2
     b.narrow(0, 0, 1).fill_(0)
     b.sum().backward()
-    print("  PyTorch records b.narrow(0, 0, 1).fill_(0) on b = 2a: a.grad =", a.grad.flatten().tolist())
+    print("  b = 2a; b.narrow(0, 0, 1).fill_(0); b.sum() backward: a.grad =", a.grad.flatten().tolist())
+    a = torch.ones(2, 3, dtype=f64, requires_grad=True)
+    buf = torch.zeros(2, 3, dtype=f64)
+    buf.select(0, 0).copy_(a.select(0, 1) * 3)
+    (buf * torch.arange(6.0, dtype=f64).reshape(2, 3)).sum().backward()
+    print("  buf.select(0, 0).copy_(3 a[1]); sum(buf * arange): buf =", buf.flatten().tolist(), "a.grad =",
+          a.grad.flatten().tolist())
+    a = torch.arange(6.0, dtype=f64).reshape(2, 3).requires_grad_()
+    b = a * 2
+    v = b.narrow(1, 1, 2)
+    v.mul_(3)
+    (b.sum() + (v * v).sum()).backward()
+    print("  b = 2a; v = b.narrow(1, 1, 2); v.mul_(3); b.sum() + (v * v).sum(): b =", b.flatten().tolist(), "a.grad =",
+          a.grad.flatten().tolist())
+    a = torch.arange(6.0, dtype=f64).reshape(2, 3).requires_grad_()
+    b = a * 1
+    b.t().add_(torch.ones(3, 2, dtype=f64) * 5)
+    (b * b).sum().backward()
+    print("  b = a; b.t().add_(5); (b * b).sum(): a.grad =", a.grad.flatten().tolist())
     # A view made before a recorded in-place op on its base: PyTorch regenerates it.
     a = torch.ones(2, 3, dtype=f64, requires_grad=True)
     b = a * 2

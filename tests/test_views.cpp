@@ -101,7 +101,7 @@ TEST_CASE("a base and its views share one version counter") {
   CHECK(contains(error_of([&] { w.sum().backward(); }), "was modified by an in-place op"));
 }
 
-TEST_CASE("in-place on views and autograd: the allowed cases give PyTorch's values, the rest are refused by name") {
+TEST_CASE("in-place on views and autograd: recorded like PyTorch's CopySlices, or refused by name") {
   // Allowed: under NoGradGuard, through a view of a leaf (what initialisers do).
   Tensor w = ones({2, 3}, test::f64_grad());
   {
@@ -116,23 +116,57 @@ TEST_CASE("in-place on views and autograd: the allowed cases give PyTorch's valu
   buf.select(0, 1).fill_(7);
   check_values(buf, {0, 0, 0, 7, 7, 7});
 
-  // Refused: PyTorch records b.narrow(0, 0, 1).fill_(0) (CopySlices, a.grad = [0, 0, 0, 2, 2, 2]).
+  // Recorded on the base (CopySlices), with PyTorch's gradients.
+  {
+    const Tensor a = ones({2, 3}, test::f64_grad());
+    Tensor b = a * 2.0;
+    b.narrow(0, 0, 1).fill_(0);
+    CHECK(b.grad_fn()->name() == std::string("CopySlices"));
+    b.sum().backward();
+    check_values(b, {0, 0, 0, 2, 2, 2});
+    check_values(a.grad(), {0, 0, 0, 2, 2, 2});  // PyTorch
+  }
+  {
+    const Tensor a = ones({2, 3}, test::f64_grad());
+    Tensor buf = zeros({2, 3}, float64);  // a buffer that needs no grad, filled from one that does
+    buf.select(0, 0).copy_(a.select(0, 1) * 3.0);
+    CHECK(buf.requires_grad());
+    (buf * iota({2, 3})).sum().backward();
+    check_values(buf, {3, 3, 3, 0, 0, 0});     // PyTorch
+    check_values(a.grad(), {0, 0, 0, 0, 3, 6});  // PyTorch
+  }
+  {
+    const Tensor a = iota({2, 3}).requires_grad_(true);
+    Tensor b = a * 2.0;
+    Tensor v = b.narrow(1, 1, 2);
+    v.mul_(3.0);
+    (b.sum() + (v * v).sum()).backward();  // the view itself is re-made from the new history
+    check_values(b, {0, 6, 12, 6, 24, 30});           // PyTorch
+    check_values(a.grad(), {2, 78, 150, 2, 294, 366});  // PyTorch
+  }
+  {
+    const Tensor a = iota({2, 3}).requires_grad_(true);
+    Tensor b = a * 1.0;
+    b.t().add_(ones({3, 2}, float64) * 5.0);
+    (b * b).sum().backward();
+    check_values(a.grad(), {10, 12, 14, 16, 18, 20});  // PyTorch
+  }
+  // Refused: a view made under NoGradGuard of a tensor that requires grad, written in grad mode (as in PyTorch).
   const Tensor a = ones({2, 3}, test::f64_grad());
   Tensor b = a * 2.0;
-  const std::string refused = error_of([&] { b.narrow(0, 0, 1).fill_(0); });
-  CHECK(contains(refused, "fill_: the tensor changed in place is a view (narrow, shape [1, 3]) of a float64[2, 3] tensor"));
-  CHECK(contains(refused, "xgrad does not record in-place ops on views"));
-  check_values(b, {2, 2, 2, 2, 2, 2});  // nothing was written
-  // Refused: the value written requires grad.
-  Tensor plain = zeros({2, 3}, float64);
-  CHECK(contains(error_of([&] { plain.select(0, 0).copy_(a.select(0, 1)); }), "the value written requires grad"));
-  // Refused: a view made under NoGradGuard of a tensor that requires grad, written in grad mode.
   Tensor quiet;
   {
     NoGradGuard no_grad;
     quiet = b.t();
   }
-  CHECK(contains(error_of([&] { quiet.add_(1.0); }), "the tensor it views requires grad"));
+  const std::string refused = error_of([&] { quiet.add_(1.0); });
+  CHECK(contains(refused, "add_: the tensor changed in place is a view (transpose, shape [3, 2]) of a float64[2, 3] tensor "
+                          "that requires grad, and the view was made under NoGradGuard"));
+  check_values(b, {2, 2, 2, 2, 2, 2});  // nothing was written
+  // Refused: a view of a base that is not contiguous.
+  Tensor strided_base = (a * 1.0).t().detach();  // not a view, not contiguous
+  CHECK(contains(error_of([&] { strided_base.narrow(0, 0, 1).copy_(a.narrow(1, 0, 1).t()); }),
+                 "that is not contiguous, so autograd cannot record the write"));
 
   // A recorded in-place op on the base itself is allowed; a view made before it is stale.
   const Tensor a2 = ones({2, 3}, test::f64_grad());
@@ -173,4 +207,16 @@ TEST_CASE("as_strided and unfold check their arguments") {
   const Tensor tg = t.detach().requires_grad_(true);
   CHECK(contains(error_of([&] { (void)tg.as_strided({2}, {1}, 0); }), "the gradient of as_strided needs a contiguous input"));
   CHECK(contains(error_of([&] { (void)t.data<float>(); }), "data: the tensor is not contiguous (shape [4, 2], strides [1, 4]"));
+}
+
+TEST_CASE("a recorded mul_, div_ or clamp_ keeps the old value its backward needs, as PyTorch does") {
+  const Tensor y = tensor({1, 2, 3}, test::f64_grad()), w = tensor({4, 5, 6}, test::f64_grad());
+  Tensor c = y * 1.0;
+  c.mul_(w);
+  c.div_(w * 2.0);
+  c.clamp_(0.6, 10.0);
+  c.sum().backward();
+  check_values(c, {0.6, 1, 1.5});
+  check_values(y.grad(), {0, 0.5, 0.5});  // clamped at 0.6 where y / 2 < 0.6
+  check_values(w.grad(), {0, 0, 0});      // w cancels: y·w / (2w)
 }

@@ -6,24 +6,28 @@
 // writes. In grad mode, on a non-leaf or with an argument that requires grad,
 // the op is recorded: the out-of-place op runs on a handle holding the old
 // value and history, its result is written into the tensor's storage, and
-// the tensor takes over the new node. A backward that needs the old value
-// then finds its version changed and says so. A leaf that requires grad
+// the tensor takes over the new node. The ops whose backward needs the old
+// value (mul_, div_, clamp_) run on a copy of it, as PyTorch does, since the
+// write replaces it. A leaf that requires grad
 // cannot be changed in place in grad mode (its .grad would no longer mean
 // anything); wrap such updates in NoGradGuard, as optimizers do.
 //
 // Note [In-place on views]
 // Writing through a view changes its base (x.narrow(1, 3, 1).fill_(100)
-// changes x), with or without grad mode. What xgrad does not do is record
-// such a write for autograd: PyTorch does (CopySlices rebases the base's
-// history), xgrad refuses, with an error naming the view, whenever the write
-// would need recording — in grad mode, when the view, its base or the value
-// written requires grad. Without recording, the base's gradient would
-// silently ignore the write. The allowed cases are the ones optimizers,
-// initialisers and data code use: any write under NoGradGuard, and writes to
-// views of tensors that need no gradient. A recorded in-place op on the base
-// itself is allowed; a view made from it before then is stale (it would
-// still send gradients to the old history), so using it in grad mode is an
-// error too (check_view_is_current, graph.cpp).
+// changes x), with or without grad mode. When the write must be recorded (in
+// grad mode, the view, its base or the value written requires grad), it is
+// recorded on the base, as PyTorch's CopySlices does: the out-of-place op runs
+// on the old values of the view, taken as as_strided of the base's old
+// history; the result is written into the view's elements; and the base takes
+// a CopySlices node whose backward sends g outside the view to the old base
+// and g inside it (as_strided of g) to the op. The view is then re-made from
+// the base, so its own history goes through CopySlices too. Refused, with an
+// error naming the view: a view made under NoGradGuard of a tensor that
+// requires grad (as in PyTorch), and a view of a base that is not contiguous
+// (CopySlices maps storage positions to the base's elements). Other views of
+// the base made before the write are stale: they would still send gradients
+// to the old history, so using one in grad mode is an error (stale_view in
+// graph.cpp; PyTorch re-makes them instead).
 //
 // A write must also not reach one memory location twice (an expanded view:
 // stride 0), and an argument that overlaps the target is read from a copy,
@@ -44,6 +48,8 @@ void check_writable_layout(const Tensor& self, const char* op) {
              ") has more than one element at the same memory location (an expanded view); clone() it first");
 }
 
+/// Whether the in-place op must be recorded for autograd (by rebase); throws
+/// for the cases autograd cannot record.
 bool recorded(const Tensor& self, const Tensor* other, const char* op) {
   detail::check_defined(self, op);
   if (other) detail::check_defined(*other, op);
@@ -53,17 +59,20 @@ bool recorded(const Tensor& self, const Tensor* other, const char* op) {
            self.shape(), ") cannot be modified in place while grad mode is on; wrap the update in xg::NoGradGuard");
   const bool with_history = self.requires_grad() || (other && other->requires_grad());
   const auto* impl = detail::impl_of(self);
-  if (impl->view_base && (with_history || impl->view_base->requires_grad)) {
-    const char* why = other && other->requires_grad() ? "the value written requires grad"
-                      : self.requires_grad()          ? "the view requires grad"
-                                                      : "the tensor it views requires grad";
+  if (!impl->view_base) return with_history;
+  detail::stale_view(self);  // throws if the base's history moved on since the view was made
+  const detail::TensorImpl* base = impl->view_base.get();
+  if (!(with_history || base->requires_grad)) return false;
+  auto refuse = [&](const char* why) {
     detail::fail(op, "the tensor changed in place is a view (", impl->view_op, ", shape ", self.shape(), ") of a ",
-                 impl->view_base->dtype, impl->view_base->shape, " tensor, and ", why,
-                 "; xgrad does not record in-place ops on views (Note [In-place on views]). Build the new value "
-                 "out of place (xg::where, or cat of the pieces), or make the change under xg::NoGradGuard if no "
-                 "gradient should flow through it");
-  }
-  return with_history;
+                 base->dtype, base->shape, " tensor ", why, " (Note [In-place on views]). Build the new value out of "
+                 "place (xg::where, or cat of the pieces), or write under xg::NoGradGuard if no gradient should flow "
+                 "through it");
+  };
+  if (!impl->view_tracks_base) refuse("that requires grad, and the view was made under NoGradGuard, so autograd cannot record the write");
+  if (!detail::is_contiguous_layout(base->shape, base->strides))
+    refuse("that is not contiguous, so autograd cannot record the write (make the base contiguous first)");
+  return true;
 }
 
 bool broadcasts_to(const Shape& from, const Shape& to) {
@@ -94,8 +103,50 @@ void write_into(Tensor& self, const Tensor& value) {
   bump(self);
 }
 
+/// The CopySlices half of Note [In-place on views]: self is a view of a
+/// contiguous base; out_of_place gives the view's new value from its old one.
+template <class F>
+Tensor& rebase_view(Tensor& self, const char* op, F out_of_place) {
+  auto* impl = detail::impl_of(self);
+  Tensor base(impl->view_base);
+  Tensor old_base = detail::alias(base);  // the base's old value, with its old history
+  detail::impl_of(old_base)->grad_fn = base.grad_fn();
+  detail::impl_of(old_base)->output_nr = detail::impl_of(base)->output_nr;
+  detail::impl_of(old_base)->requires_grad = base.requires_grad();
+  const Shape shape = self.shape(), strides = self.strides();
+  const std::int64_t offset = self.storage_offset(), rel = offset - base.storage_offset();
+  const Tensor value = out_of_place(as_strided(old_base, shape, strides, offset));
+  XG_CHECK(value.shape() == shape && value.dtype() == self.dtype(), op, "the result ", value.dtype(), value.shape(),
+           " does not fit the in-place target ", self.dtype(), shape);
+  write_into(self, value);
+  make_node(base, "CopySlices", [shape, strides, rel, base_shape = base.shape()](const Tensor& g, Node& node) -> TensorList {
+    Tensor g_base, g_value;
+    if (node.needs_input_grad(0)) {  // g outside the view's elements
+      Tensor outside = ones(base_shape, g.dtype());
+      {
+        NoGradGuard no_grad;
+        as_strided(outside, shape, strides, rel).fill_(0);
+      }
+      g_base = g * outside;
+    }
+    if (node.needs_input_grad(1)) {  // g at the view's elements
+      const Tensor c = g.contiguous();
+      g_value = as_strided(c, shape, strides, c.storage_offset() + rel);
+    }
+    return {g_base, g_value};
+  }, old_base, value);
+  // The view again, now from the base's new history.
+  const Tensor remade = as_strided(base, shape, strides, offset);
+  impl->grad_fn = remade.grad_fn();
+  impl->output_nr = detail::impl_of(remade)->output_nr;
+  impl->requires_grad = remade.requires_grad();
+  impl->view_base_grad_fn = base.grad_fn();
+  return self;
+}
+
 template <class F>
 Tensor& rebase(Tensor& self, const char* op, F out_of_place) {
+  if (self.is_view()) return rebase_view(self, op, out_of_place);
   Tensor old = detail::alias(self);  // the old value, with the old history
   detail::impl_of(old)->grad_fn = self.grad_fn();
   detail::impl_of(old)->output_nr = detail::impl_of(self)->output_nr;
@@ -124,14 +175,14 @@ Tensor& Tensor::add_(const Tensor& other, double alpha) {
 Tensor& Tensor::sub_(const Tensor& other, double alpha) { return add_(other, -alpha); }
 
 Tensor& Tensor::mul_(const Tensor& other) {
-  if (recorded(*this, &other, "mul_")) return rebase(*this, "mul_", [&](const Tensor& old) { return old * other; });
+  if (recorded(*this, &other, "mul_")) return rebase(*this, "mul_", [&](const Tensor& old) { return old.clone() * other; });
   detail::mul_inplace_kernel(*this, readable(other, *this), "mul_");
   bump(*this);
   return *this;
 }
 
 Tensor& Tensor::div_(const Tensor& other) {
-  if (recorded(*this, &other, "div_")) return rebase(*this, "div_", [&](const Tensor& old) { return old / other; });
+  if (recorded(*this, &other, "div_")) return rebase(*this, "div_", [&](const Tensor& old) { return old.clone() / other; });
   detail::div_inplace_kernel(*this, readable(other, *this), "div_");
   bump(*this);
   return *this;
@@ -178,7 +229,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::clamp_(double lo, double hi) {
-  if (recorded(*this, nullptr, "clamp_")) return rebase(*this, "clamp_", [&](const Tensor& old) { return clamp(old, lo, hi); });
+  if (recorded(*this, nullptr, "clamp_")) return rebase(*this, "clamp_", [&](const Tensor& old) { return clamp(old.clone(), lo, hi); });
   write_into(*this, detail::clamp_kernel(*this, lo, hi, "clamp_"));
   return *this;
 }

@@ -450,6 +450,18 @@ std::vector<OpSample> samples_view() {
   c.push_back({"diagonal", [](L x) { return diagonal(x[0]); }, {{3, 4}}});
   c.push_back({"diagonal offset, dims 2 and 0", [](L x) { return diagonal(x[0], -1, 2, 0); }, {s234}});
   c.push_back({"unfold overlapping windows", [](L x) { return unfold(x[0], 1, 3, 2); }, {{2, 7}}});
+  // In-place ops on views, recorded on the base (Note [In-place on views]).
+  c.push_back({"composite narrow().mul_() on a non-leaf", [](L x) {
+    Tensor b = x[0] * 1.0;
+    b.narrow(1, 1, 2).mul_(x[1]);
+    return b;
+  }, {s234, {2, 2, 4}}});
+  c.push_back({"composite select().copy_() into a buffer", [](L x) {
+    Tensor buf = zeros({3, 4}, x[0].dtype());
+    buf.select(0, 1).copy_(x[0]);
+    buf.t().add_(x[1]);
+    return buf * buf;
+  }, {{4}, {4, 3}}});
   // Storage positions mean something only in a known layout, hence contiguous().
   c.push_back({"as_strided overlapping", [](L x) { return as_strided(x[0].contiguous(), {3, 3}, {2, 1}, 1); }, {{2, 4}}});
   return c;
