@@ -8,6 +8,7 @@
 // scalar or bias row: 1 and 0) so the compiler vectorises it.
 #include <cmath>
 #include <type_traits>
+#include <vector>
 
 #include "kernels.hpp"
 #include "strided_loop.hpp"
@@ -146,18 +147,35 @@ void unary_typed(UnaryOp op, const T* x, T* y, std::int64_t n) {
 
 }  // namespace
 
-Tensor unary_kernel(UnaryOp op, const Tensor& x_in, const char* name) {
-  check_defined(x_in, name);
-  const Tensor x = dense(x_in);
-  Tensor y = make_tensor(x.shape(), x.dtype());
-  if (x.dtype() == Dtype::Float32 && (op == UnaryOp::Exp || op == UnaryOp::Tanh || op == UnaryOp::Sigmoid)) {
-    auto* f = op == UnaryOp::Exp ? exp_f32 : op == UnaryOp::Tanh ? tanh_f32 : sigmoid_f32;  // Note [Fast transcendentals]
-    f(x.data<float>(), y.data<float>(), x.numel());
-    return y;
-  }
+Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
+  check_defined(x, name);
+  Tensor y = make_tensor(x.shape(), x.dtype(), name);
   dispatch_float(x.dtype(), name, [&](auto z) {
     using T = decltype(z);
-    unary_typed<T>(op, x.data<T>(), y.data<T>(), x.numel());
+    // One contiguous run: the vectorised float32 transcendentals (Note [Fast
+    // transcendentals]) or the generic loop.
+    auto run = [op](const T* in, T* out, std::int64_t n) {
+      if constexpr (std::is_same_v<T, float>) {
+        if (op == UnaryOp::Exp) return exp_f32(in, out, n);
+        if (op == UnaryOp::Tanh) return tanh_f32(in, out, n);
+        if (op == UnaryOp::Sigmoid) return sigmoid_f32(in, out, n);
+      }
+      unary_typed<T>(op, in, out, n);
+    };
+    if (x.is_contiguous()) return run(x.data<T>(), y.data<T>(), x.numel());
+    if (y.numel() == 0) return;
+    // A view: walk its runs; a strided run is gathered first, so the math
+    // loop always sees unit stride.
+    const auto plan = plan_strided<2>(x.shape(), {impl_of(y)->strides.data(), impl_of(x)->strides.data()}, name);
+    const T* px = first_element<T>(x);
+    T* py = y.data<T>();
+    std::vector<T> gathered;
+    for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
+      if (st[1] == 1) return run(px + off[1], py + off[0], n);
+      gathered.resize(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) gathered[static_cast<std::size_t>(i)] = px[off[1] + i * st[1]];
+      run(gathered.data(), py + off[0], n);
+    });
   });
   return y;
 }

@@ -41,7 +41,7 @@ xg::Tensor tensor_from(Bytes& b, const xg::Shape& s) {
 /// Only smooth ops: gradcheck must hold everywhere.
 xg::Tensor apply(std::uint8_t op, std::uint8_t arg, const xg::Tensor& x, const xg::Tensor& other) {
   const std::int64_t dim = x.dim() ? static_cast<std::int64_t>(arg % x.dim()) : 0;
-  switch (op % 34) {
+  switch (op % 39) {
     case 0: return xg::tanh(x);
     case 1: return xg::sigmoid(x);
     case 2: return xg::sin(x) * 1.5;
@@ -76,6 +76,26 @@ xg::Tensor apply(std::uint8_t op, std::uint8_t arg, const xg::Tensor& x, const x
     case 30: return x.dim() ? xg::gather(x, dim, xg::zeros(x.shape(), xg::int64)) : x;
     case 31: return xg::mse_loss(x, other);
     case 32: return x.clone() * xg::where(xg::gt(other, 0.0), xg::exp(other), other + 1.0);  // C1 at 0
+    // Views and in-place writes through them (recorded like PyTorch's CopySlices).
+    case 33: return x.dim() >= 2 ? xg::diagonal(x, arg % 2, 0, x.dim() - 1) : x;
+    case 34: return x.dim() ? xg::unfold(x, dim, 1 + arg % 2, 1 + (arg >> 1) % 2) : x;
+    case 35: {
+      if (!x.dim() || !x.size(dim)) return x;
+      xg::Tensor b = x * 1.0;
+      b.narrow(dim, 0, 1).mul_(1.5);
+      return b;
+    }
+    case 36: {
+      if (!x.dim() || !x.size(dim)) return x;
+      xg::Tensor b = x * 1.0;
+      b.select(dim, x.size(dim) - 1).add_(xg::tanh(xg::sum(other)));
+      return b;
+    }
+    case 37: {
+      xg::Dims order;
+      for (std::int64_t d = x.dim(); d-- > 0;) order.push_back(d);
+      return xg::permute(x, order) * 2.0;
+    }
     default: return xg::squeeze(xg::unsqueeze(x, 0), 0) - xg::sum_to(other, {});
   }
 }
