@@ -220,3 +220,17 @@ TEST_CASE("a recorded mul_, div_ or clamp_ keeps the old value its backward need
   check_values(y.grad(), {0, 0.5, 0.5});  // clamped at 0.6 where y / 2 < 0.6
   check_values(w.grad(), {0, 0, 0});      // w cancels: y·w / (2w)
 }
+
+TEST_CASE("reductions of a transposed or permuted tensor read it in place") {
+  manual_seed(5);
+  const Tensor x = randn({64, 48, 8}, float64);
+  const Tensor p = x.permute({2, 0, 1});
+  const std::int64_t before = live_storage_bytes();
+  const Tensor s = sum(p, {1});
+  CHECK(live_storage_bytes() - before <= 2 * 8 * 48 * 8);  // the result (and its reordering), not a copy of p
+  check_values(s, test::values(sum(p.contiguous(), {1})), 1e-12);
+  const Tensor m = x.select(2, 3).t();
+  check_values(max(m, {0}), test::values(max(m.contiguous(), {0})), 1e-15);
+  check_values(mean(p, {0, 2}, true), test::values(mean(p.contiguous(), {0, 2}, true)), 1e-12);
+  CHECK(mean(p, {0, 2}, true).shape() == Shape{1, 64, 1});
+}

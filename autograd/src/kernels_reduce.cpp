@@ -7,6 +7,7 @@
 // either a horizontal reduction (innermost group reduced) or an elementwise
 // accumulation into a row of the output (innermost group kept). Both are
 // unit-stride and vectorise.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -103,6 +104,33 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x_in, const std::vector<bool>& r
   // Integers and bools sum in int64, as in libtorch.
   if (op == ReduceOp::Sum && !is_floating(x_in.dtype()) && x_in.dtype() != Dtype::Int64)
     return reduce_kernel(op, x_in.to(Dtype::Int64), reduce, keepdim, name);
+  if (!x_in.is_contiguous() && x_in.dim() > 1) {
+    // A permuted dense tensor (transpose, permute) is reduced in its memory
+    // order, with no copy of the input; only the (smaller) result is reordered.
+    std::vector<std::int64_t> order(static_cast<std::size_t>(x_in.dim()));
+    for (std::size_t d = 0; d < order.size(); ++d) order[d] = static_cast<std::int64_t>(d);
+    std::stable_sort(order.begin(), order.end(), [&](std::int64_t a, std::int64_t b) { return x_in.stride(a) > x_in.stride(b); });
+    Shape shape, strides, inverse(order.size());
+    std::vector<bool> reduce_in_order;
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const auto d = static_cast<std::size_t>(order[i]);
+      shape.push_back(x_in.shape()[d]);
+      strides.push_back(x_in.strides()[d]);
+      reduce_in_order.push_back(reduce[d]);
+      inverse[d] = static_cast<std::int64_t>(i);
+    }
+    if (is_contiguous_layout(shape, strides)) {
+      const Tensor in_order = make_view(x_in, shape, strides, x_in.storage_offset(), "permute");
+      const Tensor kept = reduce_kernel(op, in_order, reduce_in_order, true, name);
+      Shape out_shape, out_strides;  // kept, viewed back in the caller's dim order
+      for (std::size_t d = 0; d < order.size(); ++d) {
+        if (!keepdim && reduce[d]) continue;
+        out_shape.push_back(kept.shape()[static_cast<std::size_t>(inverse[d])]);
+        out_strides.push_back(kept.strides()[static_cast<std::size_t>(inverse[d])]);
+      }
+      return dense(make_view(kept, out_shape, out_strides, 0, "permute"));
+    }
+  }
   const Tensor x = dense(x_in);
   const Shape& in = x.shape();
   Shape out_shape;
