@@ -158,3 +158,23 @@ TEST_CASE("bool and int32 tensors round-trip through safetensors, a bool byte ot
   CHECK(contains(error_of([&] { (void)nn::load_safetensors(path); }), "tensor 'm' is BOOL but byte 1 is 2 (only 0 and 1 are booleans)"));
   std::remove(path.c_str());
 }
+
+TEST_CASE("integer edge cases are defined: overflow wraps, out-of-range values saturate, neg and abs work") {
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max(), min = std::numeric_limits<std::int64_t>::min();
+  CHECK((from_vector<std::int64_t>({max}, {1}) + 1.0).item<std::int64_t>() == min);  // wraps, as in libtorch
+  CHECK((from_vector<std::int64_t>({min}, {1}) * tensor({-1}, int64)).item<std::int64_t>() == min);
+  check_values(tensor({1e300, -1e300}, int32), {2147483647, -2147483648.0});
+  CHECK(full({1}, std::numeric_limits<double>::quiet_NaN(), int64).item<std::int64_t>() == 0);
+  check_values(-tensor({1, -2, 3}, int64), {-1, 2, -3});
+  check_values(abs(tensor({1, -2, 3}, int32)), {1, 2, 3});
+  CHECK(abs(tensor({1, -2, 3}, int32)).dtype() == int32);
+  CHECK(contains(error_of([&] { (void)-tensor({1, 0}, boolean); }), "neg: is not defined for bool tensors"));
+  CHECK(from_vector<std::int32_t>({4, -5}, {2}).dtype() == int32);
+  Tensor acc = from_vector<std::int64_t>({max, 5}, {2});
+  acc.add_(tensor({1, 1}, int64));
+  CHECK(acc.to_vector<std::int64_t>() == std::vector<std::int64_t>{min, 6});
+  acc.mul_(tensor({2, 2}, int64));
+  CHECK(acc.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 12});
+  CHECK(from_vector<std::int64_t>({max, 1}, {2}).sum().item<std::int64_t>() == min);
+  CHECK(contains(error_of([&] { acc.div_(tensor({2, 2}, int64)); }), "div_: the result would be float32"));
+}

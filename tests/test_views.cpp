@@ -1,6 +1,9 @@
 // Strided tensors: views share storage, writes through a view change the
 // base, and autograd either handles a write or refuses it by name. Values
 // marked "PyTorch" come from tests/pytorch_golden.py views.
+#include <limits>
+#include <sstream>
+
 #include "helpers.hpp"
 
 using namespace xg;
@@ -201,6 +204,11 @@ TEST_CASE("as_strided and unfold check their arguments") {
   CHECK(contains(error_of([&] { (void)x.as_strided({3, 3}, {3, 1}, 1); }),
                  "as_strided: size [3, 3], stride [3, 1] and storage offset 1 reach element 9 but the storage holds 8 elements"));
   CHECK(contains(error_of([&] { (void)x.as_strided({2}, {-1}); }), "negative strides are not supported"));
+  CHECK(contains(error_of([&] { (void)x.as_strided({2}, {1}, -5); }), "as_strided: storage offset must be >= 0"));
+  const std::int64_t big = std::numeric_limits<std::int64_t>::max();
+  CHECK(x.diagonal(big).numel() == 0);
+  CHECK(x.diagonal(-big - 1).numel() == 0);
+  CHECK(contains(error_of([&] { (void)x.unfold(1, 2, 0); }), "unfold: step must be positive, got 0"));
   CHECK(contains(error_of([&] { (void)x.unfold(1, 5, 1); }), "unfold: size 5 must be in [0, 4] for dim 1"));
   CHECK(contains(error_of([&] { (void)x.diagonal(0, 1, -1); }), "diagonal: dim1 and dim2 must differ, both are 1"));
   const Tensor t = x.t();
@@ -233,4 +241,10 @@ TEST_CASE("reductions of a transposed or permuted tensor read it in place") {
   check_values(max(m, {0}), test::values(max(m.contiguous(), {0})), 1e-15);
   check_values(mean(p, {0, 2}, true), test::values(mean(p.contiguous(), {0, 2}, true)), 1e-12);
   CHECK(mean(p, {0, 2}, true).shape() == Shape{1, 64, 1});
+}
+
+TEST_CASE("a view prints its own elements") {
+  std::ostringstream os;
+  os << tensor({1, 2, 3, 4, 5, 6}, {2, 3}, int64).t();
+  CHECK(os.str() == "tensor({{1, 4},\n {2, 5},\n {3, 6}}, dtype=int64, shape=[3, 2])");
 }

@@ -17,7 +17,7 @@ Tensor filled(const Shape& shape, double value, TensorOptions opts, const char* 
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
-    const T v = static_cast<T>(value);
+    const T v = detail::cast_value<T>(value);
     for (std::int64_t i = 0; i < t.numel(); ++i) p[i] = v;
   });
   if (opts.requires_grad()) t.requires_grad_(true);
@@ -122,7 +122,7 @@ Tensor arange(double start, double end, double step, TensorOptions opts) {
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * step);
+    for (std::int64_t i = 0; i < n; ++i) p[i] = detail::cast_value<T>(start + static_cast<double>(i) * step);
   });
   if (opts.requires_grad()) t.requires_grad_(true);
   return t;
@@ -136,8 +136,8 @@ Tensor linspace(double start, double end, std::int64_t steps, TensorOptions opts
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
-    for (std::int64_t i = 0; i < steps; ++i) p[i] = static_cast<T>(start + static_cast<double>(i) * h);
-    if (steps > 1) p[steps - 1] = static_cast<T>(end);
+    for (std::int64_t i = 0; i < steps; ++i) p[i] = detail::cast_value<T>(start + static_cast<double>(i) * h);
+    if (steps > 1) p[steps - 1] = detail::cast_value<T>(end);
   });
   if (opts.requires_grad()) t.requires_grad_(true);
   return t;
@@ -188,7 +188,7 @@ Tensor tensor(std::initializer_list<double> values, const Shape& shape, TensorOp
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using T = decltype(z);
     T* p = t.data<T>();
-    for (double v : values) *p++ = static_cast<T>(v);
+    for (double v : values) *p++ = detail::cast_value<T>(v);
   });
   if (opts.requires_grad()) t.requires_grad_(true);
   return t;
@@ -206,7 +206,7 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptio
   detail::dispatch_all(opts.dtype(), [&](auto z) {
     using U = decltype(z);
     U* p = t.data<U>();
-    for (std::size_t i = 0; i < values.size(); ++i) p[i] = static_cast<U>(values[i]);
+    for (std::size_t i = 0; i < values.size(); ++i) p[i] = detail::cast_value<U>(values[i]);
   });
   if (opts.requires_grad()) t.requires_grad_(true);
   return t;
@@ -214,6 +214,7 @@ Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptio
 template Tensor from_vector<float>(const std::vector<float>&, const Shape&, TensorOptions);
 template Tensor from_vector<double>(const std::vector<double>&, const Shape&, TensorOptions);
 template Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&, TensorOptions);
+template Tensor from_vector<std::int32_t>(const std::vector<std::int32_t>&, const Shape&, TensorOptions);
 
 namespace {
 int g_num_threads = 0;

@@ -1,7 +1,9 @@
 #pragma once
 // Helpers shared by the .cpp files of autograd/. Not installed.
 #include <cstdint>
+#include <limits>
 #include <string>
+#include <type_traits>
 
 #include "xgrad/autograd.hpp"
 #include "xgrad/ops.hpp"
@@ -34,6 +36,19 @@ Tensor make_view(const Tensor& x, const Shape& shape, const Shape& strides, std:
 
 /// Uninitialised contiguous tensor; a bad or overflowing shape is an error naming `op`.
 Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op = "empty");
+
+/// static_cast, except that a float becoming an integer saturates at the
+/// integer's range and NaN becomes 0, where a plain cast is undefined
+/// behaviour; every conversion of a value into a tensor's dtype goes through it.
+template <class D, class S>
+D cast_value(S v) {
+  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
+    if (v != v) return D(0);
+    if (v <= static_cast<S>(std::numeric_limits<D>::lowest())) return std::numeric_limits<D>::lowest();
+    if (v >= static_cast<S>(std::numeric_limits<D>::max())) return std::numeric_limits<D>::max();
+  }
+  return static_cast<D>(v);
+}
 
 /// Calls f(T{}) with T the C++ type of a float dtype; int64 is an error naming `op`.
 template <class F>

@@ -71,7 +71,8 @@ T stable_sigmoid(T x) {
 template <class T>
 T floor_div(T a, T b) {
   if constexpr (std::is_integral_v<T>) {
-    if (b == -1) return static_cast<T>(T(0) - a);  // INT_MIN / −1 would trap; wraps like libtorch
+    using U = std::make_unsigned_t<T>;  // INT_MIN / −1 would trap: negate in unsigned, wrapping like libtorch
+    if (b == -1) return static_cast<T>(static_cast<U>(0) - static_cast<U>(a));
     const T q = a / b;
     return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
   } else {
@@ -90,21 +91,35 @@ T floor_mod(T a, T b) {
   }
 }
 
+/// x op y; integers wrap around on overflow like libtorch's (in unsigned
+/// arithmetic, where C++ defines it), floats and bools compute directly.
+template <class T, class Op>
+T wrapping(T x, T y, Op op) {
+  if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    using U = std::make_unsigned_t<T>;
+    return static_cast<T>(static_cast<U>(op(static_cast<U>(x), static_cast<U>(y))));
+  } else {
+    return static_cast<T>(op(x, y));
+  }
+}
+
 /// Calls f with the scalar function for op, so each loop is instantiated
 /// with a concrete lambda. Arithmetic ops give T; comparisons give bool.
 template <class T, class F>
 void with_binary(BinaryOp op, F&& f) {
   switch (op) {
-    case BinaryOp::Add: return f([](T x, T y) { return static_cast<T>(x + y); });
-    case BinaryOp::Sub: return f([](T x, T y) { return static_cast<T>(x - y); });
-    case BinaryOp::Mul: return f([](T x, T y) { return static_cast<T>(x * y); });
+    case BinaryOp::Add: return f([](T x, T y) { return wrapping<T>(x, y, [](auto u, auto v) { return u + v; }); });
+    case BinaryOp::Sub: return f([](T x, T y) { return wrapping<T>(x, y, [](auto u, auto v) { return u - v; }); });
+    case BinaryOp::Mul: return f([](T x, T y) { return wrapping<T>(x, y, [](auto u, auto v) { return u * v; }); });
     case BinaryOp::Div: return f([](T x, T y) { return static_cast<T>(x / y); });
-    case BinaryOp::Pow: return f([](T x, T y) { return static_cast<T>(std::pow(x, y)); });
+    case BinaryOp::Pow: return f([](T x, T y) { return cast_value<T>(std::pow(x, y)); });
     case BinaryOp::Max: return f([](T x, T y) { return (x > y || x != x) ? x : y; });
     case BinaryOp::Min: return f([](T x, T y) { return (x < y || x != x) ? x : y; });
-    case BinaryOp::FloorDiv: return f([](T x, T y) { return floor_div(x, y); });
-    case BinaryOp::Remainder: return f([](T x, T y) { return floor_mod(x, y); });
     default: break;
+  }
+  if constexpr (!std::is_same_v<T, bool>) {  // refused for bool by check_bool_arithmetic
+    if (op == BinaryOp::FloorDiv) return f([](T x, T y) { return floor_div(x, y); });
+    if (op == BinaryOp::Remainder) return f([](T x, T y) { return floor_mod(x, y); });
   }
 }
 template <class T, class F>
@@ -393,7 +408,21 @@ void inplace_binary(Tensor& a, const Tensor& b_in, const char* name, F f) {
 }
 }  // namespace
 
+namespace {
+/// An integer or bool target: the out-of-place op (which wraps on overflow
+/// and promotes), written back when its dtype is the target's.
+void inplace_via(Tensor& a, const Tensor& result, const char* name) {
+  XG_CHECK(result.dtype() == a.dtype(), name, "the result would be ", result.dtype(),
+           ", which cannot be written into the ", a.dtype(), a.shape(), " target (convert it first)");
+  XG_CHECK(result.shape() == a.shape(), name, "cannot broadcast into the in-place target ", a.shape(), " (the result is ",
+           result.shape(), ")");
+  copy_strided(a, result);
+}
+}  // namespace
+
 void add_inplace_kernel(Tensor& a, const Tensor& b, double alpha, const char* name) {
+  if (!is_floating(a.dtype()))
+    return inplace_via(a, binary_kernel(BinaryOp::Add, a, alpha == 1.0 ? b : scalar_kernel(BinaryOp::Mul, b, alpha, false, name), name), name);
   if (alpha == 1.0) {
     inplace_binary(a, b, name, [](auto x, auto y) { return x + y; });
   } else {
@@ -401,9 +430,11 @@ void add_inplace_kernel(Tensor& a, const Tensor& b, double alpha, const char* na
   }
 }
 void mul_inplace_kernel(Tensor& a, const Tensor& b, const char* name) {
+  if (!is_floating(a.dtype())) return inplace_via(a, binary_kernel(BinaryOp::Mul, a, b, name), name);
   inplace_binary(a, b, name, [](auto x, auto y) { return x * y; });
 }
 void div_inplace_kernel(Tensor& a, const Tensor& b, const char* name) {
+  if (!is_floating(a.dtype())) return inplace_via(a, binary_kernel(BinaryOp::Div, a, b, name), name);
   inplace_binary(a, b, name, [](auto x, auto y) { return x / y; });
 }
 
@@ -413,7 +444,7 @@ void scalar_inplace_kernel(Tensor& a, double mul, double add) {
   dispatch_all(a.dtype(), [&](auto z) {
     using T = decltype(z);
     T* base = first_element<T>(a);
-    const T m = static_cast<T>(mul), c = static_cast<T>(add);
+    const T m = cast_value<T>(mul), c = cast_value<T>(add);
     for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
       T* p = base + off[0];
       const std::int64_t s = st[0];

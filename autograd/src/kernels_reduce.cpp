@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "kernels.hpp"
 
@@ -19,16 +20,29 @@ namespace {
 template <class T>
 struct SumOp {
   static T init() { return T(0); }
-  static T combine(T a, T b) { return a + b; }
+  static T combine(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {  // int64 sums wrap on overflow, as in libtorch
+      using U = std::make_unsigned_t<T>;
+      return static_cast<T>(static_cast<U>(a) + static_cast<U>(b));
+    } else {
+      return a + b;
+    }
+  }
   static T reduce(const T* p, std::int64_t n) {
     // Eight partial sums: vectorisable without -ffast-math, and more accurate.
-    T acc[8] = {};
-    std::int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-      for (int k = 0; k < 8; ++k) acc[k] += p[i + k];
-    T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-    for (; i < n; ++i) s += p[i];
-    return s;
+    if constexpr (std::is_integral_v<T>) {
+      T s = 0;
+      for (std::int64_t i = 0; i < n; ++i) s = combine(s, p[i]);
+      return s;
+    } else {
+      T acc[8] = {};
+      std::int64_t i = 0;
+      for (; i + 8 <= n; i += 8)
+        for (int k = 0; k < 8; ++k) acc[k] += p[i + k];
+      T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+      for (; i < n; ++i) s += p[i];
+      return s;
+    }
   }
 };
 

@@ -33,20 +33,6 @@ bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
   return true;
 }
 
-namespace {
-/// static_cast, except that a float becoming an integer saturates at the
-/// integer's range and NaN becomes 0 (a plain cast would be undefined there).
-template <class D, class S>
-D convert(S v) {
-  if constexpr (std::is_floating_point_v<S> && std::is_integral_v<D> && !std::is_same_v<D, bool>) {
-    if (v != v) return D(0);
-    if (v <= static_cast<S>(std::numeric_limits<D>::lowest())) return std::numeric_limits<D>::lowest();
-    if (v >= static_cast<S>(std::numeric_limits<D>::max())) return std::numeric_limits<D>::max();
-  }
-  return static_cast<D>(v);
-}
-}  // namespace
-
 void copy_strided(const Tensor& dst, const Tensor& src) {
   const Shape& shape = dst.shape();
   if (dst.numel() == 0) return;
@@ -62,11 +48,11 @@ void copy_strided(const Tensor& dst, const Tensor& src) {
         D* d = pd + off[0];
         const S* s = ps + off[1];
         if (st[0] == 1 && st[1] == 1) {
-          for (std::int64_t i = 0; i < n; ++i) d[i] = convert<D>(s[i]);
+          for (std::int64_t i = 0; i < n; ++i) d[i] = cast_value<D>(s[i]);
         } else if (st[0] == 1) {
-          for (std::int64_t i = 0; i < n; ++i) d[i] = convert<D>(s[i * st[1]]);
+          for (std::int64_t i = 0; i < n; ++i) d[i] = cast_value<D>(s[i * st[1]]);
         } else {
-          for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] = convert<D>(s[i * st[1]]);
+          for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] = cast_value<D>(s[i * st[1]]);
         }
       });
     });

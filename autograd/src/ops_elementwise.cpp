@@ -192,6 +192,9 @@ Tensor pow(double s, const Tensor& a) {
 // ---------------------------------------------------------------- unary
 
 Tensor neg(const Tensor& x) {
+  detail::check_defined(x, "neg");
+  XG_CHECK(x.dtype() != Dtype::Bool, "neg", "is not defined for bool tensors (use logical_not)");
+  if (!is_floating(x.dtype())) return detail::scalar_kernel(BinaryOp::Sub, x, 0.0, true, "neg");  // integers: 0 − x
   Tensor y = detail::unary_kernel(UnaryOp::Neg, x, "neg");
   if (needs_grad(x)) make_node(y, "NegBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, x);
   return y;
@@ -228,6 +231,8 @@ Tensor sqrt(const Tensor& x) {
 }
 
 Tensor abs(const Tensor& x) {
+  detail::check_defined(x, "abs");
+  if (!is_floating(x.dtype())) return where(lt(x, 0.0), neg(x), x);  // integers
   Tensor y = detail::unary_kernel(UnaryOp::Abs, x, "abs");
   if (needs_grad(x)) {
     make_node(y, "AbsBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {

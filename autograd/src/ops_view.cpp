@@ -341,8 +341,9 @@ Tensor diagonal(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::in
   const std::int64_t d2 = detail::wrap_dim(dim2, x.dim(), "diagonal");
   XG_CHECK(d1 != d2, "diagonal", "dim1 and dim2 must differ, both are ", d1, " (shape ", x.shape(), ")");
   const std::int64_t n1 = x.size(d1), n2 = x.size(d2);
-  const std::int64_t len = std::max<std::int64_t>(0, offset >= 0 ? std::min(n1, n2 - std::min(offset, n2))
-                                                                 : std::min(n1 - std::min(-offset, n1), n2));
+  // Written so that no offset, however large, overflows.
+  const std::int64_t len = offset >= 0 ? (offset >= n2 ? 0 : std::min(n1, n2 - offset))
+                                       : (offset <= -n1 ? 0 : std::min(n1 + offset, n2));
   std::int64_t start = x.storage_offset();
   if (len > 0) start += offset >= 0 ? offset * x.stride(d2) : -offset * x.stride(d1);
   Shape out, strides;
@@ -382,7 +383,9 @@ Tensor unfold(const Tensor& x, std::int64_t dim, std::int64_t size, std::int64_t
 Tensor as_strided(const Tensor& x, const Shape& size, const Shape& stride, std::int64_t storage_offset) {
   detail::check_defined(x, "as_strided");
   XG_CHECK(size.size() == stride.size(), "as_strided", "size ", size, " and stride ", stride, " differ in length");
-  if (storage_offset < 0) storage_offset = x.storage_offset();
+  XG_CHECK(storage_offset >= -1, "as_strided", "storage offset must be >= 0 (or -1 for the input's own), got ",
+           storage_offset);
+  if (storage_offset == -1) storage_offset = x.storage_offset();
   const auto elements = static_cast<std::int64_t>(detail::impl_of(x)->storage->nbytes / dtype_size(x.dtype()));
   const std::int64_t n = checked_numel(size, "as_strided");
   std::int64_t last = storage_offset;

@@ -5,7 +5,7 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xio.hpp>
 
-#include "internal.hpp"
+#include "kernels.hpp"
 
 namespace xg {
 
@@ -15,7 +15,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) {
   os << "tensor(";
   detail::dispatch_all(t.dtype(), [&](auto z) {
     using T = decltype(z);
-    const T* p = t.data<T>();
+    const Tensor flat = detail::dense(t);  // a view prints its elements in row-major order
+    const T* p = flat.data<T>();
     auto view = xt::adapt(p, static_cast<std::size_t>(t.numel()), xt::no_ownership(), shape);
     os << view;
   });

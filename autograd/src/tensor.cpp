@@ -158,7 +158,7 @@ template <class T>
 T Tensor::item() const {
   XG_CHECK(numel() == 1, "item", "expected a tensor with one element, got shape ", shape());
   return detail::dispatch_all(dtype(), [&](auto t) {
-    return static_cast<T>(*static_cast<const decltype(t)*>(data_ptr()));
+    return detail::cast_value<T>(*static_cast<const decltype(t)*>(data_ptr()));
   });
 }
 template float Tensor::item<float>() const;
