@@ -2,6 +2,7 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 
@@ -36,6 +37,10 @@ bool is_contiguous_layout(const Shape& shape, const Shape& strides) {
 void copy_strided(const Tensor& dst, const Tensor& src) {
   const Shape& shape = dst.shape();
   if (dst.numel() == 0) return;
+  if (dst.dtype() == src.dtype() && src.shape() == shape && dst.is_contiguous() && src.is_contiguous()) {
+    std::memcpy(const_cast<void*>(dst.data_ptr()), src.data_ptr(), dst.nbytes());  // the common case: a plain copy
+    return;
+  }
   const Shape ss = broadcast_strides(src, shape);
   const auto plan = plan_strided<2>(shape, {impl_of(dst)->strides.data(), ss.data()}, "copy");
   dispatch_all(dst.dtype(), [&](auto dz) {
@@ -93,15 +98,18 @@ struct BlasOperand {
 };
 
 BlasOperand blas_operand(const Tensor& x, bool trans) {
-  const std::int64_t rows = x.size(-2), cols = x.size(-1);
-  const std::int64_t rs = x.stride(-2), cs = x.stride(-1);
-  const std::int64_t batch_stride = x.dim() == 3 && x.size(0) > 1 ? x.stride(0) : 0;
+  const Shape& shape = x.shape();
+  const Shape& strides = x.strides();
+  const std::size_t nd = shape.size();  // 2 or 3 (checked by matmul)
+  const std::int64_t rows = shape[nd - 2], cols = shape[nd - 1];
+  const std::int64_t rs = strides[nd - 2], cs = strides[nd - 1];
+  const std::int64_t batch_stride = nd == 3 && shape[0] > 1 ? strides[0] : 0;
   if ((cols <= 1 || cs == 1) && (rows <= 1 || rs >= std::max<std::int64_t>(1, cols)))
     return {x, trans, rows <= 1 ? std::max<std::int64_t>(1, cols) : rs, batch_stride};
   if ((rows <= 1 || rs == 1) && (cols <= 1 || cs >= std::max<std::int64_t>(1, rows)))
     return {x, !trans, cols <= 1 ? std::max<std::int64_t>(1, rows) : cs, batch_stride};
   Tensor c = dense(x);
-  return {c, trans, std::max<std::int64_t>(1, cols), x.dim() == 3 && x.size(0) > 1 ? rows * cols : 0};
+  return {c, trans, std::max<std::int64_t>(1, cols), nd == 3 && shape[0] > 1 ? rows * cols : 0};
 }
 
 }  // namespace

@@ -8,6 +8,30 @@ namespace xg {
 
 using detail::needs_grad;
 
+namespace {
+
+// Note [Gradients in the input's layout]
+// When an operand of matmul is a transposed view (x.t(), k.transpose(1, 2)),
+// its gradient is computed transposed — (op(X)·op(Y))ᵀ = op(Y)ᵀ·op(X)ᵀ, one
+// GEMM either way — and returned as a transposed view, so it lies in memory
+// like the tensor the view came from: the view's backward (a transpose back)
+// then hands the base a contiguous gradient, with no transposing copy.
+
+/// Whether t's last two dims are a transposed row-major matrix.
+bool transposed_layout(const Tensor& t) {
+  const Shape& shape = t.shape();
+  const Shape& strides = t.strides();
+  const std::size_t nd = shape.size();
+  return nd >= 2 && shape[nd - 2] > 1 && shape[nd - 1] > 1 && strides[nd - 2] == 1 && strides[nd - 1] >= shape[nd - 2];
+}
+
+/// op(x) @ op(y), laid out transposed in memory when `transposed`.
+Tensor product(const Tensor& x, const Tensor& y, bool tx, bool ty, bool transposed) {
+  return transposed ? matmul_transposed(y, x, !ty, !tx).transpose(-1, -2) : matmul_transposed(x, y, tx, ty);
+}
+
+}  // namespace
+
 Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   detail::check_same_dtype(a, b, "matmul");
   detail::check_float(a, "matmul");
@@ -27,16 +51,17 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   if (needs_grad(a, b)) {
     SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
     SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
-    make_node(y, "MatmulBackward", [ta, tb, sa = a.shape(), sb = b.shape(), saved_a = std::move(saved_a),
-                                 saved_b = std::move(saved_b)](const Tensor& g, Node& self) -> TensorList {
+    // A gradient is made in its input's memory order (Note [Gradients in the input's layout]).
+    make_node(y, "MatmulBackward", [ta, tb, sa = a.shape(), sb = b.shape(), a_t = transposed_layout(a), b_t = transposed_layout(b),
+                                 saved_a = std::move(saved_a), saved_b = std::move(saved_b)](const Tensor& g, Node& self) -> TensorList {
       Tensor da, db;
       if (self.needs_input_grad(0)) {
         const Tensor b_ = saved_b.unpack(self);
-        da = sum_to(ta ? matmul_transposed(b_, g, tb, true) : matmul_transposed(g, b_, false, !tb), sa);
+        da = sum_to(ta ? product(b_, g, tb, true, a_t) : product(g, b_, false, !tb, a_t), sa);
       }
       if (self.needs_input_grad(1)) {
         const Tensor a_ = saved_a.unpack(self);
-        db = sum_to(tb ? matmul_transposed(g, a_, true, ta) : matmul_transposed(a_, g, !ta, false), sb);
+        db = sum_to(tb ? product(g, a_, true, ta, b_t) : product(a_, g, !ta, false, b_t), sb);
       }
       return {da, db};
     }, a, b);

@@ -34,6 +34,11 @@ class Shape {
   std::int64_t back() const { return data()[size_ - 1]; }
 
   void resize(std::size_t n, std::int64_t value = 0) {
+    if (n <= kInline && size_ <= kInline) {  // stays inline: no allocation
+      for (std::size_t i = size_; i < n; ++i) inline_[i] = value;
+      size_ = n;
+      return;
+    }
     std::vector<std::int64_t> v(begin(), end());
     v.resize(n, value);
     assign(v.begin(), v.end());
