@@ -278,6 +278,19 @@ void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
 }  // namespace
 
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  if (a.defined() && b.defined() && a.dtype() == b.dtype() && is_floating(a.dtype()) && a.shape() == b.shape() &&
+      a.is_contiguous() && b.is_contiguous()) {  // the common case, in one flat loop
+    Tensor out = make_tensor(a.shape(), is_comparison(op) ? Dtype::Bool : a.dtype(), name);
+    dispatch_float(a.dtype(), name, [&](auto z) {
+      using T = decltype(z);
+      if (is_comparison(op)) {
+        with_comparison<T>(op, [&](auto f) { inner_loop(a.data<T>(), b.data<T>(), out.data<bool>(), a.numel(), 1, 1, f); });
+      } else {
+        with_binary<T>(op, [&](auto f) { inner_loop(a.data<T>(), b.data<T>(), out.data<T>(), a.numel(), 1, 1, f); });
+      }
+    });
+    return out;
+  }
   const Dtype out_dtype = result_dtype(op, a, b, name);
   const Dtype t = compute_dtype(op, a.dtype(), b.dtype());
   const Shape out_shape = a.shape() == b.shape() ? a.shape() : broadcast_shapes(a.shape(), b.shape(), name);

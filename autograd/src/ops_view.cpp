@@ -33,6 +33,7 @@ Tensor make_view(const Tensor& x, const Shape& shape, const Shape& strides, std:
   impl->storage = src->storage;
   impl->shape = shape;
   impl->strides = strides;
+  impl->contiguous = is_contiguous_layout(shape, strides);
   impl->offset = offset;
   impl->numel = shape.numel();
   impl->dtype = src->dtype;

@@ -25,6 +25,7 @@ Tensor alias(const Tensor& t) {
   impl->storage = src->storage;
   impl->shape = src->shape;
   impl->strides = src->strides;
+  impl->contiguous = src->contiguous;
   impl->offset = src->offset;
   impl->numel = src->numel;
   impl->dtype = src->dtype;
@@ -45,7 +46,6 @@ std::int64_t Tensor::stride(std::int64_t d) const {
 
 std::int64_t Tensor::storage_offset() const { return impl()->offset; }
 
-bool Tensor::is_contiguous() const { return detail::is_contiguous_layout(impl()->shape, impl()->strides); }
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
@@ -114,6 +114,7 @@ void Tensor::set_data(const Tensor& other) {
   self->storage = src->storage;
   self->shape = src->shape;
   self->strides = src->strides;
+  self->contiguous = src->contiguous;
   self->offset = src->offset;
   self->numel = src->numel;
   self->dtype = src->dtype;

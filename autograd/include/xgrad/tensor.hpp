@@ -74,7 +74,7 @@ class Tensor {
   std::int64_t stride(std::int64_t dim) const;  ///< negative dims count from the end
   std::int64_t storage_offset() const;          ///< the first element's index in the storage
   /// Row-major with no gaps (size-1 dims may have any stride), as in libtorch.
-  bool is_contiguous() const;
+  bool is_contiguous() const { return impl()->contiguous; }
   /// Made by a view op (transpose, narrow, ...): shares its base's storage.
   bool is_view() const { return impl()->view_base != nullptr; }
   /// This tensor when already contiguous, else a differentiable contiguous copy.

@@ -34,6 +34,7 @@ struct TensorImpl {
   Shape shape;
   Shape strides;
   std::int64_t offset = 0;
+  bool contiguous = true;  // is_contiguous_layout(shape, strides), kept with them
   std::int64_t numel = 0;
   Dtype dtype = Dtype::Float32;
   bool requires_grad = false;
