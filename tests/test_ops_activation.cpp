@@ -93,3 +93,23 @@ TEST_CASE("regressions found by fuzzing (tests/fuzz/corpus/regression-*)") {
   CHECK(l.item() == doctest::Approx(0.5));
   CHECK(logsumexp(s, {0}, true).dim() == 0);
 }
+
+TEST_CASE("fused softmax and log_softmax agree with their composed formulas, forward and backward, in float32") {
+  manual_seed(11);
+  for (const Shape& shape : {Shape{4, 1000}, Shape{3, 257, 5}}) {
+    for (std::int64_t dim : {1, -1}) {
+      const Tensor x = (randn(shape) * 4.0).requires_grad_(true);
+      const Tensor g = randn(shape);
+      const Tensor y = softmax(x, dim), ly = log_softmax(x, dim);
+      NoGradGuard no_grad;
+      const Tensor e = exp(x - max(x, {dim}, true));
+      const Tensor composed = e / sum(e, {dim}, true);
+      test::check_values(y, test::values(composed), 1e-5);
+      test::check_values(ly, test::values(log(composed)), 1e-4);
+      const Tensor dx = grad({y}, {x}, {g})[0];
+      test::check_values(dx, test::values(composed * (g - sum(g * composed, {dim}, true))), 1e-4);
+      const Tensor dlx = grad({ly}, {x}, {g})[0];
+      test::check_values(dlx, test::values(g - composed * sum(g, {dim}, true)), 1e-4);
+    }
+  }
+}

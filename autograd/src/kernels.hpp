@@ -18,6 +18,11 @@ Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name);
 /// (the create_graph path uses the same formulas as Tensor ops instead).
 Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y);
 
+/// softmax (or log_softmax) along dim, one pass per row (Note [Fused softmax]).
+Tensor softmax_kernel(const Tensor& x, std::int64_t dim, bool log);
+/// Its gradient from the output y and the incoming g, one pass per row.
+Tensor softmax_backward_kernel(const Tensor& g, const Tensor& y, std::int64_t dim, bool log);
+
 // Vectorised float32 transcendentals (kernels_math.cpp).
 void exp_f32(const float* x, float* y, std::int64_t n);
 void tanh_f32(const float* x, float* y, std::int64_t n);

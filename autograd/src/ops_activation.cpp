@@ -101,16 +101,14 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   Tensor y;
   {
     NoGradGuard no_grad;
-    if (x.numel() == 0) {
-      y = zeros_like(x);  // nothing to normalise (a zero-size dim), as in PyTorch
-    } else {
-      const Tensor e = exp(x - max(x, dims, true));
-      y = e / sum(e, dims, true);
-    }
+    // Nothing to normalise over a zero-size dim, as in PyTorch; else Note [Fused softmax].
+    y = x.numel() == 0 ? zeros_like(x) : detail::softmax_kernel(x, dims.empty() ? 0 : dims[0], false);
   }
   if (needs_grad(x)) {
     make_node(y, "SoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
+      if (!GradMode::is_enabled() && y_.numel() > 0)
+        return {detail::softmax_backward_kernel(g, y_, dims.empty() ? 0 : dims[0], false)};
       return {y_ * (g - sum(g * y_, dims, true))};
     }, x);
   }
@@ -122,16 +120,14 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   Tensor y;
   {
     NoGradGuard no_grad;
-    if (x.numel() == 0) {
-      y = zeros_like(x);
-    } else {
-      const Tensor shifted = x - max(x, dims, true);
-      y = shifted - log(sum(exp(shifted), dims, true));
-    }
+    y = x.numel() == 0 ? zeros_like(x) : detail::softmax_kernel(x, dims.empty() ? 0 : dims[0], true);
   }
   if (needs_grad(x)) {
     make_node(y, "LogSoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
-      return {g - exp(sy.unpack(self)) * sum(g, dims, true)};
+      const Tensor y_ = sy.unpack(self);
+      if (!GradMode::is_enabled() && y_.numel() > 0)
+        return {detail::softmax_backward_kernel(g, y_, dims.empty() ? 0 : dims[0], true)};
+      return {g - exp(y_) * sum(g, dims, true)};
     }, x);
   }
   return y;
