@@ -220,6 +220,22 @@ int main(int argc, char** argv) {
     race("x[:, ::2] * 2 fwd+bwd " + size, 1, [=] { (xg::slice(xx, 1, 0, c, 2) * 2.0).sum().backward(); },
          [=] { (tx.slice(1, 0, c, 2) * 2.0).sum().backward(); }, "");
   }
+  // Fused row ops (issue 17): GELU, LayerNorm with weight and bias, softmax.
+  for (auto [r, c] : {std::array<std::int64_t, 2>{4096, 256}, std::array<std::int64_t, 2>{512, 1024},
+                      std::array<std::int64_t, 2>{64, 8192}}) {
+    const std::string size = std::to_string(r) + "x" + std::to_string(c);
+    auto xx = xg::randn({r, c}, xg::TensorOptions().requires_grad(true));
+    auto xw = xg::randn({c}, xg::TensorOptions().requires_grad(true));
+    auto xb = xg::randn({c}, xg::TensorOptions().requires_grad(true));
+    auto tx = torch::randn({r, c}).requires_grad_(true);
+    auto tw = torch::randn({c}).requires_grad_(true);
+    auto tb = torch::randn({c}).requires_grad_(true);
+    race("gelu fwd+bwd " + size, 1, [=] { xg::gelu(xx).sum().backward(); }, [=] { torch::gelu(tx).sum().backward(); }, "");
+    race("layer_norm fwd+bwd " + size, 1, [=] { xg::layer_norm(xx, {c}, xw, xb).sum().backward(); },
+         [=] { torch::layer_norm(tx, {c}, tw, tb).sum().backward(); }, "");
+    race("softmax fwd+bwd " + size, 1, [=] { (xg::softmax(xx, -1) * xx).sum().backward(); },
+         [=] { (torch::softmax(tx, -1) * tx).sum().backward(); }, "");
+  }
   for (std::int64_t t : {64, 256}) {
     // q, k, v = x.split(3 heads' worth) -> [B, H, T, d] -> scores -> context, like attention's reshapes.
     const std::int64_t b = 16, h = 4, d = 32;

@@ -23,6 +23,17 @@ Tensor softmax_kernel(const Tensor& x, std::int64_t dim, bool log);
 /// Its gradient from the output y and the incoming g, one pass per row.
 Tensor softmax_backward_kernel(const Tensor& g, const Tensor& y, std::int64_t dim, bool log);
 
+/// GELU, exact (erf) or tanh form, and its gradient g·dy/dx, one pass each.
+Tensor gelu_kernel(const Tensor& x, bool tanh_form);
+Tensor gelu_backward_kernel(const Tensor& g, const Tensor& x, bool tanh_form);
+
+/// LayerNorm over rows of n values: y, and each row's mean and 1/std (float64).
+void layer_norm_kernel(const Tensor& x, const Tensor& w, const Tensor& b, std::int64_t n, double eps, Tensor& y,
+                       Tensor& mean, Tensor& rstd);
+/// Its gradients; a null pointer skips that gradient. dw and db come back [n].
+void layer_norm_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& mean,
+                                const Tensor& rstd, std::int64_t n, Tensor* dx, Tensor* dw, Tensor* db);
+
 // Vectorised float32 transcendentals (kernels_math.cpp).
 void exp_f32(const float* x, float* y, std::int64_t n);
 void tanh_f32(const float* x, float* y, std::int64_t n);

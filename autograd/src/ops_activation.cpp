@@ -52,12 +52,29 @@ Tensor elu(const Tensor& x, double alpha) {
   return y;
 }
 
+// Note [Fused GELU]
+// gelu is its own node: one pass forward and one backward (kernels_gelu.cpp)
+// where the composed form made five whole-tensor passes forward and more
+// backward. With create_graph the backward is the same derivative written in
+// differentiable Tensor ops, so second order works (gradgradcheck rows):
+// exact: Φ(x) + x·φ(x); tanh form: ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
 Tensor gelu(const Tensor& x, bool tanh_approximation) {
-  if (tanh_approximation) {
-    const double k = std::sqrt(2.0 / M_PI);
-    return x * 0.5 * (1.0 + tanh((x + pow(x, 3.0) * 0.044715) * k));
+  detail::check_defined(x, "gelu");
+  detail::check_float(x, "gelu");
+  Tensor y = detail::gelu_kernel(x, tanh_approximation);
+  if (needs_grad(x)) {
+    make_node(y, "GeluBackward", [tanh_approximation, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      const Tensor x_ = sx.unpack(self);
+      if (!GradMode::is_enabled()) return {detail::gelu_backward_kernel(g, x_, tanh_approximation)};
+      if (tanh_approximation) {
+        const double k = std::sqrt(2.0 / M_PI);
+        const Tensor t = tanh((x_ + pow(x_, 3.0) * 0.044715) * k);
+        return {g * ((1.0 + t) * 0.5 + x_ * (1.0 - t * t) * (0.5 * k) * (1.0 + square(x_) * (3 * 0.044715)))};
+      }
+      return {g * ((1.0 + erf(x_ / std::sqrt(2.0))) * 0.5 + x_ * exp(square(x_) * -0.5) / std::sqrt(2.0 * M_PI))};
+    }, x);
   }
-  return x * 0.5 * (1.0 + erf(x / std::sqrt(2.0)));
+  return y;
 }
 
 Tensor silu(const Tensor& x) { return x * sigmoid(x); }

@@ -1,7 +1,15 @@
-// Normalisation and dropout, composed of differentiable ops.
+// Normalisation and dropout. batch_norm and group_norm are composed of
+// differentiable ops; layer_norm is fused.
+//
+// Note [Fused layer_norm]
+// layer_norm is one node: the forward makes each row's mean and 1/std in
+// double and writes y in one more pass; the backward, with x̂ = (x − μ)/σ and
+// gy = g·w, is dx = (gy − mean(gy) − x̂·mean(gy·x̂))/σ, dw = Σ g·x̂, db = Σ g,
+// one pass per row (kernels_layer_norm.cpp). With create_graph the node
+// computes the same formulas in differentiable ops instead.
 #include <cmath>
 
-#include "internal.hpp"
+#include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
 
@@ -26,12 +34,45 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   for (const Tensor* p : {&weight, &bias})
     XG_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm", "weight/bias ", p->shape(),
              " must have shape ", normalized_shape);
+  detail::check_float(x, "layer_norm");
+  for (const Tensor* p : {&weight, &bias})
+    if (p->defined()) detail::check_same_dtype(x, *p, "layer_norm");
   Dims dims;
   for (std::int64_t i = 0; i < k; ++i) dims.push_back(x.dim() - k + i);
-  const Tensor mu = mean(x, dims, true);
-  const Tensor centred = x - mu;
-  const Tensor v = mean(centred * centred, dims, true);
-  return affine(centred / sqrt(v + eps), weight, bias, normalized_shape);
+  const std::int64_t n = normalized_shape.numel();
+  Tensor y, row_mean, row_rstd;
+  detail::layer_norm_kernel(x, weight, bias, n, eps, y, row_mean, row_rstd);
+  TensorList inputs{x};
+  if (weight.defined()) inputs.push_back(weight);
+  if (bias.defined()) inputs.push_back(bias);
+  if (!detail::needs_grad(inputs)) return y;
+  const bool has_w = weight.defined(), has_b = bias.defined();
+  make_node(y, "LayerNormBackward", [=, sx = SavedTensor(x, false), sw = SavedTensor(weight, false)](const Tensor& g, Node& self) -> TensorList {
+    const Tensor x_ = sx.unpack(self), w_ = has_w ? sw.unpack(self) : Tensor();
+    const std::size_t iw = 1, ib = has_w ? 2 : 1;
+    const bool need_x = self.needs_input_grad(0), need_w = has_w && self.needs_input_grad(iw),
+               need_b = has_b && self.needs_input_grad(ib);
+    Tensor dx, dw, db;
+    if (!GradMode::is_enabled()) {
+      detail::layer_norm_backward_kernel(g, x_, w_, row_mean, row_rstd, n, need_x ? &dx : nullptr, need_w ? &dw : nullptr,
+                                         need_b ? &db : nullptr);
+      if (dw.defined()) dw = reshape(dw, normalized_shape);
+      if (db.defined()) db = reshape(db, normalized_shape);
+    } else {  // create_graph: the same derivatives in differentiable ops
+      const Tensor centred = x_ - mean(x_, dims, true);
+      const Tensor r = pow(mean(centred * centred, dims, true) + eps, -0.5);
+      const Tensor xhat = centred * r;
+      const Tensor gy = has_w ? g * w_ : g;
+      if (need_x) dx = r * (gy - mean(gy, dims, true) - xhat * mean(gy * xhat, dims, true));
+      if (need_w) dw = sum_to(g * xhat, normalized_shape);
+      if (need_b) db = sum_to(g, normalized_shape);
+    }
+    TensorList grads{dx};
+    if (has_w) grads.push_back(dw);
+    if (has_b) grads.push_back(db);
+    return grads;
+  }, inputs);
+  return y;
 }
 
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
@@ -100,6 +141,9 @@ std::vector<OpSample> samples_norm() {
   std::vector<OpSample> c;
   const Shape s234b{2, 3, 4};
   c.push_back({"layer_norm affine", [](L x) { return layer_norm(x[0], {3, 4}, x[1], x[2]); }, {s234b, {3, 4}, {3, 4}}});
+  c.push_back({"layer_norm plain", [](L x) { return layer_norm(x[0], {4}); }, {s234b}});
+  c.push_back({"layer_norm weight only", [](L x) { return layer_norm(x[0], {4}, x[1]); }, {s234b, {4}}});
+  c.push_back({"layer_norm bias only", [](L x) { return layer_norm(x[0], {3, 4}, Tensor(), x[1]); }, {s234b, {3, 4}}});
   c.push_back({"batch_norm train", [](L x) { return batch_norm(x[0], {}, {}, x[1], x[2], true); }, {s234b, {3}, {3}}});
   c.push_back({"batch_norm eval", [](L x) {
          return batch_norm(x[0], full({3}, 0.2, float64), full({3}, 1.5, float64), x[1], x[2], false);
