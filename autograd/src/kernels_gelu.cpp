@@ -23,7 +23,13 @@ Tensor gelu_kernel(const Tensor& x_in, bool tanh_form) {
     T* py = y.data<T>();
     const std::int64_t n = x.numel();
     if (!tanh_form) {
-      for (std::int64_t i = 0; i < n; ++i) py[i] = T(0.5) * px[i] * (T(1) + std::erf(px[i] * T(kInvSqrt2)));
+      if constexpr (std::is_same_v<T, float>) {  // the vectorised erf (kernels_math.cpp), via y as scratch
+        for (std::int64_t i = 0; i < n; ++i) py[i] = px[i] * T(kInvSqrt2);
+        erf_f32(py, py, n);
+        for (std::int64_t i = 0; i < n; ++i) py[i] = T(0.5) * px[i] * (T(1) + py[i]);
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) py[i] = T(0.5) * px[i] * (T(1) + std::erf(px[i] * T(kInvSqrt2)));
+      }
       return;
     }
     for (std::int64_t i = 0; i < n; ++i) py[i] = T(kSqrt2OverPi) * (px[i] + T(kCubic) * px[i] * px[i] * px[i]);
@@ -47,10 +53,24 @@ Tensor gelu_backward_kernel(const Tensor& g_in, const Tensor& x_in, bool tanh_fo
     T* out = dx.data<T>();
     const std::int64_t n = x.numel();
     if (!tanh_form) {  // Φ(x) + x φ(x)
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T v = px[i];
-        const T cdf = T(0.5) * (T(1) + std::erf(v * T(kInvSqrt2)));
-        out[i] = pg[i] * (cdf + v * T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v));
+      if constexpr (std::is_same_v<T, float>) {
+        std::vector<float> cdf(static_cast<std::size_t>(n)), pdf(static_cast<std::size_t>(n));
+        for (std::int64_t i = 0; i < n; ++i) {
+          cdf[static_cast<std::size_t>(i)] = px[i] * T(kInvSqrt2);
+          pdf[static_cast<std::size_t>(i)] = T(-0.5) * px[i] * px[i];
+        }
+        erf_f32(cdf.data(), cdf.data(), n);
+        exp_f32(pdf.data(), pdf.data(), n);
+        for (std::int64_t i = 0; i < n; ++i) {
+          const auto k = static_cast<std::size_t>(i);
+          out[i] = pg[i] * (T(0.5) * (T(1) + cdf[k]) + px[i] * T(kInvSqrt2Pi) * pdf[k]);
+        }
+      } else {
+        for (std::int64_t i = 0; i < n; ++i) {
+          const T v = px[i];
+          const T cdf = T(0.5) * (T(1) + std::erf(v * T(kInvSqrt2)));
+          out[i] = pg[i] * (cdf + v * T(kInvSqrt2Pi) * std::exp(T(-0.5) * v * v));
+        }
       }
       return;
     }
