@@ -176,5 +176,8 @@ TEST_CASE("integer edge cases are defined: overflow wraps, out-of-range values s
   acc.mul_(tensor({2, 2}, int64));
   CHECK(acc.to_vector<std::int64_t>() == std::vector<std::int64_t>{0, 12});
   CHECK(from_vector<std::int64_t>({max, 1}, {2}).sum().item<std::int64_t>() == min);
+  Tensor scalar_acc = from_vector<std::int64_t>({max}, {1});
+  scalar_acc.add_(1.0);  // the scalar in-place path wraps too
+  CHECK(scalar_acc.item<std::int64_t>() == min);
   CHECK(contains(error_of([&] { acc.div_(tensor({2, 2}, int64)); }), "div_: the result would be float32"));
 }

@@ -18,6 +18,14 @@ Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name);
 /// (the create_graph path uses the same formulas as Tensor ops instead).
 Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y);
 
+/// The [outer, n, inner] view of a row-major shape around dim (n = 1 for a 0-d shape).
+inline void split_around(const Shape& s, std::int64_t dim, std::int64_t& outer, std::int64_t& n, std::int64_t& inner) {
+  outer = inner = 1;
+  for (std::int64_t d = 0; d < dim; ++d) outer *= s[static_cast<std::size_t>(d)];
+  for (std::size_t d = static_cast<std::size_t>(dim) + 1; d < s.size(); ++d) inner *= s[d];
+  n = s.empty() ? 1 : s[static_cast<std::size_t>(dim)];
+}
+
 /// softmax (or log_softmax) along dim, one pass per row (Note [Fused softmax]).
 Tensor softmax_kernel(const Tensor& x, std::int64_t dim, bool log);
 /// Its gradient from the output y and the incoming g, one pass per row.

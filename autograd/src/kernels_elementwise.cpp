@@ -222,25 +222,26 @@ Tensor fused_unary_backward(UnaryOp op, const Tensor& g_in, const Tensor& y_in) 
   return dx;
 }
 
-Dtype result_dtype(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
-  check_defined(a, name);
-  check_defined(b, name);
-  if (is_floating(a.dtype()) && is_floating(b.dtype())) check_same_dtype(a, b, name);  // Note [Type promotion]
-  const Dtype common = promote_types(a.dtype(), b.dtype());
-  if (is_comparison(op)) return Dtype::Bool;
-  if (op == BinaryOp::Div && !is_floating(common)) return Dtype::Float32;  // true division
-  return common;
-}
-
 namespace {
 
 /// The dtype the operands are computed in (a comparison computes in the
-/// common dtype and gives bool).
+/// common dtype and gives bool; integers divide truly, in float32).
 Dtype compute_dtype(BinaryOp op, Dtype a, Dtype b) {
   const Dtype common = promote_types(a, b);
   if (op == BinaryOp::Div && !is_floating(common)) return Dtype::Float32;
   return common;
 }
+
+}  // namespace
+
+Dtype result_dtype(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
+  check_defined(a, name);
+  check_defined(b, name);
+  if (is_floating(a.dtype()) && is_floating(b.dtype())) check_same_dtype(a, b, name);  // Note [Type promotion]
+  return is_comparison(op) ? Dtype::Bool : compute_dtype(op, a.dtype(), b.dtype());
+}
+
+namespace {
 
 /// Integer floor division and remainder by zero have no value: an error, as in libtorch.
 void check_no_integer_zero(BinaryOp op, const Tensor& divisor, const char* name) {
@@ -279,16 +280,9 @@ void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
 
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name) {
   if (a.defined() && b.defined() && a.dtype() == b.dtype() && is_floating(a.dtype()) && a.shape() == b.shape() &&
-      a.is_contiguous() && b.is_contiguous()) {  // the common case, in one flat loop
+      a.is_contiguous() && b.is_contiguous()) {  // the common case: no promotion, one flat loop
     Tensor out = make_tensor(a.shape(), is_comparison(op) ? Dtype::Bool : a.dtype(), name);
-    dispatch_float(a.dtype(), name, [&](auto z) {
-      using T = decltype(z);
-      if (is_comparison(op)) {
-        with_comparison<T>(op, [&](auto f) { inner_loop(a.data<T>(), b.data<T>(), out.data<bool>(), a.numel(), 1, 1, f); });
-      } else {
-        with_binary<T>(op, [&](auto f) { inner_loop(a.data<T>(), b.data<T>(), out.data<T>(), a.numel(), 1, 1, f); });
-      }
-    });
+    run_binary(op, out, a, b, name);
     return out;
   }
   const Dtype out_dtype = result_dtype(op, a, b, name);
@@ -336,10 +330,8 @@ Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, c
     if (t == Dtype::Int32 && (s < -2147483648.0 || s > 2147483647.0)) t = Dtype::Int64;
   }
   const Tensor scalar = full(Shape{}, s, t);
-  if (!is_comparison(op) && (op == BinaryOp::FloorDiv || op == BinaryOp::Remainder) && !scalar_left)
-    check_no_integer_zero(op, scalar, name);
   const Tensor ac = a.dtype() == t ? a : a.detach().to(t);
-  if (scalar_left) check_no_integer_zero(op, ac, name);
+  check_no_integer_zero(op, scalar_left ? ac : scalar, name);
   const Dtype out_dtype = is_comparison(op) ? Dtype::Bool : t;
   Tensor out = make_tensor(a.shape(), out_dtype, name);
   if (scalar_left) {
@@ -414,14 +406,12 @@ void inplace_binary(Tensor& a, const Tensor& b_in, const char* name, F f) {
   XG_CHECK(broadcast_shapes(a.shape(), b_in.shape(), name) == a.shape(), name, "cannot broadcast ", b_in.shape(),
            " into the in-place target ", a.shape());
   const Tensor b = b_in.dtype() == a.dtype() ? b_in : b_in.to(a.dtype());
-  dispatch_numeric(a.dtype(), name, [&](auto z) {
+  dispatch_float(a.dtype(), name, [&](auto z) {  // integer targets go through inplace_via
     using T = decltype(z);
     binary_loop<T, T>(a, a, b, name, [&](T x, T y) { return static_cast<T>(f(x, y)); });
   });
 }
-}  // namespace
 
-namespace {
 /// An integer or bool target: the out-of-place op (which wraps on overflow
 /// and promotes), written back when its dtype is the target's.
 void inplace_via(Tensor& a, const Tensor& result, const char* name) {
@@ -464,7 +454,14 @@ void scalar_inplace_kernel(Tensor& a, double mul, double add) {
       if (mul == 0.0) {
         for (std::int64_t i = 0; i < n; ++i) p[i * s] = c;  // fill_/zero_ also clear NaNs
       } else {
-        for (std::int64_t i = 0; i < n; ++i) p[i * s] = p[i * s] * m + c;
+        for (std::int64_t i = 0; i < n; ++i) {
+          if constexpr (std::is_integral_v<T>) {  // integers wrap on overflow, like every integer op
+            p[i * s] = wrapping<T>(wrapping<T>(p[i * s], m, [](auto u, auto v) { return u * v; }), c,
+                                   [](auto u, auto v) { return u + v; });
+          } else {
+            p[i * s] = p[i * s] * m + c;
+          }
+        }
       }
     });
   });

@@ -181,10 +181,8 @@ Tensor reduce_kernel(ReduceOp op, const Tensor& x_in, const std::vector<bool>& r
 Tensor arg_reduce_kernel(bool is_max, const Tensor& x_in, std::int64_t dim, bool keepdim) {
   const Tensor x = dense(x_in);
   const Shape& in = x.shape();
-  std::int64_t outer = 1, inner = 1;
-  for (std::int64_t d = 0; d < dim; ++d) outer *= in[static_cast<std::size_t>(d)];
-  for (std::size_t d = static_cast<std::size_t>(dim) + 1; d < in.size(); ++d) inner *= in[d];
-  const std::int64_t n = in.empty() ? 1 : in[static_cast<std::size_t>(dim)];
+  std::int64_t outer, n, inner;
+  split_around(in, dim, outer, n, inner);
   Shape out_shape;
   for (std::size_t d = 0; d < in.size(); ++d) {
     if (static_cast<std::int64_t>(d) != dim) out_shape.push_back(in[d]);
@@ -218,10 +216,8 @@ Tensor cumsum_kernel(const Tensor& x_in, std::int64_t dim) {
   const Tensor x = dense(x_in);
   Tensor out = make_tensor(x.shape(), x.dtype());
   if (x.numel() == 0) return out;  // an empty dim would make the first-row copy write past the end (found by fuzzing)
-  std::int64_t outer = 1, inner = 1;
-  for (std::int64_t d = 0; d < dim; ++d) outer *= x.size(d);
-  for (std::int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
-  const std::int64_t n = x.dim() == 0 ? 1 : x.size(dim);
+  std::int64_t outer, n, inner;
+  split_around(x.shape(), dim, outer, n, inner);
   dispatch_float(x.dtype(), "cumsum", [&](auto z) {
     using T = decltype(z);
     const T* p = x.data<T>();

@@ -21,13 +21,6 @@
 namespace xg::detail {
 namespace {
 
-void split_dim(const Tensor& x, std::int64_t dim, std::int64_t& outer, std::int64_t& n, std::int64_t& inner) {
-  outer = inner = 1;
-  for (std::int64_t d = 0; d < dim; ++d) outer *= x.size(d);
-  for (std::int64_t d = dim + 1; d < x.dim(); ++d) inner *= x.size(d);
-  n = x.dim() == 0 ? 1 : x.size(dim);
-}
-
 template <class T>
 T row_max(const T* p, std::int64_t n, std::int64_t stride) {
   T m = -std::numeric_limits<T>::infinity();
@@ -66,7 +59,7 @@ Tensor softmax_kernel(const Tensor& x_in, std::int64_t dim, bool log) {
   const Tensor x = dense(x_in);
   Tensor y = make_tensor(x.shape(), x.dtype(), log ? "log_softmax" : "softmax");
   std::int64_t outer, n, inner;
-  split_dim(x, dim, outer, n, inner);
+  split_around(x.shape(), dim, outer, n, inner);
   dispatch_float(x.dtype(), log ? "log_softmax" : "softmax", [&](auto z) {
     using T = decltype(z);
     const T* px = x.data<T>();
@@ -94,7 +87,7 @@ Tensor softmax_backward_kernel(const Tensor& g_in, const Tensor& y_in, std::int6
   const Tensor g = dense(g_in), y = dense(y_in);
   Tensor dx = make_tensor(y.shape(), y.dtype(), "backward");
   std::int64_t outer, n, inner;
-  split_dim(y, dim, outer, n, inner);
+  split_around(y.shape(), dim, outer, n, inner);
   dispatch_float(y.dtype(), "backward", [&](auto z) {
     using T = decltype(z);
     const T* pg = g.data<T>();

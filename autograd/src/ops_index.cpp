@@ -30,14 +30,6 @@ void check_range(const Tensor& index, std::int64_t size, std::int64_t dim, const
   check_range_of(index, size, op, "dim ", dim, " of size ", size);
 }
 
-/// [outer, n, inner] view of a contiguous shape around dim.
-void split_around(const Shape& s, std::int64_t dim, std::int64_t& outer, std::int64_t& n, std::int64_t& inner) {
-  outer = inner = 1;
-  for (std::int64_t d = 0; d < dim; ++d) outer *= s[static_cast<std::size_t>(d)];
-  for (std::size_t d = static_cast<std::size_t>(dim) + 1; d < s.size(); ++d) inner *= s[d];
-  n = s.empty() ? 1 : s[static_cast<std::size_t>(dim)];
-}
-
 /// Calls f(x_offset, other_offset) for every element of `over` (row-major), where
 /// x_offset addresses x at the same position but with dim replaced by index[pos].
 template <class F>
@@ -73,7 +65,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index_in) {
   XG_CHECK(index.dim() <= 1, "index_select", "index must be 1-d, got ", index.shape());
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "index_select");
   std::int64_t outer, n, inner;
-  split_around(x.shape(), d, outer, n, inner);
+  detail::split_around(x.shape(), d, outer, n, inner);
   check_range(index, n, d, "index_select");
   Shape out_shape = x.shape();
   if (x.dim() > 0) out_shape[static_cast<std::size_t>(d)] = index.numel();
@@ -106,7 +98,7 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index_in, cons
   check_index(index, "index_add");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "index_add");
   std::int64_t outer, n, inner;
-  split_around(x.shape(), d, outer, n, inner);
+  detail::split_around(x.shape(), d, outer, n, inner);
   check_range(index, n, d, "index_add");
   Shape want = x.shape();
   if (x.dim() > 0) want[static_cast<std::size_t>(d)] = index.numel();

@@ -8,9 +8,9 @@
 // value and history, its result is written into the tensor's storage, and
 // the tensor takes over the new node. The ops whose backward needs the old
 // value (mul_, div_, clamp_) run on a copy of it, as PyTorch does, since the
-// write replaces it. A leaf that requires grad
-// cannot be changed in place in grad mode (its .grad would no longer mean
-// anything); wrap such updates in NoGradGuard, as optimizers do.
+// write replaces it. A leaf that requires grad cannot be changed in place in
+// grad mode (its .grad would no longer mean anything); wrap such updates in
+// NoGradGuard, as optimizers do.
 //
 // Note [In-place on views]
 // Writing through a view changes its base (x.narrow(1, 3, 1).fill_(100)
@@ -32,28 +32,27 @@
 // A write must also not reach one memory location twice (an expanded view:
 // stride 0), and an argument that overlaps the target is read from a copy,
 // so x.add_(x.t()) sees x's old values everywhere.
-#include <string_view>
-
 #include "kernels.hpp"
 
 namespace xg {
 namespace {
 
 /// An in-place op may not write one memory location twice with different
-/// values (fill_ writes one value, so libtorch allows it there, as does xgrad).
+/// values; fill_ writes one value, so libtorch allows it there, as does xgrad.
 void check_writable_layout(const Tensor& self, const char* op) {
-  if (std::string_view(op) == "fill_") return;
-  for (std::int64_t d = 0; d < self.dim(); ++d)
-    XG_CHECK(self.size(d) <= 1 || self.stride(d) != 0, op, "the target (shape ", self.shape(), ", strides ", self.strides(),
+  const Shape& shape = self.shape();
+  const Shape& strides = self.strides();
+  for (std::size_t d = 0; d < shape.size(); ++d)
+    XG_CHECK(shape[d] <= 1 || strides[d] != 0, op, "the target (shape ", shape, ", strides ", strides,
              ") has more than one element at the same memory location (an expanded view); clone() it first");
 }
 
 /// Whether the in-place op must be recorded for autograd (by rebase); throws
 /// for the cases autograd cannot record.
-bool recorded(const Tensor& self, const Tensor* other, const char* op) {
+bool recorded(const Tensor& self, const Tensor* other, const char* op, bool writes_one_value = false) {
   detail::check_defined(self, op);
   if (other) detail::check_defined(*other, op);
-  check_writable_layout(self, op);
+  if (!writes_one_value) check_writable_layout(self, op);
   if (!GradMode::is_enabled()) return false;
   XG_CHECK(!(self.is_leaf() && self.requires_grad()), op, "a leaf tensor that requires grad (", self.dtype(),
            self.shape(), ") cannot be modified in place while grad mode is on; wrap the update in xg::NoGradGuard");
@@ -98,6 +97,22 @@ Tensor readable(const Tensor& other, const Tensor& self) {
   return copy;
 }
 
+/// dst takes src's place in the graph: its node, output number and requires_grad.
+void take_history(const Tensor& dst, const Tensor& src) {
+  auto* impl = detail::impl_of(dst);
+  impl->grad_fn = src.grad_fn();
+  impl->output_nr = detail::impl_of(src)->output_nr;
+  impl->requires_grad = src.requires_grad();
+}
+
+/// A new handle on t's storage with t's history: the old value an in-place
+/// op is recorded on.
+Tensor with_old_history(const Tensor& t) {
+  Tensor old = detail::alias(t);
+  take_history(old, t);
+  return old;
+}
+
 void write_into(Tensor& self, const Tensor& value) {
   if (!(detail::shares_storage(value, self) && same_layout(value, self))) detail::copy_strided(self, readable(value, self));
   bump(self);
@@ -109,10 +124,7 @@ template <class F>
 Tensor& rebase_view(Tensor& self, const char* op, F out_of_place) {
   auto* impl = detail::impl_of(self);
   Tensor base(impl->view_base);
-  Tensor old_base = detail::alias(base);  // the base's old value, with its old history
-  detail::impl_of(old_base)->grad_fn = base.grad_fn();
-  detail::impl_of(old_base)->output_nr = detail::impl_of(base)->output_nr;
-  detail::impl_of(old_base)->requires_grad = base.requires_grad();
+  const Tensor old_base = with_old_history(base);
   const Shape shape = self.shape(), strides = self.strides();
   const std::int64_t offset = self.storage_offset(), rel = offset - base.storage_offset();
   const Tensor value = out_of_place(as_strided(old_base, shape, strides, offset));
@@ -136,10 +148,7 @@ Tensor& rebase_view(Tensor& self, const char* op, F out_of_place) {
     return {g_base, g_value};
   }, old_base, value);
   // The view again, now from the base's new history.
-  const Tensor remade = as_strided(base, shape, strides, offset);
-  impl->grad_fn = remade.grad_fn();
-  impl->output_nr = detail::impl_of(remade)->output_nr;
-  impl->requires_grad = remade.requires_grad();
+  take_history(self, as_strided(base, shape, strides, offset));
   impl->view_base_grad_fn = base.grad_fn();
   return self;
 }
@@ -147,18 +156,11 @@ Tensor& rebase_view(Tensor& self, const char* op, F out_of_place) {
 template <class F>
 Tensor& rebase(Tensor& self, const char* op, F out_of_place) {
   if (self.is_view()) return rebase_view(self, op, out_of_place);
-  Tensor old = detail::alias(self);  // the old value, with the old history
-  detail::impl_of(old)->grad_fn = self.grad_fn();
-  detail::impl_of(old)->output_nr = detail::impl_of(self)->output_nr;
-  detail::impl_of(old)->requires_grad = self.requires_grad();
-  Tensor result = out_of_place(old);
+  const Tensor result = out_of_place(with_old_history(self));
   XG_CHECK(result.shape() == self.shape() && result.dtype() == self.dtype(), op, "the result ", result.dtype(),
            result.shape(), " does not fit the in-place target ", self.dtype(), self.shape());
   write_into(self, result);
-  auto* impl = detail::impl_of(self);
-  impl->grad_fn = result.grad_fn();
-  impl->output_nr = detail::impl_of(result)->output_nr;
-  impl->requires_grad = result.requires_grad();
+  take_history(self, result);
   return self;
 }
 
@@ -207,7 +209,7 @@ Tensor& Tensor::zero_() { return fill_(0.0); }
 
 Tensor& Tensor::fill_(double value) {
   // The gradient w.r.t. the old value is zero.
-  if (recorded(*this, nullptr, "fill_")) return rebase(*this, "fill_", [&](const Tensor& old) { return old * 0.0 + value; });
+  if (recorded(*this, nullptr, "fill_", /*writes_one_value=*/true)) return rebase(*this, "fill_", [&](const Tensor& old) { return old * 0.0 + value; });
   detail::scalar_inplace_kernel(*this, 0.0, value);
   bump(*this);
   return *this;

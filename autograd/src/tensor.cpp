@@ -19,16 +19,22 @@ Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op) {
   return Tensor(std::move(impl));
 }
 
+namespace {
+/// dst shows src's elements: the same storage, layout and dtype.
+void copy_layout(TensorImpl& dst, const TensorImpl& src) {
+  dst.storage = src.storage;
+  dst.shape = src.shape;
+  dst.strides = src.strides;
+  dst.contiguous = src.contiguous;
+  dst.offset = src.offset;
+  dst.numel = src.numel;
+  dst.dtype = src.dtype;
+}
+}  // namespace
+
 Tensor alias(const Tensor& t) {
   auto impl = std::make_shared<TensorImpl>();
-  const TensorImpl* src = impl_of(t);
-  impl->storage = src->storage;
-  impl->shape = src->shape;
-  impl->strides = src->strides;
-  impl->contiguous = src->contiguous;
-  impl->offset = src->offset;
-  impl->numel = src->numel;
-  impl->dtype = src->dtype;
+  copy_layout(*impl, *impl_of(t));
   return Tensor(std::move(impl));
 }
 
@@ -45,7 +51,6 @@ std::int64_t Tensor::stride(std::int64_t d) const {
 }
 
 std::int64_t Tensor::storage_offset() const { return impl()->offset; }
-
 
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
@@ -68,10 +73,7 @@ std::int64_t Tensor::size(std::int64_t d) const {
 
 template <class T>
 T* Tensor::data() {
-  XG_CHECK(dtype() == dtype_of<T>::value, "data", "tensor has dtype ", dtype(), ", asked for ",
-           dtype_of<T>::value);
-  if (!is_contiguous()) throw_not_contiguous(*this, "data");
-  return static_cast<T*>(impl()->storage->data) + impl()->offset;
+  return const_cast<T*>(static_cast<const Tensor&>(*this).data<T>());
 }
 
 template <class T>
@@ -110,14 +112,7 @@ void Tensor::set_data(const Tensor& other) {
   XG_CHECK(!requires_grad() || is_floating(other.dtype()), "set_data", "a tensor that requires grad needs float data, got ",
            other.dtype());
   auto* self = impl();
-  const auto* src = other.impl();
-  self->storage = src->storage;
-  self->shape = src->shape;
-  self->strides = src->strides;
-  self->contiguous = src->contiguous;
-  self->offset = src->offset;
-  self->numel = src->numel;
-  self->dtype = src->dtype;
+  detail::copy_layout(*self, *other.impl());
   self->view_base.reset();  // a leaf with new data views nothing autograd tracks
   self->grad.reset();
 }
