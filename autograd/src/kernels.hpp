@@ -6,16 +6,30 @@
 #include <vector>
 
 #include "internal.hpp"
+#include "simd/simd.hpp"
 
 namespace xg::detail {
 
-enum class UnaryOp { Neg, Exp, Log, Sqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Sign, Square, Reciprocal, Erf };
+using UnaryOp = simd::Unary;
 enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, FloorDiv, Remainder, Eq, Ne, Lt, Le, Gt, Ge };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
+/// The SIMD table's entry for Add..Min (the float arithmetic ops).
+inline simd::Binary simd_binary_of(BinaryOp op) {
+  switch (op) {
+    case BinaryOp::Add: return simd::Binary::Add;
+    case BinaryOp::Sub: return simd::Binary::Sub;
+    case BinaryOp::Mul: return simd::Binary::Mul;
+    case BinaryOp::Div: return simd::Binary::Div;
+    case BinaryOp::Max: return simd::Binary::Max;
+    case BinaryOp::Min: return simd::Binary::Min;
+    default: return simd::Binary::Pow;
+  }
+}
 
 Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name);
-/// g·∂y/∂x for tanh, sigmoid and relu from the saved output y, in one pass
-/// (the create_graph path uses the same formulas as Tensor ops instead).
+/// g·∂y/∂x for tanh, sigmoid and relu from the saved output y (silu: from
+/// the saved input), in one pass (the create_graph path uses the same
+/// formulas as Tensor ops instead).
 Tensor fused_unary_backward(UnaryOp op, const Tensor& g, const Tensor& y);
 
 /// The [outer, n, inner] view of a row-major shape around dim (n = 1 for a 0-d shape).
@@ -42,11 +56,6 @@ void layer_norm_kernel(const Tensor& x, const Tensor& w, const Tensor& b, std::i
 void layer_norm_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& mean,
                                 const Tensor& rstd, std::int64_t n, Tensor* dx, Tensor* dw, Tensor* db);
 
-// Vectorised float32 transcendentals (kernels_math.cpp).
-void exp_f32(const float* x, float* y, std::int64_t n);
-void tanh_f32(const float* x, float* y, std::int64_t n);
-void sigmoid_f32(const float* x, float* y, std::int64_t n);
-void erf_f32(const float* x, float* y, std::int64_t n);  ///< within 4e-7 of erf (tested)
 /// Broadcasting a ∘ b in the promoted dtype (Note [Type promotion] in
 /// ops_elementwise.cpp); comparisons give bool.
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);

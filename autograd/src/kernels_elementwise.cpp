@@ -34,14 +34,32 @@ void inner_loop(const TI* a, const TI* b, TO* out, std::int64_t n, std::int64_t 
   }
 }
 
+/// The SIMD kernel for a float arithmetic op, Add..Min (Note [SIMD dispatch]), or null.
+template <class T>
+typename simd::Kernels<T>::BinaryFn simd_binary(BinaryOp op) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (op <= BinaryOp::Min) return simd::kernels<T>().binary[static_cast<int>(simd_binary_of(op))];
+  }
+  return nullptr;
+}
+
 /// out = f(a, b) over out's shape; a and b (of type TI) broadcast to it. out
-/// (of type TO) may be a itself (in place) when a's layout is out's.
+/// (of type TO) may be a itself (in place) when a's layout is out's. Runs
+/// where out is unit-stride and each input unit-stride or repeated go to
+/// `fast` when given (the SIMD kernel of the same op).
 template <class TI, class TO, class F>
-void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char* name, F f) {
+void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char* name, F f,
+                 typename simd::Kernels<TI>::BinaryFn fast = nullptr) {
   const Shape& shape = out.shape();
   if (out.numel() == 0) return;
+  auto run = [&](const TI* pa, const TI* pb, TO* po, std::int64_t n, std::int64_t sa, std::int64_t sb) {
+    if constexpr (std::is_same_v<TI, TO>) {
+      if (fast && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) return fast(pa, sa, pb, sb, po, n);
+    }
+    inner_loop(pa, pb, po, n, sa, sb, f);
+  };
   if (a.shape() == shape && b.shape() == shape && out.is_contiguous() && a.is_contiguous() && b.is_contiguous()) {
-    inner_loop(first_element<TI>(a), first_element<TI>(b), first_element<TO>(out), out.numel(), 1, 1, f);
+    run(first_element<TI>(a), first_element<TI>(b), first_element<TO>(out), out.numel(), 1, 1);
     return;
   }
   const Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
@@ -52,18 +70,11 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char
   for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
     TO* o = po + off[0];
     if (st[0] == 1) {
-      inner_loop(pa + off[1], pb + off[2], o, n, st[1], st[2], f);
+      run(pa + off[1], pb + off[2], o, n, st[1], st[2]);
     } else {
       for (std::int64_t i = 0; i < n; ++i) o[i * st[0]] = static_cast<TO>(f(pa[off[1] + i * st[1]], pb[off[2] + i * st[2]]));
     }
   });
-}
-
-template <class T>
-T stable_sigmoid(T x) {
-  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-  const T e = std::exp(x);
-  return e / (T(1) + e);
 }
 
 /// Integer division and remainder rounding toward −∞, like Python and
@@ -140,26 +151,6 @@ void unary_loop(const T* x, T* y, std::int64_t n, F f) {
   for (std::int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
-template <class T>
-void unary_typed(UnaryOp op, const T* x, T* y, std::int64_t n) {
-  switch (op) {
-    case UnaryOp::Neg: return unary_loop(x, y, n, [](T v) { return -v; });
-    case UnaryOp::Exp: return unary_loop(x, y, n, [](T v) { return std::exp(v); });
-    case UnaryOp::Log: return unary_loop(x, y, n, [](T v) { return std::log(v); });
-    case UnaryOp::Sqrt: return unary_loop(x, y, n, [](T v) { return std::sqrt(v); });
-    case UnaryOp::Abs: return unary_loop(x, y, n, [](T v) { return std::abs(v); });
-    case UnaryOp::Sin: return unary_loop(x, y, n, [](T v) { return std::sin(v); });
-    case UnaryOp::Cos: return unary_loop(x, y, n, [](T v) { return std::cos(v); });
-    case UnaryOp::Tanh: return unary_loop(x, y, n, [](T v) { return std::tanh(v); });
-    case UnaryOp::Sigmoid: return unary_loop(x, y, n, [](T v) { return stable_sigmoid(v); });
-    case UnaryOp::Relu: return unary_loop(x, y, n, [](T v) { return v <= T(0) ? T(0) : v; });  // NaN stays NaN, as in torch
-    case UnaryOp::Sign: return unary_loop(x, y, n, [](T v) { return T((v > T(0)) - (v < T(0))); });
-    case UnaryOp::Square: return unary_loop(x, y, n, [](T v) { return v * v; });
-    case UnaryOp::Reciprocal: return unary_loop(x, y, n, [](T v) { return T(1) / v; });
-    case UnaryOp::Erf: return unary_loop(x, y, n, [](T v) { return std::erf(v); });
-  }
-}
-
 }  // namespace
 
 Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
@@ -167,16 +158,8 @@ Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
   Tensor y = make_tensor(x.shape(), x.dtype(), name);
   dispatch_float(x.dtype(), name, [&](auto z) {
     using T = decltype(z);
-    // One contiguous run: the vectorised float32 transcendentals (Note [Fast
-    // transcendentals]) or the generic loop.
-    auto run = [op](const T* in, T* out, std::int64_t n) {
-      if constexpr (std::is_same_v<T, float>) {
-        if (op == UnaryOp::Exp) return exp_f32(in, out, n);
-        if (op == UnaryOp::Tanh) return tanh_f32(in, out, n);
-        if (op == UnaryOp::Sigmoid) return sigmoid_f32(in, out, n);
-      }
-      unary_typed<T>(op, in, out, n);
-    };
+    const auto kernel = simd::kernels<T>().unary[static_cast<int>(op)];
+    auto run = [kernel](const T* in, T* out, std::int64_t n) { kernel(in, out, n); };
     if (x.is_contiguous()) return run(x.data<T>(), y.data<T>(), x.numel());
     if (y.numel() == 0) return;
     // A view: walk its runs; a strided run is gathered first, so the math
@@ -200,24 +183,12 @@ Tensor fused_unary_backward(UnaryOp op, const Tensor& g_in, const Tensor& y_in) 
   Tensor dx = make_tensor(y.shape(), y.dtype());
   dispatch_float(y.dtype(), "backward", [&](auto z) {
     using T = decltype(z);
-    const T* pg = g.data<T>();
-    const T* py = y.data<T>();
-    T* out = dx.data<T>();
-    const std::int64_t n = y.numel();
-    switch (op) {
-      case UnaryOp::Tanh:
-        for (std::int64_t i = 0; i < n; ++i) out[i] = pg[i] * (T(1) - py[i] * py[i]);
-        break;
-      case UnaryOp::Sigmoid:
-        for (std::int64_t i = 0; i < n; ++i) out[i] = pg[i] * py[i] * (T(1) - py[i]);
-        break;
-      default:  // Relu; both loads unconditional, so the select vectorises
-        for (std::int64_t i = 0; i < n; ++i) {
-          const T gi = pg[i];
-          out[i] = py[i] <= T(0) ? T(0) : gi;  // like torch's threshold_backward: a NaN result passes g
-        }
-        break;
-    }
+    const simd::Kernels<T>& k = simd::kernels<T>();
+    const auto kernel = op == UnaryOp::Tanh ? k.tanh_backward
+                      : op == UnaryOp::Sigmoid ? k.sigmoid_backward
+                      : op == UnaryOp::Silu ? k.silu_backward
+                                            : k.relu_backward;
+    kernel(g.data<T>(), y.data<T>(), dx.data<T>(), y.numel());
   });
   return dx;
 }
@@ -272,7 +243,7 @@ void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
   check_bool_arithmetic(op, t, name);
   dispatch_all(t, [&](auto z) {
     using T = decltype(z);
-    with_binary<T>(op, [&](auto f) { binary_loop<T, T>(out, a, b, name, f); });
+    with_binary<T>(op, [&](auto f) { binary_loop<T, T>(out, a, b, name, f, simd_binary<T>(op)); });
   });
 }
 
@@ -305,6 +276,9 @@ Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, c
       const T* pa = a.data<T>();
       const std::int64_t n = a.numel();
       auto run = [&](auto f, auto* po) {
+        if constexpr (std::is_same_v<std::remove_pointer_t<decltype(po)>, T>) {
+          if (const auto fast = simd_binary<T>(op)) return scalar_left ? fast(&v, 0, pa, 1, po, n) : fast(pa, 1, &v, 0, po, n);
+        }
         if (scalar_left) {
           inner_loop(&v, pa, po, n, 0, 1, f);
         } else {

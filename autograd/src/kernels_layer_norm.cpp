@@ -1,9 +1,6 @@
 // LayerNorm forward and backward, one pass over each row of n normalised
-// values (Note [Fused layer_norm] in ops_norm.cpp). Row statistics and the
-// weight/bias gradients accumulate in double.
-#include <cmath>
-#include <vector>
-
+// values (Note [Fused layer_norm] in ops_norm.cpp); the row math is the SIMD
+// table's (simd_kernels.inl). Row statistics are kept in double.
 #include "kernels.hpp"
 
 namespace xg::detail {
@@ -17,34 +14,14 @@ void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_i
   rstd = make_tensor(Shape{rows}, Dtype::Float64, "layer_norm");
   dispatch_float(x.dtype(), "layer_norm", [&](auto z) {
     using T = decltype(z);
+    const auto row = simd::kernels<T>().layer_norm_row;
     const T* px = x.data<T>();
     const T* pw = w.defined() ? w.data<T>() : nullptr;
     const T* pb = b.defined() ? b.data<T>() : nullptr;
     T* py = y.data<T>();
     double* pm = mean.data<double>();
     double* pr = rstd.data<double>();
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const T* row = px + r * n;
-      T* out = py + r * n;
-      double s = 0;
-      for (std::int64_t i = 0; i < n; ++i) s += static_cast<double>(row[i]);
-      const double mu = s / static_cast<double>(n);
-      double ss = 0;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const double c = static_cast<double>(row[i]) - mu;
-        ss += c * c;
-      }
-      const double inv = 1.0 / std::sqrt(ss / static_cast<double>(n) + eps);
-      pm[r] = mu;
-      pr[r] = inv;
-      const T m = static_cast<T>(mu), k = static_cast<T>(inv);
-      for (std::int64_t i = 0; i < n; ++i) {
-        T v = (row[i] - m) * k;
-        if (pw) v *= pw[i];
-        if (pb) v += pb[i];
-        out[i] = v;
-      }
-    }
+    for (std::int64_t r = 0; r < rows; ++r) row(px + r * n, pw, pb, py + r * n, n, eps, pm + r, pr + r);
   });
 }
 
@@ -53,46 +30,21 @@ void layer_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
   const Tensor g = dense(g_in), x = dense(x_in), w = dense(w_in);
   const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
   if (dx) *dx = make_tensor(x.shape(), x.dtype(), "backward");
+  if (dw) *dw = zeros(Shape{n}, x.dtype());
+  if (db) *db = zeros(Shape{n}, x.dtype());
   dispatch_float(x.dtype(), "backward", [&](auto z) {
     using T = decltype(z);
+    const auto row = simd::kernels<T>().layer_norm_backward_row;
     const T* pg = g.data<T>();
     const T* px = x.data<T>();
     const T* pw = w.defined() ? w.data<T>() : nullptr;
     const double* pm = mean.data<double>();
     const double* pr = rstd.data<double>();
     T* pdx = dx ? dx->data<T>() : nullptr;
-    std::vector<double> sum_w(dw ? static_cast<std::size_t>(n) : 0), sum_b(db ? static_cast<std::size_t>(n) : 0);
-    for (std::int64_t r = 0; r < rows; ++r) {
-      const T* gr = pg + r * n;
-      const T* xr = px + r * n;
-      const double mu = pm[r], k = pr[r];
-      double a = 0, c = 0;  // Σ gy and Σ gy·x̂
-      for (std::int64_t i = 0; i < n; ++i) {
-        const double xhat = (static_cast<double>(xr[i]) - mu) * k;
-        const double gy = static_cast<double>(gr[i]) * (pw ? static_cast<double>(pw[i]) : 1.0);
-        a += gy;
-        c += gy * xhat;
-        if (dw) sum_w[static_cast<std::size_t>(i)] += static_cast<double>(gr[i]) * xhat;
-        if (db) sum_b[static_cast<std::size_t>(i)] += static_cast<double>(gr[i]);
-      }
-      if (!pdx) continue;
-      a /= static_cast<double>(n);
-      c /= static_cast<double>(n);
-      T* out = pdx + r * n;
-      for (std::int64_t i = 0; i < n; ++i) {
-        const double xhat = (static_cast<double>(xr[i]) - mu) * k;
-        const double gy = static_cast<double>(gr[i]) * (pw ? static_cast<double>(pw[i]) : 1.0);
-        out[i] = static_cast<T>(k * (gy - a - xhat * c));
-      }
-    }
-    auto finish = [&](Tensor* t, const std::vector<double>& acc) {
-      if (!t) return;
-      *t = make_tensor(Shape{n}, x.dtype(), "backward");
-      T* p = t->data<T>();
-      for (std::int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(acc[static_cast<std::size_t>(i)]);
-    };
-    finish(dw, sum_w);
-    finish(db, sum_b);
+    T* pdw = dw ? dw->data<T>() : nullptr;
+    T* pdb = db ? db->data<T>() : nullptr;
+    for (std::int64_t r = 0; r < rows; ++r)
+      row(pg + r * n, px + r * n, pw, pm[r], pr[r], pdx ? pdx + r * n : nullptr, pdw, pdb, n);
   });
 }
 

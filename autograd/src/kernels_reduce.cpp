@@ -29,19 +29,19 @@ struct SumOp {
     }
   }
   static T reduce(const T* p, std::int64_t n) {
-    // Eight partial sums: vectorisable without -ffast-math, and more accurate.
     if constexpr (std::is_integral_v<T>) {
       T s = 0;
       for (std::int64_t i = 0; i < n; ++i) s = combine(s, p[i]);
       return s;
     } else {
-      T acc[8] = {};
-      std::int64_t i = 0;
-      for (; i + 8 <= n; i += 8)
-        for (int k = 0; k < 8; ++k) acc[k] += p[i + k];
-      T s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
-      for (; i < n; ++i) s += p[i];
-      return s;
+      return simd::kernels<T>().sum(p, n);  // four accumulators of SIMD lanes
+    }
+  }
+  static void accumulate(T* dst, const T* src, std::int64_t n) {
+    if constexpr (std::is_integral_v<T>) {
+      for (std::int64_t i = 0; i < n; ++i) dst[i] = combine(dst[i], src[i]);
+    } else {
+      simd::kernels<T>().accumulate(dst, src, n);
     }
   }
 };
@@ -54,9 +54,13 @@ struct MaxOp {
   }
   static T combine(T a, T b) { return (b > a || b != b) ? b : a; }  // NaN propagates
   static T reduce(const T* p, std::int64_t n) {
+    if constexpr (std::is_floating_point_v<T>) return simd::kernels<T>().max(p, n);
     T m = init();
     for (std::int64_t i = 0; i < n; ++i) m = combine(m, p[i]);
     return m;
+  }
+  static void accumulate(T* dst, const T* src, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = combine(dst[i], src[i]);
   }
 };
 
@@ -68,9 +72,13 @@ struct MinOp {
   }
   static T combine(T a, T b) { return (b < a || b != b) ? b : a; }
   static T reduce(const T* p, std::int64_t n) {
+    if constexpr (std::is_floating_point_v<T>) return simd::kernels<T>().min(p, n);
     T m = init();
     for (std::int64_t i = 0; i < n; ++i) m = combine(m, p[i]);
     return m;
+  }
+  static void accumulate(T* dst, const T* src, std::int64_t n) {
+    for (std::int64_t i = 0; i < n; ++i) dst[i] = combine(dst[i], src[i]);
   }
 };
 
@@ -99,7 +107,7 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
     } else {
       T* dst = out + oo;
       const T* src = in + io;
-      for (std::int64_t i = 0; i < n; ++i) dst[i] = Op::combine(dst[i], src[i]);
+      Op::accumulate(dst, src, n);
     }
     for (std::size_t g = inner; g-- > 0;) {
       io += in_stride[g];
