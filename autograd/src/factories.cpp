@@ -1,5 +1,4 @@
-// Factories, the global random generator and the thread setting.
-#include <cblas.h>
+// Factories and the global random generator.
 
 #include <cmath>
 #include <cstring>
@@ -215,17 +214,5 @@ template Tensor from_vector<float>(const std::vector<float>&, const Shape&, Tens
 template Tensor from_vector<double>(const std::vector<double>&, const Shape&, TensorOptions);
 template Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&, TensorOptions);
 template Tensor from_vector<std::int32_t>(const std::vector<std::int32_t>&, const Shape&, TensorOptions);
-
-namespace {
-int g_num_threads = 0;
-}
-
-void set_num_threads(int n) {
-  XG_CHECK(n >= 1, "set_num_threads", "thread count must be >= 1, got ", n);
-  g_num_threads = n;
-  openblas_set_num_threads(n);
-}
-
-int get_num_threads() { return g_num_threads > 0 ? g_num_threads : openblas_get_num_threads(); }
 
 }  // namespace xg

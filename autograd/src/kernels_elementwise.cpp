@@ -6,6 +6,7 @@
 // a view its own strides, so no input is copied to be read. The inner loop is
 // specialised for the strides the common cases give (same shape: 1 and 1;
 // scalar or bias row: 1 and 0) so the compiler vectorises it.
+#include <algorithm>
 #include <cmath>
 #include <type_traits>
 #include <vector>
@@ -59,7 +60,10 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char
     inner_loop(pa, pb, po, n, sa, sb, f);
   };
   if (a.shape() == shape && b.shape() == shape && out.is_contiguous() && a.is_contiguous() && b.is_contiguous()) {
-    run(first_element<TI>(a), first_element<TI>(b), first_element<TO>(out), out.numel(), 1, 1);
+    const TI* pa = first_element<TI>(a);
+    const TI* pb = first_element<TI>(b);
+    TO* po = first_element<TO>(out);
+    parallel_for(out.numel(), kParallelGrain, [&](std::int64_t i, std::int64_t e) { run(pa + i, pb + i, po + i, e - i, 1, 1); });
     return;
   }
   const Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
@@ -67,7 +71,7 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char
   TO* po = first_element<TO>(out);
   const TI* pa = first_element<TI>(a);
   const TI* pb = first_element<TI>(b);
-  for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
+  parallel_for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
     TO* o = po + off[0];
     if (st[0] == 1) {
       run(pa + off[1], pb + off[2], o, n, st[1], st[2]);
@@ -160,19 +164,26 @@ Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
     using T = decltype(z);
     const auto kernel = simd::kernels<T>().unary[static_cast<int>(op)];
     auto run = [kernel](const T* in, T* out, std::int64_t n) { kernel(in, out, n); };
-    if (x.is_contiguous()) return run(x.data<T>(), y.data<T>(), x.numel());
+    if (x.is_contiguous()) {
+      const T* px = x.data<T>();
+      T* py = y.data<T>();
+      return parallel_for(x.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) { run(px + b, py + b, e - b); });
+    }
     if (y.numel() == 0) return;
-    // A view: walk its runs; a strided run is gathered first, so the math
-    // loop always sees unit stride.
+    // A view: walk its runs; a strided run is gathered in blocks first, so
+    // the math always sees unit stride.
     const auto plan = plan_strided<2>(x.shape(), {impl_of(y)->strides.data(), impl_of(x)->strides.data()}, name);
     const T* px = first_element<T>(x);
     T* py = y.data<T>();
-    std::vector<T> gathered;
-    for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
+    parallel_for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
       if (st[1] == 1) return run(px + off[1], py + off[0], n);
-      gathered.resize(static_cast<std::size_t>(n));
-      for (std::int64_t i = 0; i < n; ++i) gathered[static_cast<std::size_t>(i)] = px[off[1] + i * st[1]];
-      run(gathered.data(), py + off[0], n);
+      constexpr std::int64_t kBlock = 256;
+      T gathered[kBlock];
+      for (std::int64_t b = 0; b < n; b += kBlock) {
+        const std::int64_t m = std::min(kBlock, n - b);
+        for (std::int64_t i = 0; i < m; ++i) gathered[i] = px[off[1] + (b + i) * st[1]];
+        run(gathered, py + off[0] + b, m);
+      }
     });
   });
   return y;
@@ -188,7 +199,10 @@ Tensor fused_unary_backward(UnaryOp op, const Tensor& g_in, const Tensor& y_in) 
                       : op == UnaryOp::Sigmoid ? k.sigmoid_backward
                       : op == UnaryOp::Silu ? k.silu_backward
                                             : k.relu_backward;
-    kernel(g.data<T>(), y.data<T>(), dx.data<T>(), y.numel());
+    const T* pg = g.data<T>();
+    const T* py = y.data<T>();
+    T* out = dx.data<T>();
+    parallel_for(y.numel(), kParallelGrain, [&](std::int64_t b, std::int64_t e) { kernel(pg + b, py + b, out + b, e - b); });
   });
   return dx;
 }
@@ -276,14 +290,17 @@ Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, c
       const T* pa = a.data<T>();
       const std::int64_t n = a.numel();
       auto run = [&](auto f, auto* po) {
-        if constexpr (std::is_same_v<std::remove_pointer_t<decltype(po)>, T>) {
-          if (const auto fast = simd_binary<T>(op)) return scalar_left ? fast(&v, 0, pa, 1, po, n) : fast(pa, 1, &v, 0, po, n);
-        }
-        if (scalar_left) {
-          inner_loop(&v, pa, po, n, 0, 1, f);
-        } else {
-          inner_loop(pa, &v, po, n, 1, 0, f);
-        }
+        parallel_for(n, kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+          if constexpr (std::is_same_v<std::remove_pointer_t<decltype(po)>, T>) {
+            if (const auto fast = simd_binary<T>(op))
+              return scalar_left ? fast(&v, 0, pa + b, 1, po + b, e - b) : fast(pa + b, 1, &v, 0, po + b, e - b);
+          }
+          if (scalar_left) {
+            inner_loop(&v, pa + b, po + b, e - b, 0, 1, f);
+          } else {
+            inner_loop(pa + b, &v, po + b, e - b, 1, 0, f);
+          }
+        });
       };
       if (is_comparison(op)) {
         with_comparison<T>(op, [&](auto f) { run(f, out.data<bool>()); });

@@ -1,9 +1,17 @@
 // LayerNorm forward and backward, one pass over each row of n normalised
 // values (Note [Fused layer_norm] in ops_norm.cpp); the row math is the SIMD
 // table's (simd_kernels.inl). Row statistics are kept in double.
+#include <algorithm>
+#include <vector>
+
 #include "kernels.hpp"
+#include "xgrad/parallel.hpp"
 
 namespace xg::detail {
+namespace {
+/// Rows per chunk so a chunk holds about kParallelGrain values.
+std::int64_t row_grain(std::int64_t n) { return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, n)); }
+}  // namespace
 
 void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, std::int64_t n, double eps, Tensor& y,
                        Tensor& mean, Tensor& rstd) {
@@ -21,7 +29,9 @@ void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_i
     T* py = y.data<T>();
     double* pm = mean.data<double>();
     double* pr = rstd.data<double>();
-    for (std::int64_t r = 0; r < rows; ++r) row(px + r * n, pw, pb, py + r * n, n, eps, pm + r, pr + r);
+    parallel_for(rows, row_grain(n), [&](std::int64_t begin, std::int64_t end) {
+      for (std::int64_t r = begin; r < end; ++r) row(px + r * n, pw, pb, py + r * n, n, eps, pm + r, pr + r);
+    });
   });
 }
 
@@ -43,8 +53,29 @@ void layer_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
     T* pdx = dx ? dx->data<T>() : nullptr;
     T* pdw = dw ? dw->data<T>() : nullptr;
     T* pdb = db ? db->data<T>() : nullptr;
-    for (std::int64_t r = 0; r < rows; ++r)
-      row(pg + r * n, px + r * n, pw, pm[r], pr[r], pdx ? pdx + r * n : nullptr, pdw, pdb, n);
+    // Each chunk of rows sums its own dw/db; the chunks are added in order
+    // (Note [Parallel reductions] in kernels_reduce.cpp).
+    const std::int64_t grain = row_grain(n);
+    const int chunks = (dw || db) ? parallel_chunks(rows, grain) : 1;
+    std::vector<T> partial(static_cast<std::size_t>(chunks > 1 ? 2 * (chunks - 1) * n : 0), T(0));
+    parallel_for(chunks > 1 ? chunks : rows, chunks > 1 ? 1 : grain, [&](std::int64_t begin, std::int64_t end) {
+      if (chunks == 1) {
+        for (std::int64_t r = begin; r < end; ++r)
+          row(pg + r * n, px + r * n, pw, pm[r], pr[r], pdx ? pdx + r * n : nullptr, pdw, pdb, n);
+        return;
+      }
+      for (std::int64_t k = begin; k < end; ++k) {
+        // Chunk 0 writes dw/db directly; chunk k > 0 into its own partial sums.
+        T* cdw = k == 0 ? pdw : partial.data() + 2 * (k - 1) * n;
+        T* cdb = k == 0 ? pdb : partial.data() + (2 * (k - 1) + 1) * n;
+        for (std::int64_t r = rows * k / chunks; r < rows * (k + 1) / chunks; ++r)
+          row(pg + r * n, px + r * n, pw, pm[r], pr[r], pdx ? pdx + r * n : nullptr, pdw ? cdw : nullptr, pdb ? cdb : nullptr, n);
+      }
+    });
+    for (int k = 1; k < chunks; ++k) {
+      if (pdw) simd::kernels<T>().accumulate(pdw, partial.data() + 2 * (k - 1) * n, n);
+      if (pdb) simd::kernels<T>().accumulate(pdb, partial.data() + (2 * (k - 1) + 1) * n, n);
+    }
   });
 }
 

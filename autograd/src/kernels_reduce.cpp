@@ -13,6 +13,7 @@
 #include <type_traits>
 
 #include "kernels.hpp"
+#include "xgrad/parallel.hpp"
 
 namespace xg::detail {
 namespace {
@@ -82,19 +83,12 @@ struct MinOp {
   }
 };
 
+/// Reduces in[...] (groups of `sizes`, walked with in_stride) into out
+/// (out_stride, 0 along reduced groups); out starts at Op::init().
 template <class T, class Op>
-void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<std::int64_t>& sizes,
-                 const std::vector<bool>& reduced) {
-  for (std::int64_t i = 0; i < out_numel; ++i) out[i] = Op::init();
+void reduce_walk(const T* in, T* out, const std::vector<std::int64_t>& sizes, const std::vector<std::int64_t>& in_stride,
+                 const std::vector<std::int64_t>& out_stride, const std::vector<bool>& reduced) {
   const std::size_t groups = sizes.size();
-  std::vector<std::int64_t> in_stride(groups), out_stride(groups);
-  std::int64_t si = 1, so = 1;
-  for (std::size_t g = groups; g-- > 0;) {
-    in_stride[g] = si;
-    si *= sizes[g];
-    out_stride[g] = reduced[g] ? 0 : so;
-    if (!reduced[g]) so *= sizes[g];
-  }
   const std::size_t inner = groups - 1;
   const std::int64_t n = sizes[inner];
   std::int64_t outer = 1;
@@ -105,9 +99,7 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
     if (reduced[inner]) {
       out[oo] = Op::combine(out[oo], Op::reduce(in + io, n));
     } else {
-      T* dst = out + oo;
-      const T* src = in + io;
-      Op::accumulate(dst, src, n);
+      Op::accumulate(out + oo, in + io, n);
     }
     for (std::size_t g = inner; g-- > 0;) {
       io += in_stride[g];
@@ -118,6 +110,46 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
       idx[g] = 0;
     }
   }
+}
+
+/// Note [Parallel reductions]
+/// Work is split along the outermost kept group: each chunk owns a slice of
+/// the output and reduces it in the same order a single thread would, so the
+/// bits do not depend on the thread count. A full reduction (no kept group)
+/// sums fixed chunks and combines them in order: the same bits for a given
+/// thread count.
+template <class T, class Op>
+void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<std::int64_t>& sizes,
+                 const std::vector<bool>& reduced) {
+  const std::size_t groups = sizes.size();
+  std::vector<std::int64_t> in_stride(groups), out_stride(groups);
+  std::int64_t si = 1, so = 1;
+  for (std::size_t g = groups; g-- > 0;) {
+    in_stride[g] = si;
+    si *= sizes[g];
+    out_stride[g] = reduced[g] ? 0 : so;
+    if (!reduced[g]) so *= sizes[g];
+  }
+  const std::int64_t total = si;
+  std::size_t split = 0;  // the outermost kept group
+  while (split < groups && reduced[split]) ++split;
+  if (split == groups) {  // everything reduced: one group
+    out[0] = parallel_reduce<T>(total, kParallelGrain, Op::init(),
+                                [&](std::int64_t b, std::int64_t e) { return Op::reduce(in + b, e - b); },
+                                [](T a, T b) { return Op::combine(a, b); });
+    return;
+  }
+  parallel_for(out_numel, kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+    for (std::int64_t i = b; i < e; ++i) out[i] = Op::init();
+  });
+  if (total == 0) return;  // an empty input: every output stays at init
+  const std::int64_t per_index = total / sizes[split];  // input elements behind one index of the split group
+  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, per_index));
+  parallel_for(sizes[split], grain, [&](std::int64_t b, std::int64_t e) {
+    std::vector<std::int64_t> part = sizes;
+    part[split] = e - b;
+    reduce_walk<T, Op>(in + b * in_stride[split], out + b * out_stride[split], part, in_stride, out_stride, reduced);
+  });
 }
 
 }  // namespace

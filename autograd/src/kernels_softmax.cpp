@@ -10,14 +10,27 @@
 // softmax dx = y ⊙ (g − Σ g⊙y), log_softmax dx = g − eʸ Σ g. Both keep the
 // composed formulas' results to rounding; with create_graph the op's node
 // uses those formulas instead, so higher derivatives still work.
-#include <cmath>
-#include <limits>
-#include <type_traits>
+#include <algorithm>
 #include <vector>
 
 #include "kernels.hpp"
+#include "xgrad/parallel.hpp"
 
 namespace xg::detail {
+namespace {
+/// Calls f(row start, gathered buffers) for each of the outer·inner rows of
+/// n values (row r starts at (r / inner)·n·inner + r % inner, stride inner),
+/// split across threads; `buffers` scratch rows of n are per chunk.
+template <class T, class F>
+void for_each_row(std::int64_t outer, std::int64_t n, std::int64_t inner, int buffers, F f) {
+  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, n));
+  parallel_for(outer * inner, grain, [&](std::int64_t begin, std::int64_t end) {
+    std::vector<T> scratch(inner == 1 ? 0 : static_cast<std::size_t>(buffers * n));
+    for (std::int64_t r = begin; r < end; ++r) f((r / inner) * n * inner + r % inner, scratch.data());
+  });
+}
+}  // namespace
+
 Tensor softmax_kernel(const Tensor& x_in, std::int64_t dim, bool log) {
   const Tensor x = dense(x_in);
   Tensor y = make_tensor(x.shape(), x.dtype(), log ? "log_softmax" : "softmax");
@@ -28,21 +41,14 @@ Tensor softmax_kernel(const Tensor& x_in, std::int64_t dim, bool log) {
     const T* px = x.data<T>();
     T* py = y.data<T>();
     const simd::Kernels<T>& k = simd::kernels<T>();
-    std::vector<T> in_row, out_row;  // a strided row, gathered
-    for (std::int64_t o = 0; o < outer; ++o)
-      for (std::int64_t c = 0; c < inner; ++c) {
-        const T* row = px + o * n * inner + c;
-        T* dst = py + o * n * inner + c;
-        if (inner == 1) {
-          k.softmax_row(row, dst, n, log);
-          continue;
-        }
-        in_row.resize(static_cast<std::size_t>(n));
-        out_row.resize(static_cast<std::size_t>(n));
-        for (std::int64_t i = 0; i < n; ++i) in_row[static_cast<std::size_t>(i)] = row[i * inner];
-        k.softmax_row(in_row.data(), out_row.data(), n, log);
-        for (std::int64_t i = 0; i < n; ++i) dst[i * inner] = out_row[static_cast<std::size_t>(i)];
-      }
+    for_each_row<T>(outer, n, inner, 2, [&](std::int64_t base, T* scratch) {
+      if (inner == 1) return k.softmax_row(px + base, py + base, n, log);
+      T* in_row = scratch;  // a strided row, gathered
+      T* out_row = scratch + n;
+      for (std::int64_t i = 0; i < n; ++i) in_row[i] = px[base + i * inner];
+      k.softmax_row(in_row, out_row, n, log);
+      for (std::int64_t i = 0; i < n; ++i) py[base + i * inner] = out_row[i];
+    });
   });
   return y;
 }
@@ -58,24 +64,18 @@ Tensor softmax_backward_kernel(const Tensor& g_in, const Tensor& y_in, std::int6
     const T* pg = g.data<T>();
     const T* py = y.data<T>();
     T* out = dx.data<T>();
-    std::vector<T> g_row, y_row, dx_row;  // a strided row, gathered
-    for (std::int64_t o = 0; o < outer; ++o)
-      for (std::int64_t c = 0; c < inner; ++c) {
-        const std::int64_t base = o * n * inner + c;
-        if (inner == 1) {
-          k.softmax_backward_row(pg + base, py + base, out + base, n, log);
-          continue;
-        }
-        g_row.resize(static_cast<std::size_t>(n));
-        y_row.resize(static_cast<std::size_t>(n));
-        dx_row.resize(static_cast<std::size_t>(n));
-        for (std::int64_t i = 0; i < n; ++i) {
-          g_row[static_cast<std::size_t>(i)] = pg[base + i * inner];
-          y_row[static_cast<std::size_t>(i)] = py[base + i * inner];
-        }
-        k.softmax_backward_row(g_row.data(), y_row.data(), dx_row.data(), n, log);
-        for (std::int64_t i = 0; i < n; ++i) out[base + i * inner] = dx_row[static_cast<std::size_t>(i)];
+    for_each_row<T>(outer, n, inner, 3, [&](std::int64_t base, T* scratch) {
+      if (inner == 1) return k.softmax_backward_row(pg + base, py + base, out + base, n, log);
+      T* g_row = scratch;
+      T* y_row = scratch + n;
+      T* dx_row = scratch + 2 * n;
+      for (std::int64_t i = 0; i < n; ++i) {
+        g_row[i] = pg[base + i * inner];
+        y_row[i] = py[base + i * inner];
       }
+      k.softmax_backward_row(g_row, y_row, dx_row, n, log);
+      for (std::int64_t i = 0; i < n; ++i) out[base + i * inner] = dx_row[i];
+    });
   });
   return dx;
 }

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "internal.hpp"
+#include "xgrad/parallel.hpp"
 
 namespace xg::detail {
 
@@ -98,6 +99,31 @@ void for_each_run(const StridedPlan<N>& p, F f) {
       idx[d] = 0;
     }
   }
+}
+
+/// for_each_run with the runs split across threads along the plan's
+/// outermost dim (or its only one, cut into pieces). f is called
+/// concurrently on different runs, so the output must not overlap itself.
+template <std::size_t N, class F>
+void parallel_for_each_run(const StridedPlan<N>& p, F f) {
+  if (p.ndim == 1) {
+    parallel_for(p.size[0], kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+      std::array<std::int64_t, N> off, st;
+      for (std::size_t k = 0; k < N; ++k) off[k] = b * p.stride[k][0], st[k] = p.stride[k][0];
+      f(off, e - b, st);
+    });
+    return;
+  }
+  std::int64_t per_index = 1;  // elements behind one index of the outermost dim
+  for (std::size_t d = 1; d < p.ndim; ++d) per_index *= p.size[d];
+  parallel_for(p.size[0], std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, per_index)), [&](std::int64_t b, std::int64_t e) {
+    StridedPlan<N> part = p;
+    part.size[0] = e - b;
+    for_each_run(part, [&](std::array<std::int64_t, N> off, std::int64_t n, const std::array<std::int64_t, N>& st) {
+      for (std::size_t k = 0; k < N; ++k) off[k] += b * p.stride[k][0];
+      f(off, n, st);
+    });
+  });
 }
 
 /// t's strides as seen from `shape`, which t broadcasts to: 0 where t repeats.

@@ -11,6 +11,7 @@
 #include "xgrad/gradcheck.hpp"
 #include "xgrad/ops.hpp"
 #include "xgrad/ops_nn.hpp"
+#include "xgrad/parallel.hpp"
 #include "xgrad/shape.hpp"
 #include "xgrad/tensor.hpp"
 #include "xgrad/nn.hpp"
