@@ -186,6 +186,16 @@ int main(int argc, char** argv) {
     auto tc = std::make_shared<bench::TorchStep>(bench::torch_cnn(), std::vector<int64_t>{64, 1, 28, 28});
     race("small CNN step, batch 64", threads, [xc] { xc->step(); }, [tc] { tc->step(); }, "<= 0.8");
   }
+  // GPT-style decoder block training steps (issue 17) at three shapes.
+  for (int threads : {1, 2})
+    for (const bench::GptShape& g : {bench::GptShape{16, 64, 128, 4, 512}, bench::GptShape{8, 128, 256, 8, 1024},
+                                     bench::GptShape{4, 256, 384, 6, 2048}}) {
+      const std::string name = "GPT block step " + g.name();
+      if (!only.empty() && name.find(only) == std::string::npos) continue;
+      auto xg_gpt = std::make_shared<bench::XgGpt>(g);
+      auto t_gpt = std::make_shared<bench::TorchGpt>(g.batch, g.seq, g.width, g.heads, g.vocab);
+      race(name, threads, [xg_gpt] { xg_gpt->step(); }, [t_gpt] { t_gpt->step(); }, "<= 0.8");
+    }
   // Adam steps: fresh moments, and moments of dead units decayed for 780 steps
   // (Note [Denormals in optimizer state]), at two sizes and 1 and 2 threads.
   for (int threads : {1, 2})

@@ -3,6 +3,10 @@
 // xgrad_workloads.hpp.
 #include <torch/torch.h>
 
+#include <cmath>
+#include <memory>
+#include <vector>
+
 namespace bench {
 
 inline torch::nn::Sequential torch_mlp() {
@@ -97,6 +101,64 @@ class TorchConv {
 
  private:
   torch::Tensor x_, w_, b_;
+};
+
+/// XgGpt (xgrad_workloads.hpp) in libtorch, op for op.
+class TorchGpt {
+ public:
+  TorchGpt(int64_t batch, int64_t seq, int64_t width, int64_t heads, int64_t vocab)
+      : b_(batch), t_(seq), e_(width), h_(heads), v_(vocab) {
+    torch::manual_seed(1);
+    const int64_t e = width, v = vocab, t = seq;
+    auto param = [&](const torch::Tensor& init) {
+      auto p = init.detach().requires_grad_(true);
+      params_.push_back(p);
+      return p;
+    };
+    auto weight = [&](std::vector<int64_t> shape) { return param(torch::randn(shape) * 0.02); };
+    tok_ = weight({v, e});
+    pos_ = weight({t, e});
+    for (int i = 0; i < 3; ++i) ln_w_[i] = param(torch::ones({e})), ln_b_[i] = param(torch::zeros({e}));
+    w_qkv_ = weight({3 * e, e});
+    b_qkv_ = param(torch::zeros({3 * e}));
+    w_o_ = weight({e, e});
+    b_o_ = param(torch::zeros({e}));
+    w_1_ = weight({4 * e, e});
+    b_1_ = param(torch::zeros({4 * e}));
+    w_2_ = weight({e, 4 * e});
+    b_2_ = param(torch::zeros({e}));
+    head_ = weight({v, e});
+    tokens_ = torch::randint(0, v, {batch, t});
+    targets_ = torch::randint(0, v, {batch * t});
+    mask_ = torch::full({t, t}, -INFINITY).triu(1);
+    opt_ = std::make_unique<torch::optim::AdamW>(params_, torch::optim::AdamWOptions(3e-4));
+  }
+  void step() {
+    const int64_t b = b_, t = t_, e = e_, h = h_, d = e / h, v = v_;
+    opt_->zero_grad();
+    auto linear = [](const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& bias) {
+      return torch::matmul(x, w.t()) + bias;
+    };
+    torch::Tensor x = torch::embedding(tok_, tokens_) + pos_;
+    auto qkv = linear(torch::layer_norm(x, {e}, ln_w_[0], ln_b_[0]), w_qkv_, b_qkv_);
+    auto parts = qkv.split(e, 2);
+    auto heads = [&](const torch::Tensor& p) { return p.reshape({b, t, h, d}).permute({0, 2, 1, 3}).reshape({b * h, t, d}); };
+    auto q = heads(parts[0]), k = heads(parts[1]), val = heads(parts[2]);
+    auto att = torch::softmax(torch::matmul(q, k.transpose(1, 2)) * (1.0 / std::sqrt(double(d))) + mask_, -1);
+    auto y = torch::matmul(att, val).reshape({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, e});
+    x = x + linear(y, w_o_, b_o_);
+    x = x + linear(torch::gelu(linear(torch::layer_norm(x, {e}, ln_w_[1], ln_b_[1]), w_1_, b_1_)), w_2_, b_2_);
+    auto logits = torch::matmul(torch::layer_norm(x, {e}, ln_w_[2], ln_b_[2]), head_.t());
+    torch::nn::functional::cross_entropy(logits.reshape({b * t, v}), targets_).backward();
+    opt_->step();
+  }
+
+ private:
+  int64_t b_, t_, e_, h_, v_;
+  std::vector<torch::Tensor> params_;
+  torch::Tensor tok_, pos_, ln_w_[3], ln_b_[3], w_qkv_, b_qkv_, w_o_, b_o_, w_1_, b_1_, w_2_, b_2_, head_;
+  torch::Tensor tokens_, targets_, mask_;
+  std::unique_ptr<torch::optim::AdamW> opt_;
 };
 
 }  // namespace bench

@@ -3,6 +3,11 @@
 // (torch_workloads.hpp) builds the same models with the same shapes.
 #include <cblas.h>
 
+#include <cmath>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include <xgrad/xgrad.hpp>
 
 namespace bench {
@@ -168,6 +173,82 @@ class XgConv {
  private:
   xg::Tensor x_, w_, b_;
   xg::Conv2dOptions opts_;
+};
+
+/// A GPT-style decoder block's shape: batch, sequence, width, heads, vocabulary.
+struct GptShape {
+  std::int64_t batch, seq, width, heads, vocab;
+  std::string name() const {
+    return "B" + std::to_string(batch) + " T" + std::to_string(seq) + " E" + std::to_string(width) + " H" +
+           std::to_string(heads) + " V" + std::to_string(vocab);
+  }
+};
+
+/// One training step of a GPT-style decoder block: token + position
+/// embedding, pre-LayerNorm causal multi-head attention, GELU MLP (4E),
+/// final LayerNorm, LM head, mean cross-entropy, AdamW. torch_workloads.hpp
+/// runs the same program op for op.
+class XgGpt {
+ public:
+  explicit XgGpt(const GptShape& s) : s_(s) {
+    xg::manual_seed(1);
+    const std::int64_t e = s.width, v = s.vocab, t = s.seq;
+    auto param = [&](const xg::Tensor& init) {
+      xg::Tensor p = init.detach();
+      p.requires_grad_(true);
+      params_.push_back(p);
+      return p;
+    };
+    auto weight = [&](xg::Shape shape) { return param(xg::randn(shape) * 0.02); };
+    tok_ = weight({v, e});
+    pos_ = weight({t, e});
+    for (int i = 0; i < 3; ++i) ln_w_[i] = param(xg::ones({e})), ln_b_[i] = param(xg::zeros({e}));
+    w_qkv_ = weight({3 * e, e});
+    b_qkv_ = param(xg::zeros({3 * e}));
+    w_o_ = weight({e, e});
+    b_o_ = param(xg::zeros({e}));
+    w_1_ = weight({4 * e, e});
+    b_1_ = param(xg::zeros({4 * e}));
+    w_2_ = weight({e, 4 * e});
+    b_2_ = param(xg::zeros({e}));
+    head_ = weight({v, e});
+    tokens_ = xg::randint(0, v, {s.batch, t});
+    targets_ = xg::randint(0, v, {s.batch * t});
+    // Additive causal mask: −inf above the diagonal.
+    std::vector<float> m(static_cast<std::size_t>(t * t), 0.0f);
+    for (std::int64_t i = 0; i < t; ++i)
+      for (std::int64_t j = i + 1; j < t; ++j) m[static_cast<std::size_t>(i * t + j)] = -INFINITY;
+    mask_ = xg::from_vector(m, {t, t});
+    xg::optim::AdamWOptions o;
+    o.lr = 3e-4;
+    opt_ = std::make_unique<xg::optim::AdamW>(params_, o);
+  }
+  void step() {
+    const std::int64_t b = s_.batch, t = s_.seq, e = s_.width, h = s_.heads, d = e / h, v = s_.vocab;
+    opt_->zero_grad();
+    auto linear = [](const xg::Tensor& x, const xg::Tensor& w, const xg::Tensor& bias) {
+      return xg::matmul(x, w.t()) + bias;
+    };
+    xg::Tensor x = xg::embedding(tok_, tokens_) + pos_;
+    const xg::Tensor qkv = linear(xg::layer_norm(x, {e}, ln_w_[0], ln_b_[0]), w_qkv_, b_qkv_);
+    const auto parts = xg::split(qkv, e, 2);
+    auto heads = [&](const xg::Tensor& p) { return p.reshape({b, t, h, d}).permute({0, 2, 1, 3}).reshape({b * h, t, d}); };
+    const xg::Tensor q = heads(parts[0]), k = heads(parts[1]), val = heads(parts[2]);
+    const xg::Tensor att = xg::softmax(xg::matmul(q, k.transpose(1, 2)) * (1.0 / std::sqrt(double(d))) + mask_, -1);
+    const xg::Tensor y = xg::matmul(att, val).reshape({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, e});
+    x = x + linear(y, w_o_, b_o_);
+    x = x + linear(xg::gelu(linear(xg::layer_norm(x, {e}, ln_w_[1], ln_b_[1]), w_1_, b_1_)), w_2_, b_2_);
+    const xg::Tensor logits = xg::matmul(xg::layer_norm(x, {e}, ln_w_[2], ln_b_[2]), head_.t());
+    xg::cross_entropy(logits.reshape({b * t, v}), targets_).backward();
+    opt_->step();
+  }
+
+ private:
+  GptShape s_;
+  xg::TensorList params_;
+  xg::Tensor tok_, pos_, ln_w_[3], ln_b_[3], w_qkv_, b_qkv_, w_o_, b_o_, w_1_, b_1_, w_2_, b_2_, head_;
+  xg::Tensor tokens_, targets_, mask_;
+  std::unique_ptr<xg::optim::AdamW> opt_;
 };
 
 }  // namespace bench

@@ -22,15 +22,19 @@ void SGD::step() {
       const T lr = T(o.lr), wd = T(o.weight_decay), mu = T(o.momentum), damp = T(1 - o.dampening);
       const std::int64_t n = p.numel();
       if (o.momentum == 0) {  // the plain rule, kept branch-free so it vectorises
-        for (std::int64_t i = 0; i < n; ++i) w[i] -= lr * (d[i] + wd * w[i]);
+        detail::for_elements(n, [&](std::int64_t begin, std::int64_t end) {
+          for (std::int64_t i = begin; i < end; ++i) w[i] -= lr * (d[i] + wd * w[i]);
+        });
         return;
       }
       T* __restrict buf = detail::writable<T>(s.momentum_buffer);
-      for (std::int64_t i = 0; i < n; ++i) {
-        const T step_dir = d[i] + wd * w[i];
-        buf[i] = first ? step_dir : mu * buf[i] + damp * step_dir;
-        w[i] -= lr * (o.nesterov ? step_dir + mu * buf[i] : buf[i]);
-      }
+      detail::for_elements(n, [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t i = begin; i < end; ++i) {
+          const T step_dir = d[i] + wd * w[i];
+          buf[i] = first ? step_dir : mu * buf[i] + damp * step_dir;
+          w[i] -= lr * (o.nesterov ? step_dir + mu * buf[i] : buf[i]);
+        }
+      });
     });
   });
 }

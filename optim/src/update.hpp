@@ -2,6 +2,7 @@
 // What every update rule needs: a loop over (parameter, gradient, state)
 // with raw, typed pointers, in place, no temporaries.
 #include "xgrad/optim/optimizer.hpp"
+#include "xgrad/parallel.hpp"
 
 namespace xg::optim::detail {
 
@@ -18,6 +19,16 @@ const T* readable(const Tensor& t) {
 
 /// A zero tensor like p, for lazily created state.
 inline Tensor zeros_like_param(const Tensor& p) { return zeros(p.shape(), p.dtype()); }
+
+/// Calls f(begin, end) over [0, n) split across threads: update rules are a
+/// few flops per element, memory-bound, so they split above the usual grain.
+template <class F>
+void for_elements(std::int64_t n, const F& f) {
+  parallel_for(n, kParallelGrain, [&](std::int64_t begin, std::int64_t end) {
+    FlushDenormals flush;  // per thread: a worker has its own FP mode (Note [Denormals in optimizer state])
+    f(begin, end);
+  });
+}
 
 /// Calls f(T{}) with the parameter's element type.
 template <class F>
