@@ -35,3 +35,51 @@ TEST_CASE("losses match PyTorch") {
   CHECK(contains(error_of([&] { mse_loss(ones({3, 1}), ones({3})); }), "mse_loss: input [3, 1] and target [3] differ in shape"));
   CHECK(contains(error_of([&] { binary_cross_entropy(tensor({1.5}), tensor({1.0})); }), "input values must be in [0, 1]"));
 }
+
+TEST_CASE("fused cross_entropy agrees with log_softmax + nll_loss (weights, smoothing, ignore_index, every reduction) in float32 and float64, values and gradients") {
+  xg::manual_seed(5);
+  for (xg::Dtype dt : {xg::float32, xg::float64}) {
+    for (std::int64_t c : {3, 37, 1000}) {
+      const std::int64_t n = 19;
+      xg::Tensor logits = (xg::randn({n, c}) * 4.0).to(dt).requires_grad_(true);
+      std::vector<std::int64_t> t(static_cast<std::size_t>(n));
+      for (std::int64_t i = 0; i < n; ++i) t[static_cast<std::size_t>(i)] = i % 5 == 0 ? -100 : (i * 7) % c;
+      const xg::Tensor target = xg::from_vector(t, {n});
+      for (xg::Reduction r : {xg::Reduction::Mean, xg::Reduction::Sum, xg::Reduction::None})
+        for (double eps : {0.0, 0.15})
+          for (bool weighted : {false, true}) {
+            xg::CrossEntropyOptions o;
+            o.reduction = r;
+            o.label_smoothing = eps;
+            if (weighted) o.weight = (xg::rand({c}) + 0.5).to(dt);
+            CAPTURE(c);
+            CAPTURE(eps);
+            CAPTURE(weighted);
+            const double tol = dt == xg::float32 ? 1e-5 : 1e-12;
+            const xg::Tensor fused = xg::cross_entropy(logits, target, o);
+            const xg::Tensor gf = xg::grad({fused.sum()}, {logits})[0];
+            // The composed form: log_softmax, then nll_loss (+ the smoothing term).
+            const xg::Tensor lp = xg::log_softmax(logits, 1);
+            xg::Tensor composed = xg::nll_loss(lp, target, o);
+            const xg::Tensor gc = xg::grad({composed.sum()}, {logits})[0];
+            check_values(fused, values(composed), tol);
+            check_values(gf, values(gc), dt == xg::float32 ? 1e-4 : 1e-10);
+          }
+    }
+  }
+}
+
+TEST_CASE("fused cross_entropy on a non-contiguous logits view, and with create_graph (second order through the Tensor-op formula)") {
+  const xg::Tensor base = xg::tensor({1.0, -2.0, 0.5, 3.0, 0.1, 0.2, -0.3, 4.0, 0.7, -1.1, 2.2, 0.0}, {3, 4}, f64_grad());
+  const xg::Tensor logits = base.t();  // [4, 3], strided
+  const xg::Tensor target = idx({2, 0, 1, 1}, {4});
+  const xg::Tensor loss = xg::cross_entropy(logits, target);
+  const xg::Tensor expected = xg::nll_loss(xg::log_softmax(base.t().contiguous(), 1), target);  // its own graph
+  CHECK(loss.item() == doctest::Approx(expected.item()).epsilon(1e-12));
+  const xg::Tensor g = xg::grad({loss}, {base}, {}, true, true)[0];
+  const xg::Tensor g2 = xg::grad({(g * g).sum()}, {base})[0];
+  const xg::Tensor ge = xg::grad({expected}, {base}, {}, true, true)[0];
+  const xg::Tensor g2e = xg::grad({(ge * ge).sum()}, {base})[0];
+  check_values(g, values(ge), 1e-12);
+  check_values(g2, values(g2e), 1e-10);
+}

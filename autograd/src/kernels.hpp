@@ -45,6 +45,21 @@ Tensor softmax_kernel(const Tensor& x, std::int64_t dim, bool log);
 /// Its gradient from the output y and the incoming g, one pass per row.
 Tensor softmax_backward_kernel(const Tensor& g, const Tensor& y, std::int64_t dim, bool log);
 
+/// Cross-entropy with class targets over rows of logits x [n, C], one pass
+/// per row (Note [Fused cross_entropy] in ops_loss.cpp): the per-sample loss
+/// ℓᵢ = wᵢ(1−ε)(lseᵢ − xᵢ,ₜ) + ε·kᵢ/C·(W·lseᵢ − Σ_c cw_c xᵢ,c), and each row's lse.
+/// target: class per row (an ignored row has weight 0); sample_w: wᵢ; kept: kᵢ;
+/// class_w: cw (undefined: all 1, W = C).
+struct CrossEntropyRows {
+  std::vector<std::int64_t> target;
+  std::vector<double> sample_w, kept;
+  Tensor class_w;
+  double smoothing = 0;
+};
+void cross_entropy_kernel(const Tensor& x, const CrossEntropyRows& rows, Tensor& loss, Tensor& lse);
+/// dx from the per-sample incoming gradient g [n].
+Tensor cross_entropy_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& lse, const CrossEntropyRows& rows);
+
 /// GELU, exact (erf) or tanh form, and its gradient g·dy/dx, one pass each.
 Tensor gelu_kernel(const Tensor& x, bool tanh_form);
 Tensor gelu_backward_kernel(const Tensor& g, const Tensor& x, bool tanh_form);

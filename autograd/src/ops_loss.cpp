@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "internal.hpp"
+#include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
 
@@ -125,6 +126,63 @@ Tensor nll(const Tensor& log_probs, const Tensor& target, const CrossEntropyOpti
   return log_probs.dim() == 1 && opts.reduction == Reduction::None ? reshape(out, Shape{}) : out;
 }
 
+// Note [Fused cross_entropy]
+// With class targets, cross_entropy is one node from the logits to the
+// per-sample losses: forward, one pass per row gives its log-sum-exp and
+// ℓᵢ = wᵢ(1−ε)(lseᵢ − xᵢ,ₜ) + ε·kᵢ/C·(W·lseᵢ − Σ_c cw_c xᵢ,c) (w: the
+// target's class weight, 0 when ignored; k: 0 when ignored; cw: class
+// weights, W their sum; ε: label smoothing), keeping only lse (the logits
+// are the caller's); backward, one pass per row gives
+// dxᵢ,ⱼ = gᵢ·[a(pᵢ,ⱼ − δⱼₜ) + b(pᵢ,ⱼ·W − cw_j)], a = wᵢ(1−ε), b = ε·kᵢ/C,
+// p = softmax(x). The reduction is ordinary ops on the [N] losses. With
+// create_graph the backward is the same formula in Tensor ops (softmax,
+// one_hot), so higher order works; values agree with the composed
+// log_softmax + nll_loss to rounding (tests/test_ops_loss.cpp).
+Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts) {
+  const Tensor x = logits.dim() == 1 ? unsqueeze(logits, 0) : logits;
+  const std::int64_t n = x.size(0), classes = x.size(1);
+  auto rows = std::make_shared<detail::CrossEntropyRows>();
+  rows->target = class_targets(target, n, classes, opts.ignore_index, "cross_entropy");
+  std::vector<double> class_w;
+  if (opts.weight.defined()) class_w = opts.weight.to_vector<double>();
+  double total_w = 0;
+  for (std::int64_t& t : rows->target) {
+    const bool ignored = t == opts.ignore_index;
+    if (ignored) t = 0;  // any class: its weight is 0
+    rows->sample_w.push_back(ignored ? 0.0 : class_w.empty() ? 1.0 : class_w[static_cast<std::size_t>(t)]);
+    rows->kept.push_back(ignored ? 0.0 : 1.0);
+    total_w += rows->sample_w.back();
+  }
+  if (opts.weight.defined()) rows->class_w = opts.weight.detach();
+  rows->smoothing = opts.label_smoothing;
+  Tensor per_sample, lse;
+  {
+    NoGradGuard no_grad;
+    detail::cross_entropy_kernel(x, *rows, per_sample, lse);
+  }
+  if (detail::needs_grad(x)) {
+    make_node(per_sample, "CrossEntropyBackward", [rows, lse, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
+      const Tensor x_ = sx.unpack(self);
+      if (!GradMode::is_enabled()) return {detail::cross_entropy_backward_kernel(g, x_, lse, *rows)};
+      const std::int64_t n_ = x_.size(0), c = x_.size(1);
+      const double eps = rows->smoothing;
+      const Tensor cw = rows->class_w.defined() ? reshape(rows->class_w, Shape{1, c}) : ones(Shape{1, c}, x_.dtype());
+      const double w_total = rows->class_w.defined() ? sum(rows->class_w).item() : static_cast<double>(c);
+      const Tensor gi = unsqueeze(g, 1);
+      const Tensor a = gi * from_vector(rows->sample_w, Shape{n_, 1}, x_.dtype()) * (1.0 - eps);
+      const Tensor b = gi * from_vector(rows->kept, Shape{n_, 1}, x_.dtype()) * (eps / static_cast<double>(c));
+      const Tensor onehot = one_hot(from_vector(rows->target, Shape{n_}), c, x_.dtype());
+      return {softmax(x_, 1) * (a + b * w_total) - b * cw - a * onehot};
+    }, x);
+  }
+  switch (opts.reduction) {
+    case Reduction::None: return logits.dim() == 1 ? reshape(per_sample, Shape{}) : per_sample;
+    case Reduction::Sum: return sum(per_sample);
+    case Reduction::Mean: break;
+  }
+  return sum(per_sample) / total_w;
+}
+
 }  // namespace
 
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts) {
@@ -139,6 +197,7 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
   const std::int64_t class_dim = logits.dim() - 1;
   detail::check_float(logits, "cross_entropy");
   check_loss_options(logits, opts, logits.size(class_dim), "cross_entropy");
+  if (!is_floating(target.dtype()) && logits.numel() > 0) return fused_cross_entropy(logits, target, opts);
   const Tensor lp = log_softmax(logits, class_dim);
   if (is_floating(target.dtype())) {
     // Probabilities as targets (soft labels).
@@ -212,6 +271,18 @@ std::vector<OpSample> samples_loss() {
          o.label_smoothing = 0.2;
          return cross_entropy(x[0], tensor({2, 1}, int64), o);
        }, {s23b}});
+  c.push_back({"cross_entropy ignore_index none", [](L x) {
+         CrossEntropyOptions o;
+         o.reduction = Reduction::None;
+         o.label_smoothing = 0.1;
+         o.ignore_index = 1;
+         return cross_entropy(x[0], tensor({0, 1, 3, 1}, int64), o);
+       }, {Shape{4, 5}}});
+  c.push_back({"cross_entropy 1-d sum", [](L x) {
+         CrossEntropyOptions o;
+         o.reduction = Reduction::Sum;
+         return cross_entropy(x[0], tensor({2}, Shape{}, int64), o);
+       }, {Shape{4}}});
   c.push_back({"cross_entropy soft targets", [soft](L x) { return cross_entropy(x[0], soft(x)); }, {s23b, s23b}});
   c.push_back({"nll_loss none", [](L x) {
          CrossEntropyOptions o;

@@ -45,6 +45,11 @@ struct Kernels {
   /// softmax (or log_softmax) of one row (Note [Fused softmax]).
   void (*softmax_row)(const T* x, T* y, std::int64_t n, bool log);
   void (*softmax_backward_row)(const T* g, const T* y, T* dx, std::int64_t n, bool log);
+  /// log Σ exp(x) of one row (max-shifted; NaN in, NaN out).
+  T (*logsumexp_row)(const T* x, std::int64_t n);
+  /// dx[j] = coef·exp(x[j] − lse) − sub·(cw ? cw[j] : 1): cross-entropy's
+  /// gradient row before the target's −coef' (Note [Fused cross_entropy]).
+  void (*cross_entropy_backward_row)(const T* x, T lse, T coef, T sub, const T* cw, T* dx, std::int64_t n);
   /// GELU, exact (erf) or tanh form, and g·GELU'(x).
   void (*gelu)(const T* x, T* y, std::int64_t n, bool tanh_form);
   void (*gelu_backward)(const T* g, const T* x, T* dx, std::int64_t n, bool tanh_form);

@@ -313,6 +313,31 @@ void softmax_backward_row(const T* g, const T* y, T* dx, i64 n, bool log) {
   }
 }
 
+// ---------------------------------------------------------------- cross-entropy
+
+template <class T>
+T logsumexp_row(const T* x, i64 n) {
+  const T m = extremum<T, true>(x, n);
+  const B<T> mv = splat(m);
+  B<T> s = splat(T(0));
+  i64 i = 0;
+  for (; i + width<T> <= n; i += width<T>) s += xsimd::exp(load(x + i) - mv);
+  if (i < n) s += xsimd::exp(load_tail(x + i, n - i, -std::numeric_limits<T>::infinity()) - mv);
+  alignas(64) T lanes[B<T>::size];
+  (xsimd::log(splat(horizontal_sum<T>(s))) + mv).store_aligned(lanes);
+  return lanes[0];
+}
+
+template <class T>
+void cross_entropy_backward_row(const T* x, T lse, T coef, T sub, const T* cw, T* dx, i64 n) {
+  const B<T> l = splat(lse), c = splat(coef), s = splat(sub);
+  if (cw) {
+    map(dx, n, [&](const B<T>& v, const B<T>& w) { return c * xsimd::exp(v - l) - s * w; }, x, cw);
+  } else {
+    map(dx, n, [&](const B<T>& v) { return c * xsimd::exp(v - l) - s; }, x);
+  }
+}
+
 // ---------------------------------------------------------------- GELU
 
 constexpr double kSqrt2OverPi = 0.79788456080286535588;  // √(2/π)
@@ -459,6 +484,8 @@ Kernels<T> make_kernels() {
   k.accumulate = &accumulate<T>;
   k.softmax_row = &softmax_row<T>;
   k.softmax_backward_row = &softmax_backward_row<T>;
+  k.logsumexp_row = &logsumexp_row<T>;
+  k.cross_entropy_backward_row = &cross_entropy_backward_row<T>;
   k.gelu = &gelu<T>;
   k.gelu_backward = &gelu_backward<T>;
   k.layer_norm_row = &layer_norm_row<T>;
