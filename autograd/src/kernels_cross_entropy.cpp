@@ -9,6 +9,15 @@
 namespace xg::detail {
 namespace {
 std::int64_t row_grain(std::int64_t c) { return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, c)); }
+
+/// W = Σ cw (C without class weights).
+template <class T>
+double weight_total(const T* cw, std::int64_t c) {
+  if (!cw) return static_cast<double>(c);
+  double w = 0;
+  for (std::int64_t j = 0; j < c; ++j) w += static_cast<double>(cw[j]);
+  return w;
+}
 }  // namespace
 
 void cross_entropy_kernel(const Tensor& x_in, const CrossEntropyRows& rows, Tensor& loss, Tensor& lse) {
@@ -23,11 +32,7 @@ void cross_entropy_kernel(const Tensor& x_in, const CrossEntropyRows& rows, Tens
     const T* pw = cw.defined() ? cw.data<T>() : nullptr;
     T* pl = loss.data<T>();
     T* pe = lse.data<T>();
-    double total_w = static_cast<double>(c);  // W = Σ cw
-    if (pw) {
-      total_w = 0;
-      for (std::int64_t j = 0; j < c; ++j) total_w += static_cast<double>(pw[j]);
-    }
+    const double total_w = weight_total(pw, c);
     const double eps = rows.smoothing;
     parallel_for(n, row_grain(c), [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t i = begin; i < end; ++i) {
@@ -64,11 +69,7 @@ Tensor cross_entropy_backward_kernel(const Tensor& g_in, const Tensor& x_in, con
     const T* pe = lse.data<T>();
     const T* pw = cw.defined() ? cw.data<T>() : nullptr;
     T* out = dx.data<T>();
-    double total_w = static_cast<double>(c);
-    if (pw) {
-      total_w = 0;
-      for (std::int64_t j = 0; j < c; ++j) total_w += static_cast<double>(pw[j]);
-    }
+    const double total_w = weight_total(pw, c);
     const double eps = rows.smoothing;
     parallel_for(n, row_grain(c), [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t i = begin; i < end; ++i) {
