@@ -429,3 +429,14 @@ TEST_CASE("atomic save: symlinks are followed, special files refused, concurrent
   CHECK(files == 4);  // real, link, fifo, shared: no temporaries
   std::filesystem::remove_all(dir);
 }
+
+TEST_CASE("RMSNorm module: a weight parameter of the normalized shape, forward is rms_norm") {
+  nn::RMSNorm norm({4});
+  REQUIRE(norm.named_parameters().size() == 1);
+  CHECK(norm.weight.shape() == Shape{4});
+  const Tensor x = tensor({1.0, 2.0, 3.0, 4.0, -1.0, 0.0, 1.0, 2.0}, {2, 4});
+  test::check_values(norm.forward(x), test::values(rms_norm(x, {4}, norm.weight)), 1e-7);
+  nn::RMSNorm plain({4}, 1e-3, false);
+  CHECK(plain.named_parameters().empty());
+  test::check_values(plain.forward(x), test::values(x / sqrt(mean(x * x, {1}, true) + 1e-3)), 1e-6);
+}

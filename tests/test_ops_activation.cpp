@@ -131,3 +131,28 @@ TEST_CASE("float32 gelu (vectorised erf) stays within 1e-6 of float64, forward a
   CHECK(worst < 1e-6);
   CHECK(worst_d < 1e-6);
 }
+
+TEST_CASE("fused silu and its gradient agree with x * sigmoid(x) in float32 and float64, contiguous and strided") {
+  const xg::Tensor grid = xg::arange(-60.0, 60.0, 0.01, xg::float64);
+  for (xg::Dtype dt : {xg::float32, xg::float64}) {
+    for (bool strided : {false, true}) {
+      xg::Tensor x = grid.to(dt).reshape({1000, 12});
+      if (strided) x = x.t();
+      x = x.detach().requires_grad_(true);
+      const xg::Tensor y = xg::silu(x);
+      const xg::Tensor g = xg::grad({y.sum()}, {x})[0];
+      const xg::Tensor y_ref = x * xg::sigmoid(x);
+      const xg::Tensor g_ref = xg::grad({y_ref.sum()}, {x})[0];
+      const double tol = dt == xg::float32 ? 2e-6 : 1e-13;
+      const auto a = values(y), b = values(y_ref), ga = values(g), gb = values(g_ref);
+      double worst = 0, worst_g = 0;
+      for (std::size_t i = 0; i < a.size(); ++i) {
+        worst = std::max(worst, std::abs(a[i] - b[i]) / (1.0 + std::abs(b[i])));
+        worst_g = std::max(worst_g, std::abs(ga[i] - gb[i]));
+      }
+      CAPTURE(strided);
+      CHECK(worst < tol);
+      CHECK(worst_g < tol);
+    }
+  }
+}

@@ -37,3 +37,28 @@ TEST_CASE("dropout: inverted, seeded, identity in eval") {
   CHECK(static_cast<double>(zeros_n) / 10000 == doctest::Approx(0.3).epsilon(0.1));
   CHECK(dropout(x, 0.3, false).is_same(x));
 }
+
+TEST_CASE("rms_norm: x / sqrt(mean(x^2) + eps) * w, values and gradients against the composed formula, float32 and float64") {
+  // By hand: x = [3, 4], mean(x²) = 12.5, rms = √12.5 → y = [0.848528137423857, 1.131370849898476].
+  check_values(xg::rms_norm(xg::tensor({3.0, 4.0}, xg::float64), {2}, {}, 0.0), {0.848528137423857, 1.131370849898476}, 1e-14);
+  xg::manual_seed(11);
+  for (xg::Dtype dt : {xg::float32, xg::float64}) {
+    for (std::int64_t n : {5, 64, 1000}) {
+      xg::Tensor x = xg::randn({7, n}).to(dt).requires_grad_(true);
+      xg::Tensor w = (xg::rand({n}) + 0.5).to(dt).requires_grad_(true);
+      const xg::Tensor up = xg::randn({7, n}).to(dt);
+      const double eps = 1e-6;
+      const xg::Tensor y = xg::rms_norm(x, {n}, w, eps);
+      const auto g = xg::grad({(y * up).sum()}, {x, w});
+      const xg::Tensor ref = x * xg::pow(xg::mean(x * x, {1}, true) + eps, -0.5) * w;
+      const auto gr = xg::grad({(ref * up).sum()}, {x, w});
+      const double tol = dt == xg::float32 ? 2e-5 : 1e-12;
+      CAPTURE(n);
+      check_values(y, values(ref), tol);
+      check_values(g[0], values(gr[0]), dt == xg::float32 ? 1e-3 : 1e-10);
+      check_values(g[1], values(gr[1]), dt == xg::float32 ? 1e-3 : 1e-10);
+    }
+  }
+  // torch's default eps is the dtype's machine epsilon; a wrong shape is named.
+  CHECK(contains(error_of([] { xg::rms_norm(xg::ones({2, 3}), {2}); }), "rms_norm: normalized_shape [2] must match"));
+}

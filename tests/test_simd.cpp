@@ -245,7 +245,7 @@ TEST_CASE("SIMD tables: softmax and LayerNorm rows against a float64 reference, 
       for (float v : x) var += (v - mu) * (v - mu);
       var /= static_cast<double>(n);
       double mean = 0, rstd = 0;
-      t->f32.layer_norm_row(x.data(), w.data(), b.data(), y.data(), n, 1e-5, &mean, &rstd);
+      t->f32.layer_norm_row(x.data(), w.data(), b.data(), y.data(), n, 1e-5, true, &mean, &rstd);
       CHECK(mean == doctest::Approx(mu).epsilon(1e-6));
       CHECK(rstd == doctest::Approx(1.0 / std::sqrt(var + 1e-5)).epsilon(1e-5));
       for (std::int64_t i = 0; i < n; ++i) {

@@ -64,12 +64,13 @@ Tensor cross_entropy_backward_kernel(const Tensor& g, const Tensor& x, const Ten
 Tensor gelu_kernel(const Tensor& x, bool tanh_form);
 Tensor gelu_backward_kernel(const Tensor& g, const Tensor& x, bool tanh_form);
 
-/// LayerNorm over rows of n values: y, and each row's mean and 1/std (float64).
-void layer_norm_kernel(const Tensor& x, const Tensor& w, const Tensor& b, std::int64_t n, double eps, Tensor& y,
-                       Tensor& mean, Tensor& rstd);
+/// LayerNorm over rows of n values: y, and each row's mean and 1/std
+/// (float64); not centred, RMSNorm (mean 0, 1/rms).
+void layer_norm_kernel(const Tensor& x, const Tensor& w, const Tensor& b, std::int64_t n, double eps, bool centred,
+                       Tensor& y, Tensor& mean, Tensor& rstd);
 /// Its gradients; a null pointer skips that gradient. dw and db come back [n].
 void layer_norm_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& mean,
-                                const Tensor& rstd, std::int64_t n, Tensor* dx, Tensor* dw, Tensor* db);
+                                const Tensor& rstd, std::int64_t n, bool centred, Tensor* dx, Tensor* dw, Tensor* db);
 
 /// Broadcasting a ∘ b in the promoted dtype (Note [Type promotion] in
 /// ops_elementwise.cpp); comparisons give bool.

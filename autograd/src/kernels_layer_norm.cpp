@@ -13,8 +13,8 @@ namespace {
 std::int64_t row_grain(std::int64_t n) { return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, n)); }
 }  // namespace
 
-void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, std::int64_t n, double eps, Tensor& y,
-                       Tensor& mean, Tensor& rstd) {
+void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, std::int64_t n, double eps, bool centred,
+                       Tensor& y, Tensor& mean, Tensor& rstd) {
   const Tensor x = dense(x_in), w = dense(w_in), b = dense(b_in);
   const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
   y = make_tensor(x.shape(), x.dtype(), "layer_norm");
@@ -30,13 +30,13 @@ void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_i
     double* pm = mean.data<double>();
     double* pr = rstd.data<double>();
     parallel_for(rows, row_grain(n), [&](std::int64_t begin, std::int64_t end) {
-      for (std::int64_t r = begin; r < end; ++r) row(px + r * n, pw, pb, py + r * n, n, eps, pm + r, pr + r);
+      for (std::int64_t r = begin; r < end; ++r) row(px + r * n, pw, pb, py + r * n, n, eps, centred, pm + r, pr + r);
     });
   });
 }
 
 void layer_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Tensor& w_in, const Tensor& mean,
-                                const Tensor& rstd, std::int64_t n, Tensor* dx, Tensor* dw, Tensor* db) {
+                                const Tensor& rstd, std::int64_t n, bool centred, Tensor* dx, Tensor* dw, Tensor* db) {
   const Tensor g = dense(g_in), x = dense(x_in), w = dense(w_in);
   const std::int64_t rows = n == 0 ? 0 : x.numel() / n;
   if (dx) *dx = make_tensor(x.shape(), x.dtype(), "backward");
@@ -61,7 +61,7 @@ void layer_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
     parallel_for(chunks > 1 ? chunks : rows, chunks > 1 ? 1 : grain, [&](std::int64_t begin, std::int64_t end) {
       if (chunks == 1) {
         for (std::int64_t r = begin; r < end; ++r)
-          row(pg + r * n, px + r * n, pw, pm[r], pr[r], pdx ? pdx + r * n : nullptr, pdw, pdb, n);
+          row(pg + r * n, px + r * n, pw, pm[r], pr[r], centred, pdx ? pdx + r * n : nullptr, pdw, pdb, n);
         return;
       }
       for (std::int64_t k = begin; k < end; ++k) {
@@ -69,7 +69,8 @@ void layer_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
         T* cdw = k == 0 ? pdw : partial.data() + 2 * (k - 1) * n;
         T* cdb = k == 0 ? pdb : partial.data() + (2 * (k - 1) + 1) * n;
         for (std::int64_t r = rows * k / chunks; r < rows * (k + 1) / chunks; ++r)
-          row(pg + r * n, px + r * n, pw, pm[r], pr[r], pdx ? pdx + r * n : nullptr, pdw ? cdw : nullptr, pdb ? cdb : nullptr, n);
+          row(pg + r * n, px + r * n, pw, pm[r], pr[r], centred, pdx ? pdx + r * n : nullptr, pdw ? cdw : nullptr,
+              pdb ? cdb : nullptr, n);
       }
     });
     for (int k = 1; k < chunks; ++k) {

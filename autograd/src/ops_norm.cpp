@@ -1,12 +1,13 @@
 // Normalisation and dropout. batch_norm and group_norm are composed of
-// differentiable ops; layer_norm is fused.
+// differentiable ops; layer_norm and rms_norm are fused.
 //
 // Note [Fused layer_norm]
 // layer_norm is one node: the forward makes each row's mean and 1/std in
 // double and writes y in one more pass; the backward, with x̂ = (x − μ)/σ and
 // gy = g·w, is dx = (gy − mean(gy) − x̂·mean(gy·x̂))/σ, dw = Σ g·x̂, db = Σ g,
-// one pass per row (kernels_layer_norm.cpp). With create_graph the node
-// computes the same formulas in differentiable ops instead.
+// one pass per row (kernels_layer_norm.cpp). rms_norm is the same with μ
+// taken as 0 and no mean(gy) term: y = x/rms(x)·w, dx = (gy − x̂·mean(gy·x̂))/rms.
+// With create_graph the node computes the same formulas in differentiable ops.
 #include <cmath>
 
 #include "kernels.hpp"
@@ -24,46 +25,53 @@ Tensor affine(Tensor y, const Tensor& weight, const Tensor& bias, const Shape& p
 
 }  // namespace
 
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
-  detail::check_defined(x, "layer_norm");
+namespace {
+
+/// layer_norm (centred) and rms_norm (not): one node each (Note [Fused layer_norm]).
+Tensor normalize_rows(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                      double eps, bool centred, const char* op) {
+  detail::check_defined(x, op);
   const auto k = static_cast<std::int64_t>(normalized_shape.size());
   bool ok = k >= 1 && k <= x.dim();
   for (std::int64_t i = 0; ok && i < k; ++i)
     ok = x.size(x.dim() - k + i) == normalized_shape[static_cast<std::size_t>(i)];
-  XG_CHECK(ok, "layer_norm", "normalized_shape ", normalized_shape, " must match the last dims of the input ", x.shape());
+  XG_CHECK(ok, op, "normalized_shape ", normalized_shape, " must match the last dims of the input ", x.shape());
   for (const Tensor* p : {&weight, &bias})
-    XG_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm", "weight/bias ", p->shape(),
+    XG_CHECK(!p->defined() || p->shape() == normalized_shape, op, "weight/bias ", p->shape(),
              " must have shape ", normalized_shape);
-  detail::check_float(x, "layer_norm");
+  detail::check_float(x, op);
   for (const Tensor* p : {&weight, &bias})
-    if (p->defined()) detail::check_same_dtype(x, *p, "layer_norm");
+    if (p->defined()) detail::check_same_dtype(x, *p, op);
+  XG_CHECK(eps >= 0 && std::isfinite(eps), op, "eps must be finite and >= 0, got ", eps);
   Dims dims;
   for (std::int64_t i = 0; i < k; ++i) dims.push_back(x.dim() - k + i);
   const std::int64_t n = normalized_shape.numel();
   Tensor y, row_mean, row_rstd;
-  detail::layer_norm_kernel(x, weight, bias, n, eps, y, row_mean, row_rstd);
+  detail::layer_norm_kernel(x, weight, bias, n, eps, centred, y, row_mean, row_rstd);
   TensorList inputs{x};
   if (weight.defined()) inputs.push_back(weight);
   if (bias.defined()) inputs.push_back(bias);
   if (!detail::needs_grad(inputs)) return y;
   const bool has_w = weight.defined(), has_b = bias.defined();
-  make_node(y, "LayerNormBackward", [=, sx = SavedTensor(x, false), sw = SavedTensor(weight, false)](const Tensor& g, Node& self) -> TensorList {
+  make_node(y, centred ? "LayerNormBackward" : "RmsNormBackward", [=, sx = SavedTensor(x, false), sw = SavedTensor(weight, false)](
+                                                               const Tensor& g, Node& self) -> TensorList {
     const Tensor x_ = sx.unpack(self), w_ = has_w ? sw.unpack(self) : Tensor();
     const std::size_t iw = 1, ib = has_w ? 2 : 1;
     const bool need_x = self.needs_input_grad(0), need_w = has_w && self.needs_input_grad(iw),
                need_b = has_b && self.needs_input_grad(ib);
     Tensor dx, dw, db;
     if (!GradMode::is_enabled()) {
-      detail::layer_norm_backward_kernel(g, x_, w_, row_mean, row_rstd, n, need_x ? &dx : nullptr, need_w ? &dw : nullptr,
-                                         need_b ? &db : nullptr);
+      detail::layer_norm_backward_kernel(g, x_, w_, row_mean, row_rstd, n, centred, need_x ? &dx : nullptr,
+                                         need_w ? &dw : nullptr, need_b ? &db : nullptr);
       if (dw.defined()) dw = reshape(dw, normalized_shape);
       if (db.defined()) db = reshape(db, normalized_shape);
     } else {  // create_graph: the same derivatives in differentiable ops
-      const Tensor centred = x_ - mean(x_, dims, true);
-      const Tensor r = pow(mean(centred * centred, dims, true) + eps, -0.5);
-      const Tensor xhat = centred * r;
+      const Tensor centred_x = centred ? x_ - mean(x_, dims, true) : x_;
+      const Tensor r = pow(mean(centred_x * centred_x, dims, true) + eps, -0.5);
+      const Tensor xhat = centred_x * r;
       const Tensor gy = has_w ? g * w_ : g;
-      if (need_x) dx = r * (gy - mean(gy, dims, true) - xhat * mean(gy * xhat, dims, true));
+      const Tensor along = xhat * mean(gy * xhat, dims, true);
+      if (need_x) dx = r * (centred ? gy - mean(gy, dims, true) - along : gy - along);
       if (need_w) dw = sum_to(g * xhat, normalized_shape);
       if (need_b) db = sum_to(g, normalized_shape);
     }
@@ -73,6 +81,19 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     return grads;
   }, inputs);
   return y;
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+  return normalize_rows(x, normalized_shape, weight, bias, eps, true, "layer_norm");
+}
+
+Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, std::optional<double> eps) {
+  detail::check_defined(x, "rms_norm");
+  // torch.nn.functional.rms_norm's default: the dtype's machine epsilon.
+  const double e = eps ? *eps : x.dtype() == Dtype::Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07;
+  return normalize_rows(x, normalized_shape, weight, Tensor(), e, false, "rms_norm");
 }
 
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
@@ -143,6 +164,8 @@ std::vector<OpSample> samples_norm() {
   c.push_back({"layer_norm affine", [](L x) { return layer_norm(x[0], {3, 4}, x[1], x[2]); }, {s234b, {3, 4}, {3, 4}}});
   c.push_back({"layer_norm plain", [](L x) { return layer_norm(x[0], {4}); }, {s234b}});
   c.push_back({"layer_norm weight only", [](L x) { return layer_norm(x[0], {4}, x[1]); }, {s234b, {4}}});
+  c.push_back({"rms_norm weight", [](L x) { return rms_norm(x[0], {3, 4}, x[1], 1e-5); }, {s234b, {3, 4}}});
+  c.push_back({"rms_norm plain", [](L x) { return rms_norm(x[0], {4}); }, {s234b}});
   c.push_back({"layer_norm bias only", [](L x) { return layer_norm(x[0], {3, 4}, Tensor(), x[1]); }, {s234b, {3, 4}}});
   c.push_back({"batch_norm train", [](L x) { return batch_norm(x[0], {}, {}, x[1], x[2], true); }, {s234b, {3}, {3}}});
   c.push_back({"batch_norm eval", [](L x) {

@@ -100,6 +100,11 @@ LayerNorm::LayerNorm(Shape shape, double eps, bool affine) : Module("LayerNorm")
   }
 }
 
+RMSNorm::RMSNorm(Shape shape, std::optional<double> eps, bool affine)
+    : Module("RMSNorm"), normalized_shape(shape), eps(eps) {
+  if (affine) weight = register_parameter("weight", ones(shape));
+}
+
 BatchNorm::BatchNorm(const char* type_name, std::int64_t expected_dims, std::int64_t num_features, double eps,
                      double momentum, bool affine)
     : Module(type_name), eps(eps), momentum(momentum), expected_dims_(expected_dims) {

@@ -97,6 +97,10 @@ Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value 
 /// Normalises over the last normalized_shape.size() dims (biased variance).
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
+/// x / √(mean(x²) + eps) · weight over the last normalized_shape.size() dims,
+/// like torch.nn.functional.rms_norm (eps defaults to the dtype's machine epsilon).
+Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
+                std::optional<double> eps = std::nullopt);
 /// x [N, C, ...]. In training, batch statistics normalise and the running
 /// buffers are updated in place (unbiased variance, like torch); in eval the
 /// running statistics are used.

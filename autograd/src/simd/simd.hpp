@@ -53,12 +53,13 @@ struct Kernels {
   /// GELU, exact (erf) or tanh form, and g·GELU'(x).
   void (*gelu)(const T* x, T* y, std::int64_t n, bool tanh_form);
   void (*gelu_backward)(const T* g, const T* x, T* dx, std::int64_t n, bool tanh_form);
-  /// One row of LayerNorm (w, b may be null): y, and the row's mean and 1/std.
-  void (*layer_norm_row)(const T* x, const T* w, const T* b, T* y, std::int64_t n, double eps, double* mean,
-                         double* rstd);
+  /// One row of LayerNorm (w, b may be null): y, and the row's mean and
+  /// 1/std. Not centred: RMSNorm (mean taken as 0, 1/rms).
+  void (*layer_norm_row)(const T* x, const T* w, const T* b, T* y, std::int64_t n, double eps, bool centred,
+                         double* mean, double* rstd);
   /// Its backward for one row: dx (may be null), and dw += g·x̂, db += g (each may be null).
-  void (*layer_norm_backward_row)(const T* g, const T* x, const T* w, double mean, double rstd, T* dx, T* dw, T* db,
-                                  std::int64_t n);
+  void (*layer_norm_backward_row)(const T* g, const T* x, const T* w, double mean, double rstd, bool centred, T* dx,
+                                  T* dw, T* db, std::int64_t n);
 };
 
 struct Table {

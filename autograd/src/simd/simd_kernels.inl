@@ -381,9 +381,11 @@ void gelu_backward(const T* g, const T* x, T* dx, i64 n, bool tanh_form) {
 // ---------------------------------------------------------------- LayerNorm
 
 template <class T>
-void layer_norm_row(const T* x, const T* w, const T* b, T* y, i64 n, double eps, double* mean, double* rstd) {
+void layer_norm_row(const T* x, const T* w, const T* b, T* y, i64 n, double eps, bool centred, double* mean,
+                    double* rstd) {
   // Two passes (mean, then Σ(x − mean)²): no cancellation, unlike E[x²] − E[x]².
-  const double mu = static_cast<double>(sum(x, n)) / static_cast<double>(n);
+  // RMSNorm (not centred) is the same with the mean taken as 0.
+  const double mu = centred ? static_cast<double>(sum(x, n)) / static_cast<double>(n) : 0.0;
   const B<T> mv = splat(static_cast<T>(mu));
   B<T> acc = splat(T(0));
   i64 i = 0;
@@ -407,8 +409,10 @@ void layer_norm_row(const T* x, const T* w, const T* b, T* y, i64 n, double eps,
 }
 
 template <class T>
-void layer_norm_backward_row(const T* g, const T* x, const T* w, double mean, double rstd, T* dx, T* dw, T* db, i64 n) {
+void layer_norm_backward_row(const T* g, const T* x, const T* w, double mean, double rstd, bool centred, T* dx, T* dw,
+                             T* db, i64 n) {
   // x̂ = (x − μ)·r, gy = g·w: dx = r·(gy − mean(gy) − x̂·mean(gy·x̂)); dw += g·x̂; db += g.
+  // Not centred (RMSNorm: μ = 0): dx = r·(gy − x̂·mean(gy·x̂)).
   const B<T> mv = splat(static_cast<T>(mean)), k = splat(static_cast<T>(rstd)), one = splat(T(1));
   B<T> sum_gy = splat(T(0)), sum_gyx = sum_gy;
   auto step = [&](T* dwp, T* dbp, const B<T>& gv, const B<T>& xv, const B<T>& wv, i64 i, i64 count) {
@@ -432,7 +436,7 @@ void layer_norm_backward_row(const T* g, const T* x, const T* w, double mean, do
     step(dw, db, load_tail(g + i, r, T(0)), load_tail(x + i, r, T(0)), w ? load_tail(w + i, r, T(0)) : one, i, r);
   }
   if (!dx) return;
-  const B<T> a = splat(horizontal_sum<T>(sum_gy) / static_cast<T>(n));
+  const B<T> a = splat(centred ? horizontal_sum<T>(sum_gy) / static_cast<T>(n) : T(0));
   const B<T> c = splat(horizontal_sum<T>(sum_gyx) / static_cast<T>(n));
   if (w) {
     map(dx, n, [&](const B<T>& gv, const B<T>& xv, const B<T>& wv) { return k * (gv * wv - a - (xv - mv) * k * c); }, g, x, w);

@@ -110,6 +110,17 @@ class LayerNorm : public Module {
   Tensor weight, bias;
 };
 
+/// RMSNorm (torch.nn.RMSNorm): x / √(mean(x²) + eps) · weight over the last
+/// dims; eps unset means the input dtype's machine epsilon.
+class RMSNorm : public Module {
+ public:
+  explicit RMSNorm(Shape normalized_shape, std::optional<double> eps = std::nullopt, bool elementwise_affine = true);
+  Tensor forward(const Tensor& x) override { return rms_norm(x, normalized_shape, weight, eps); }
+  Shape normalized_shape;
+  std::optional<double> eps;
+  Tensor weight;
+};
+
 /// Batch normalisation over [N, C] or [N, C, L] (BatchNorm1d) and [N, C, H, W]
 /// (BatchNorm2d): batch statistics in training (updating running_mean/var
 /// buffers), running statistics in eval.
