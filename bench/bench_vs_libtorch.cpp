@@ -230,21 +230,47 @@ int main(int argc, char** argv) {
     race("x[:, ::2] * 2 fwd+bwd " + size, 1, [=] { (xg::slice(xx, 1, 0, c, 2) * 2.0).sum().backward(); },
          [=] { (tx.slice(1, 0, c, 2) * 2.0).sum().backward(); }, "");
   }
-  // Fused row ops (issue 17): GELU, LayerNorm with weight and bias, softmax.
-  for (auto [r, c] : {std::array<std::int64_t, 2>{4096, 256}, std::array<std::int64_t, 2>{512, 1024},
-                      std::array<std::int64_t, 2>{64, 8192}}) {
-    const std::string size = std::to_string(r) + "x" + std::to_string(c);
-    auto xx = xg::randn({r, c}, xg::TensorOptions().requires_grad(true));
-    auto xw = xg::randn({c}, xg::TensorOptions().requires_grad(true));
-    auto xb = xg::randn({c}, xg::TensorOptions().requires_grad(true));
-    auto tx = torch::randn({r, c}).requires_grad_(true);
-    auto tw = torch::randn({c}).requires_grad_(true);
-    auto tb = torch::randn({c}).requires_grad_(true);
-    race("gelu fwd+bwd " + size, 1, [=] { xg::gelu(xx).sum().backward(); }, [=] { torch::gelu(tx).sum().backward(); }, "");
-    race("layer_norm fwd+bwd " + size, 1, [=] { xg::layer_norm(xx, {c}, xw, xb).sum().backward(); },
-         [=] { torch::layer_norm(tx, {c}, tw, tb).sum().backward(); }, "");
-    race("softmax fwd+bwd " + size, 1, [=] { (xg::softmax(xx, -1) * xx).sum().backward(); },
-         [=] { (torch::softmax(tx, -1) * tx).sum().backward(); }, "");
+  // Kernel rows (issue 17): each op forward, then backward from a fixed
+  // random gradient, at 10^5 and 10^6 elements, 1 and 2 threads.
+  for (int threads : {1, 2})
+    for (auto [r, c] : {std::array<std::int64_t, 2>{100, 1000}, std::array<std::int64_t, 2>{1000, 1000},
+                        std::array<std::int64_t, 2>{4096, 256}}) {
+      const std::string size = " " + std::to_string(r) + "x" + std::to_string(c);
+      const auto xo = xg::TensorOptions().requires_grad(true);
+      auto xx = xg::randn({r, c}, xo), xw = xg::randn({c}, xo), xb = xg::randn({c}, xo), xcol = xg::randn({r, 1}, xo);
+      auto xg_up = xg::randn({r, c}), xg_row = xg::randn({c}), xg_rows = xg::randn({r});
+      auto xt = xg::randint(0, c, {r});
+      auto tx = torch::randn({r, c}).requires_grad_(true), tw = torch::randn({c}).requires_grad_(true),
+           tb = torch::randn({c}).requires_grad_(true), tcol = torch::randn({r, 1}).requires_grad_(true);
+      auto t_up = torch::randn({r, c}), t_row = torch::randn({c}), t_rows = torch::randn({r});
+      auto tt = torch::randint(0, c, {r});
+      auto row = [&](const std::string& name, std::function<void()> xf, std::function<void()> tf) {
+        race(name + " fwd+bwd" + size, threads, std::move(xf), std::move(tf), "<= 1.0");
+      };
+      row("gelu", [=] { xg::gelu(xx).backward(xg_up); }, [=] { torch::gelu(tx).backward(t_up); });
+      row("silu", [=] { xg::silu(xx).backward(xg_up); }, [=] { torch::silu(tx).backward(t_up); });
+      row("layer_norm", [=] { xg::layer_norm(xx, {c}, xw, xb).backward(xg_up); },
+          [=] { torch::layer_norm(tx, {c}, tw, tb).backward(t_up); });
+      // libtorch 1.13 has no rms_norm: the composed form its users write.
+      row("rms_norm", [=] { xg::rms_norm(xx, {c}, xw, 1e-6).backward(xg_up); },
+          [=] { (tx * torch::rsqrt(tx.pow(2).mean(-1, true) + 1e-6) * tw).backward(t_up); });
+      row("softmax", [=] { xg::softmax(xx, -1).backward(xg_up); }, [=] { torch::softmax(tx, -1).backward(t_up); });
+      row("log_softmax", [=] { xg::log_softmax(xx, -1).backward(xg_up); },
+          [=] { torch::log_softmax(tx, -1).backward(t_up); });
+      row("cross_entropy", [=] { xg::cross_entropy(xx, xt).backward(); },
+          [=] { torch::nn::functional::cross_entropy(tx, tt).backward(); });
+      row("add row-broadcast", [=] { (xx + xb).backward(xg_up); }, [=] { (tx + tb).backward(t_up); });
+      row("mul column-broadcast", [=] { (xx * xcol).backward(xg_up); }, [=] { (tx * tcol).backward(t_up); });
+      row("sum dim 0", [=] { xx.sum({0}).backward(xg_row); }, [=] { tx.sum(0).backward(t_row); });
+      row("sum dim 1", [=] { xx.sum({1}).backward(xg_rows); }, [=] { tx.sum(1).backward(t_rows); });
+      row("mean dim 0", [=] { xx.mean({0}).backward(xg_row); }, [=] { tx.mean(0).backward(t_row); });
+      row("mean dim 1", [=] { xx.mean({1}).backward(xg_rows); }, [=] { tx.mean(1).backward(t_rows); });
+    }
+  // An LSTM training step: 1 layer, sequence 32, batch 32, 64 -> 128, Adam.
+  for (int threads : {1, 2}) {
+    auto xl = std::make_shared<bench::XgLstm>(32, 32, 64, 128);
+    auto tl = std::make_shared<bench::TorchLstm>(32, 32, 64, 128);
+    race("LSTM step T32 N32 64->128", threads, [xl] { xl->step(); }, [tl] { tl->step(); }, "<= 0.8");
   }
   for (std::int64_t t : {64, 256}) {
     // q, k, v = x.split(3 heads' worth) -> [B, H, T, d] -> scores -> context, like attention's reshapes.

@@ -161,4 +161,24 @@ class TorchGpt {
   std::unique_ptr<torch::optim::AdamW> opt_;
 };
 
+/// XgLstm (xgrad_workloads.hpp) in libtorch.
+class TorchLstm {
+ public:
+  TorchLstm(int64_t t, int64_t n, int64_t in, int64_t hidden) : lstm_(torch::nn::LSTMOptions(in, hidden)) {
+    torch::manual_seed(1);
+    x_ = torch::randn({t, n, in});
+    opt_ = std::make_unique<torch::optim::Adam>(lstm_->parameters(), torch::optim::AdamOptions(1e-3));
+  }
+  void step() {
+    opt_->zero_grad();
+    std::get<0>(lstm_->forward(x_)).square().mean().backward();
+    opt_->step();
+  }
+
+ private:
+  torch::nn::LSTM lstm_;
+  torch::Tensor x_;
+  std::unique_ptr<torch::optim::Adam> opt_;
+};
+
 }  // namespace bench

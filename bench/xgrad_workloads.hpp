@@ -251,4 +251,24 @@ class XgGpt {
   std::unique_ptr<xg::optim::AdamW> opt_;
 };
 
+/// An LSTM training step: sequence [T, N, in], loss mean(output²), Adam.
+class XgLstm {
+ public:
+  XgLstm(std::int64_t t, std::int64_t n, std::int64_t in, std::int64_t hidden) : lstm_(in, hidden) {
+    xg::manual_seed(1);
+    x_ = xg::randn({t, n, in});
+    opt_ = std::make_unique<xg::optim::Adam>(lstm_.parameters(), xg::optim::AdamOptions{});
+  }
+  void step() {
+    opt_->zero_grad();
+    xg::mean(xg::square(lstm_.forward(x_))).backward();
+    opt_->step();
+  }
+
+ private:
+  xg::nn::LSTM lstm_;
+  xg::Tensor x_;
+  std::unique_ptr<xg::optim::Adam> opt_;
+};
+
 }  // namespace bench

@@ -116,8 +116,8 @@ void reduce_walk(const T* in, T* out, const std::vector<std::int64_t>& sizes, co
 /// Work is split along the outermost kept group: each chunk owns a slice of
 /// the output and reduces it in the same order a single thread would, so the
 /// bits do not depend on the thread count. A full reduction (no kept group)
-/// sums fixed chunks and combines them in order: the same bits for a given
-/// thread count.
+/// and a column reduction ([R, K] over R) sum fixed chunks of rows and combine
+/// them in chunk order: the same bits for a given thread count.
 template <class T, class Op>
 void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<std::int64_t>& sizes,
                  const std::vector<bool>& reduced) {
@@ -143,6 +143,24 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
     for (std::int64_t i = b; i < e; ++i) out[i] = Op::init();
   });
   if (total == 0) return;  // an empty input: every output stays at init
+  if (groups == 2 && split == 1) {
+    // Column reductions ([R, K] over R, e.g. a bias gradient): chunks of
+    // whole rows, each into its own [K] partial, added in chunk order. (Cutting
+    // K instead made both threads stream half-rows: slower than one thread.)
+    const std::int64_t r = sizes[0], k = sizes[1];
+    const int chunks = parallel_chunks(r, std::max<std::int64_t>(1, kParallelGrain / k));
+    if (chunks > 1) {
+      std::vector<T> partial(static_cast<std::size_t>((chunks - 1) * k), Op::init());
+      parallel_for(chunks, 1, [&](std::int64_t cb, std::int64_t ce) {
+        for (std::int64_t c = cb; c < ce; ++c) {
+          T* dst = c == 0 ? out : partial.data() + (c - 1) * k;
+          for (std::int64_t i = r * c / chunks; i < r * (c + 1) / chunks; ++i) Op::accumulate(dst, in + i * k, k);
+        }
+      });
+      for (int c = 1; c < chunks; ++c) Op::accumulate(out, partial.data() + (c - 1) * k, k);
+      return;
+    }
+  }
   const std::int64_t per_index = total / sizes[split];  // input elements behind one index of the split group
   const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, per_index));
   parallel_for(sizes[split], grain, [&](std::int64_t b, std::int64_t e) {

@@ -49,7 +49,7 @@ void copy_strided(const Tensor& dst, const Tensor& src) {
       using S = decltype(sz);
       D* pd = first_element<D>(dst);
       const S* ps = first_element<S>(src);
-      for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
+      auto copy_run = [&](const auto& off, std::int64_t n, const auto& st) {
         D* d = pd + off[0];
         const S* s = ps + off[1];
         if (st[0] == 1 && st[1] == 1) {
@@ -59,7 +59,14 @@ void copy_strided(const Tensor& dst, const Tensor& src) {
         } else {
           for (std::int64_t i = 0; i < n; ++i) d[i * st[0]] = cast_value<D>(s[i * st[1]]);
         }
-      });
+      };
+      // Split across threads only when dst cannot overlap itself (a fresh
+      // contiguous tensor: contiguous(), dense()); a view target keeps one walk.
+      if (dst.is_contiguous()) {
+        parallel_for_each_run(plan, copy_run);
+      } else {
+        for_each_run(plan, copy_run);
+      }
     });
   });
 }
