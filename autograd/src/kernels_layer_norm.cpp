@@ -53,27 +53,25 @@ void layer_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
     T* pdx = dx ? dx->data<T>() : nullptr;
     T* pdw = dw ? dw->data<T>() : nullptr;
     T* pdb = db ? db->data<T>() : nullptr;
-    // Each chunk of rows sums its own dw/db; the chunks are added in order
-    // (Note [Parallel reductions] in kernels_reduce.cpp).
-    const std::int64_t grain = row_grain(n);
-    const int chunks = (dw || db) ? parallel_chunks(rows, grain) : 1;
-    std::vector<T> partial(static_cast<std::size_t>(chunks > 1 ? 2 * (chunks - 1) * n : 0), T(0));
-    parallel_for(chunks > 1 ? chunks : rows, chunks > 1 ? 1 : grain, [&](std::int64_t begin, std::int64_t end) {
-      if (chunks == 1) {
-        for (std::int64_t r = begin; r < end; ++r)
-          row(pg + r * n, px + r * n, pw, pm[r], pr[r], centred, pdx ? pdx + r * n : nullptr, pdw, pdb, n);
-        return;
-      }
-      for (std::int64_t k = begin; k < end; ++k) {
-        // Chunk 0 writes dw/db directly; chunk k > 0 into its own partial sums.
-        T* cdw = k == 0 ? pdw : partial.data() + 2 * (k - 1) * n;
-        T* cdb = k == 0 ? pdb : partial.data() + (2 * (k - 1) + 1) * n;
-        for (std::int64_t r = rows * k / chunks; r < rows * (k + 1) / chunks; ++r)
-          row(pg + r * n, px + r * n, pw, pm[r], pr[r], centred, pdx ? pdx + r * n : nullptr, pdw ? cdw : nullptr,
-              pdb ? cdb : nullptr, n);
-      }
-    });
-    for (int k = 1; k < chunks; ++k) {
+    // dw and db are column sums over the rows: each block of rows sums into
+    // its own partial, and the partials are added in block order. The blocks
+    // depend on the row count only, so the bits are the same on any thread
+    // count, and the sums are blocked (more accurate than one long run).
+    const std::int64_t blocks = (dw || db) ? std::min<std::int64_t>(256, (rows + 127) / 128) : 1;
+    std::vector<T> partial(static_cast<std::size_t>(blocks > 1 ? 2 * (blocks - 1) * n : 0), T(0));
+    const std::int64_t rows_per_block = blocks > 0 ? (rows + blocks - 1) / blocks : rows;
+    parallel_for(blocks, std::max<std::int64_t>(1, row_grain(n) / std::max<std::int64_t>(1, rows_per_block)),
+                 [&](std::int64_t begin, std::int64_t end) {
+                   for (std::int64_t k = begin; k < end; ++k) {
+                     // Block 0 writes dw/db directly; block k > 0 its own partial sums.
+                     T* bdw = k == 0 ? pdw : partial.data() + 2 * (k - 1) * n;
+                     T* bdb = k == 0 ? pdb : partial.data() + (2 * (k - 1) + 1) * n;
+                     for (std::int64_t r = rows * k / blocks; r < rows * (k + 1) / blocks; ++r)
+                       row(pg + r * n, px + r * n, pw, pm[r], pr[r], centred, pdx ? pdx + r * n : nullptr,
+                           pdw ? bdw : nullptr, pdb ? bdb : nullptr, n);
+                   }
+                 });
+    for (std::int64_t k = 1; k < blocks; ++k) {
       if (pdw) simd::kernels<T>().accumulate(pdw, partial.data() + 2 * (k - 1) * n, n);
       if (pdb) simd::kernels<T>().accumulate(pdb, partial.data() + (2 * (k - 1) + 1) * n, n);
     }

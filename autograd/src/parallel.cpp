@@ -4,9 +4,12 @@
 // On a 2-core machine a pool that spins while idle steals the core another
 // process (or OpenBLAS) needs; libtorch's OpenMP default made an MLP step 17x
 // slower next to a busy core. So workers sleep on a condition variable and
-// are woken per job; the caller runs chunks too, and sleeps (never spins)
-// until the last chunk is done. Waking costs a few microseconds, which is why
-// kernels only split work above a grain (kParallelGrain elements).
+// are woken per job. The caller runs chunks too, taking whichever are left
+// (up to four per thread, so a worker that wakes late costs little); while
+// the last chunks run on workers it waits up to 50 µs without sleeping (on
+// this VM a sleep and wake-up cost ~30 µs, which made a 2-chunk job slower
+// than one thread), then sleeps. Kernels only split work above a grain
+// (kParallelGrain elements).
 // One job runs at a time: a parallel_for from inside a chunk, or from a
 // second user thread while a job is in flight, runs inline. Chunks are a
 // fixed function of (n, grain, threads) and chunk k always covers the same
@@ -18,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <exception>
 #include <mutex>
@@ -43,22 +47,27 @@ struct Job {
 
 class Pool {
  public:
-  /// Runs the job's chunks on the caller and up to chunks − 1 workers.
-  void run(const Job& job) {
-    ensure_workers(job.chunks - 1);
+  /// Runs the job's chunks on the caller and up to threads − 1 workers.
+  void run(const Job& job, int threads) {
+    ensure_workers(std::min(job.chunks, threads) - 1);
     std::uint32_t generation;
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = job;
-      pending_ = job.chunks;
+      pending_.store(job.chunks);
       error_ = nullptr;
       generation = ++generation_;
       ticket_.store(static_cast<std::uint64_t>(generation) << 32);
     }
     wake_.notify_all();
     work_on(job, generation);
+    // The last chunks are running on workers: wait a little without sleeping
+    // (a sleep and wake-up costs tens of microseconds here), then sleep.
+    const auto start = std::chrono::steady_clock::now();
+    while (pending_.load() != 0 && std::chrono::steady_clock::now() - start < std::chrono::microseconds(50)) {
+    }
     std::unique_lock<std::mutex> lock(mutex_);
-    done_.wait(lock, [&] { return pending_ == 0; });
+    done_.wait(lock, [&] { return pending_.load() == 0; });
     if (error_) std::rethrow_exception(error_);
   }
 
@@ -112,9 +121,14 @@ class Pool {
       } catch (...) {
         failed = std::current_exception();
       }
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (failed && !error_) error_ = failed;
-      if (--pending_ == 0) done_.notify_all();
+      if (failed) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!error_) error_ = failed;
+      }
+      if (pending_.fetch_sub(1) == 1) {  // the last chunk: wake the caller (under the lock, so it cannot miss it)
+        std::lock_guard<std::mutex> lock(mutex_);
+        done_.notify_all();
+      }
     }
   }
 
@@ -123,7 +137,7 @@ class Pool {
   std::vector<std::thread> workers_;
   Job job_;
   std::atomic<std::uint64_t> ticket_{0};
-  int pending_ = 0;
+  std::atomic<int> pending_{0};
   std::uint32_t generation_ = 0;
   std::exception_ptr error_;
 };
@@ -152,8 +166,13 @@ int get_num_threads() { return g_num_threads > 0 ? g_num_threads : std::max(1, o
 namespace detail {
 
 int parallel_chunks(std::int64_t n, std::int64_t grain) {
+  // Up to four chunks per thread: whoever is running takes the next one, so
+  // a worker that wakes late costs a quarter of its share, not all of it.
+  constexpr std::int64_t kChunksPerThread = 4;
+  const int threads = get_num_threads();
+  if (threads == 1) return 1;
   const std::int64_t by_size = grain <= 0 ? n : (n + grain - 1) / grain;
-  return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(get_num_threads(), by_size)));
+  return static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads * kChunksPerThread, by_size)));
 }
 
 void parallel_for_impl(std::int64_t n, std::int64_t grain, void (*call)(const void*, std::int64_t, std::int64_t),
@@ -167,7 +186,7 @@ void parallel_for_impl(std::int64_t n, std::int64_t grain, void (*call)(const vo
   Pool& p = pool();
   std::unique_lock<std::mutex> busy(p.busy, std::try_to_lock);
   if (!busy.owns_lock()) return inline_run();  // another user thread's job is in flight
-  p.run(job);
+  p.run(job, get_num_threads());
 }
 
 }  // namespace detail

@@ -13,13 +13,14 @@ constexpr std::int64_t kParallelGrain = 32768;
 namespace detail {
 void parallel_for_impl(std::int64_t n, std::int64_t grain, void (*call)(const void*, std::int64_t, std::int64_t),
                        const void* fn);
-/// The chunks [0, n) is cut into: min(threads, ⌈n / grain⌉), at least 1.
+/// The chunks [0, n) is cut into: 1 on one thread, else min(4·threads, ⌈n / grain⌉).
 int parallel_chunks(std::int64_t n, std::int64_t grain);
 }  // namespace detail
 
-/// Calls f(begin, end) on contiguous chunks that cover [0, n), at most one
-/// per thread of get_num_threads() (the caller runs one). Below 2·grain, on
-/// one thread, or inside another parallel_for, f(0, n) runs right here. The
+/// Calls f(begin, end) on contiguous chunks that cover [0, n), spread over
+/// get_num_threads() threads (the caller is one). Below 2·grain, on one
+/// thread, or inside another parallel_for, f runs right here (over the same
+/// chunks, in order, when there is more than one). The
 /// chunks depend only on n, grain and the thread count, so a reduction that
 /// combines per-chunk results in chunk order gives the same bits every run.
 /// f must not throw across chunks it does not own: an exception is rethrown

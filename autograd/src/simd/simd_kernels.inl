@@ -345,6 +345,29 @@ constexpr double kInvSqrt2 = 0.70710678118654752440;     // 1/√2
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;   // 1/√(2π)
 constexpr double kCubic = 0.044715;
 
+/// erf for GELU in float32: within 3.3e-7 absolute of erf (tests check GELU
+/// and its gradient against float64), about twice as fast as xsimd::erf. A
+/// Taylor series below |x| = 0.5 (relative accuracy near 0), Abramowitz &
+/// Stegun 7.1.26 above, as libtorch's own vectorised erf. float64 keeps libm.
+template <class T>
+B<T> gelu_erf(const B<T>& x) {
+  if constexpr (sizeof(T) == 8) {
+    return erf(x);
+  } else {
+    const B<T> a = xsimd::abs(x), z = x * x;
+    B<T> p = splat(1.2055332982e-4f);
+    for (float c : {-8.5483270235e-4f, 5.2239776254e-3f, -2.6866170645e-2f, 1.1283791671e-1f, -3.7612638903e-1f,
+                    1.1283791671e+0f})
+      p = xsimd::fma(p, z, splat(c));
+    const B<T> small = p * x;
+    const B<T> t = splat(1.0f) / xsimd::fma(splat(0.3275911f), a, splat(1.0f));
+    B<T> q = splat(1.061405429f);
+    for (float c : {-1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f}) q = xsimd::fma(q, t, splat(c));
+    const B<T> big = splat(1.0f) - q * t * xsimd::exp(-z);
+    return xsimd::select(a < splat(0.5f), small, xsimd::select(x < splat(0.0f), -big, big));
+  }
+}
+
 template <class T>
 B<T> tanh_form_inner(const B<T>& x) {
   return splat(T(kSqrt2OverPi)) * (x + splat(T(kCubic)) * x * x * x);
@@ -356,7 +379,7 @@ void gelu(const T* x, T* y, i64 n, bool tanh_form) {
   if (tanh_form) {
     map(y, n, [&](const B<T>& v) { return half * v * (one + xsimd::tanh(tanh_form_inner(v))); }, x);
   } else {
-    map(y, n, [&](const B<T>& v) { return half * v * (one + erf(v * splat(T(kInvSqrt2)))); }, x);
+    map(y, n, [&](const B<T>& v) { return half * v * (one + gelu_erf(v * splat(T(kInvSqrt2)))); }, x);
   }
 }
 
@@ -371,7 +394,7 @@ void gelu_backward(const T* g, const T* x, T* dx, i64 n, bool tanh_form) {
     }, g, x);
   } else {  // Φ(x) + x·φ(x)
     map(dx, n, [&](const B<T>& gv, const B<T>& v) {
-      const B<T> cdf = half * (one + erf(v * splat(T(kInvSqrt2))));
+      const B<T> cdf = half * (one + gelu_erf(v * splat(T(kInvSqrt2))));
       const B<T> pdf = splat(T(kInvSqrt2Pi)) * xsimd::exp(splat(T(-0.5)) * v * v);
       return gv * (cdf + v * pdf);
     }, g, x);
