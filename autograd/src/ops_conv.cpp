@@ -3,6 +3,7 @@
 // differentiable ops (im2col, matmul, add, reshape) with first and second
 // derivatives for free.
 #include "kernels.hpp"
+#include "xgrad/parallel.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
 
@@ -44,11 +45,16 @@ Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o, const
 /// and the rest of the row is padding.
 /// With `batched` the column matrix is [C·kh·kw, N·L] (all images side by
 /// side, so one GEMM covers the batch); otherwise [N, C·kh·kw, L].
+/// The (n, c) planes are split across threads: each plane's column rows and
+/// image rows belong to it alone, so im2col's writes and col2im's sums never
+/// meet, and each plane is summed in the same order on any thread count.
 template <class F>
 void for_each_patch_row(const Geometry& g, bool batched, F f) {
   const std::int64_t L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  for (std::int64_t n = 0; n < g.n; ++n)
-    for (std::int64_t c = 0; c < g.c; ++c)
+  const std::int64_t per_plane = std::max<std::int64_t>(1, g.kh * g.kw * L);
+  parallel_for(g.n * g.c, std::max<std::int64_t>(1, kParallelGrain / per_plane), [&](std::int64_t begin, std::int64_t end) {
+    for (std::int64_t plane = begin; plane < end; ++plane) {
+      const std::int64_t n = plane / g.c, c = plane % g.c;
       for (std::int64_t ki = 0; ki < g.kh; ++ki)
         for (std::int64_t kj = 0; kj < g.kw; ++kj) {
           const std::int64_t row = (c * g.kh + ki) * g.kw + kj;
@@ -65,6 +71,8 @@ void for_each_patch_row(const Geometry& g, bool batched, F f) {
             f(col, img, img < 0 ? 0 : lo, img < 0 ? 0 : hi, ix0);
           }
         }
+    }
+  });
 }
 
 }  // namespace
