@@ -8,6 +8,7 @@
 // scalar or bias row: 1 and 0) so the compiler vectorises it.
 #include <algorithm>
 #include <cmath>
+#include <optional>
 #include <type_traits>
 #include <vector>
 
@@ -35,6 +36,12 @@ void inner_loop(const TI* a, const TI* b, TO* out, std::int64_t n, std::int64_t 
   }
 }
 
+/// Runs shorter than this take the plain loop: for a few dozen values the
+/// SIMD call's padded batch costs more than it saves (tiny ops are
+/// per-op-overhead bound), and add/sub/mul/div/max/min/pow give the same bits
+/// either way (exactly rounded, or libm's pow in both).
+constexpr std::int64_t kSimdMinRun = 32;
+
 /// The SIMD kernel for a float arithmetic op, Add..Min (Note [SIMD dispatch]), or null.
 template <class T>
 typename simd::Kernels<T>::BinaryFn simd_binary(BinaryOp op) {
@@ -50,12 +57,12 @@ typename simd::Kernels<T>::BinaryFn simd_binary(BinaryOp op) {
 /// `fast` when given (the SIMD kernel of the same op).
 template <class TI, class TO, class F>
 void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char* name, F f,
-                 typename simd::Kernels<TI>::BinaryFn fast = nullptr) {
+                 typename simd::Kernels<TI>::BinaryFn fast = nullptr, std::int64_t grain = kParallelGrainMemory) {
   const Shape& shape = out.shape();
   if (out.numel() == 0) return;
   auto run = [&](const TI* pa, const TI* pb, TO* po, std::int64_t n, std::int64_t sa, std::int64_t sb) {
     if constexpr (std::is_same_v<TI, TO>) {
-      if (fast && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) return fast(pa, sa, pb, sb, po, n);
+      if (fast && n >= kSimdMinRun && (sa == 0 || sa == 1) && (sb == 0 || sb == 1)) return fast(pa, sa, pb, sb, po, n);
     }
     inner_loop(pa, pb, po, n, sa, sb, f);
   };
@@ -63,7 +70,7 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char
     const TI* pa = first_element<TI>(a);
     const TI* pb = first_element<TI>(b);
     TO* po = first_element<TO>(out);
-    parallel_for(out.numel(), kParallelGrain, [&](std::int64_t i, std::int64_t e) { run(pa + i, pb + i, po + i, e - i, 1, 1); });
+    parallel_for(out.numel(), grain, [&](std::int64_t i, std::int64_t e) { run(pa + i, pb + i, po + i, e - i, 1, 1); });
     return;
   }
   const Shape sa = broadcast_strides(a, shape), sb = broadcast_strides(b, shape);
@@ -71,7 +78,7 @@ void binary_loop(const Tensor& out, const Tensor& a, const Tensor& b, const char
   TO* po = first_element<TO>(out);
   const TI* pa = first_element<TI>(a);
   const TI* pb = first_element<TI>(b);
-  parallel_for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
+  parallel_for_each_run(plan, grain, [&](const auto& off, std::int64_t n, const auto& st) {
     TO* o = po + off[0];
     if (st[0] == 1) {
       run(pa + off[1], pb + off[2], o, n, st[1], st[2]);
@@ -175,7 +182,7 @@ Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
     const auto plan = plan_strided<2>(x.shape(), {impl_of(y)->strides.data(), impl_of(x)->strides.data()}, name);
     const T* px = first_element<T>(x);
     T* py = y.data<T>();
-    parallel_for_each_run(plan, [&](const auto& off, std::int64_t n, const auto& st) {
+    parallel_for_each_run(plan, kParallelGrain, [&](const auto& off, std::int64_t n, const auto& st) {
       if (st[1] == 1) return run(px + off[1], py + off[0], n);
       constexpr std::int64_t kBlock = 256;
       T gathered[kBlock];
@@ -257,7 +264,9 @@ void run_binary(BinaryOp op, const Tensor& out, const Tensor& a, const Tensor& b
   check_bool_arithmetic(op, t, name);
   dispatch_all(t, [&](auto z) {
     using T = decltype(z);
-    with_binary<T>(op, [&](auto f) { binary_loop<T, T>(out, a, b, name, f, simd_binary<T>(op)); });
+    // Everything but pow is one memory-bound operation per value.
+    const std::int64_t grain = op == BinaryOp::Pow ? kParallelGrain : kParallelGrainMemory;
+    with_binary<T>(op, [&](auto f) { binary_loop<T, T>(out, a, b, name, f, simd_binary<T>(op), grain); });
   });
 }
 
@@ -290,9 +299,9 @@ Tensor scalar_kernel(BinaryOp op, const Tensor& a, double s, bool scalar_left, c
       const T* pa = a.data<T>();
       const std::int64_t n = a.numel();
       auto run = [&](auto f, auto* po) {
-        parallel_for(n, kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+        parallel_for(n, op == BinaryOp::Pow ? kParallelGrain : kParallelGrainMemory, [&](std::int64_t b, std::int64_t e) {
           if constexpr (std::is_same_v<std::remove_pointer_t<decltype(po)>, T>) {
-            if (const auto fast = simd_binary<T>(op))
+            if (const auto fast = e - b >= kSimdMinRun ? simd_binary<T>(op) : nullptr)
               return scalar_left ? fast(&v, 0, pa + b, 1, po + b, e - b) : fast(pa + b, 1, &v, 0, po + b, e - b);
           }
           if (scalar_left) {
@@ -386,8 +395,10 @@ Tensor where_kernel(const Tensor& cond, const Tensor& a_in, const Tensor& b_in, 
 }
 
 namespace {
+/// a = f(a, b) in place on a float target; simd_op, when given, names the
+/// SIMD kernel that computes f on unit-stride runs.
 template <class F>
-void inplace_binary(Tensor& a, const Tensor& b_in, const char* name, F f) {
+void inplace_binary(Tensor& a, const Tensor& b_in, const char* name, std::optional<BinaryOp> simd_op, F f) {
   check_defined(a, name);
   check_defined(b_in, name);
   if (is_floating(a.dtype()) && is_floating(b_in.dtype())) check_same_dtype(a, b_in, name);
@@ -399,7 +410,8 @@ void inplace_binary(Tensor& a, const Tensor& b_in, const char* name, F f) {
   const Tensor b = b_in.dtype() == a.dtype() ? b_in : b_in.to(a.dtype());
   dispatch_float(a.dtype(), name, [&](auto z) {  // integer targets go through inplace_via
     using T = decltype(z);
-    binary_loop<T, T>(a, a, b, name, [&](T x, T y) { return static_cast<T>(f(x, y)); });
+    binary_loop<T, T>(a, a, b, name, [&](T x, T y) { return static_cast<T>(f(x, y)); },
+                      simd_op ? simd_binary<T>(*simd_op) : nullptr);
   });
 }
 
@@ -417,19 +429,27 @@ void inplace_via(Tensor& a, const Tensor& result, const char* name) {
 void add_inplace_kernel(Tensor& a, const Tensor& b, double alpha, const char* name) {
   if (!is_floating(a.dtype()))
     return inplace_via(a, binary_kernel(BinaryOp::Add, a, alpha == 1.0 ? b : scalar_kernel(BinaryOp::Mul, b, alpha, false, name), name), name);
-  if (alpha == 1.0) {
-    inplace_binary(a, b, name, [](auto x, auto y) { return x + y; });
-  } else {
-    inplace_binary(a, b, name, [alpha](auto x, auto y) { return x + static_cast<decltype(x)>(alpha) * y; });
+  if (alpha == 1.0) return inplace_binary(a, b, name, BinaryOp::Add, [](auto x, auto y) { return x + y; });
+  if (a.dtype() == b.dtype() && a.shape() == b.shape() && a.is_contiguous() && b.is_contiguous() && !shares_storage(a, b)) {
+    dispatch_float(a.dtype(), name, [&](auto z) {  // a += alpha·b: the SIMD axpy
+      using T = decltype(z);
+      T* pa = first_element<T>(a);
+      const T* pb = first_element<T>(b);
+      parallel_for(a.numel(), kParallelGrainMemory, [&](std::int64_t i, std::int64_t e) {
+        simd::kernels<T>().axpy(pa + i, pb + i, static_cast<T>(alpha), e - i);
+      });
+    });
+    return;
   }
+  inplace_binary(a, b, name, std::nullopt, [alpha](auto x, auto y) { return x + static_cast<decltype(x)>(alpha) * y; });
 }
 void mul_inplace_kernel(Tensor& a, const Tensor& b, const char* name) {
   if (!is_floating(a.dtype())) return inplace_via(a, binary_kernel(BinaryOp::Mul, a, b, name), name);
-  inplace_binary(a, b, name, [](auto x, auto y) { return x * y; });
+  inplace_binary(a, b, name, BinaryOp::Mul, [](auto x, auto y) { return x * y; });
 }
 void div_inplace_kernel(Tensor& a, const Tensor& b, const char* name) {
   if (!is_floating(a.dtype())) return inplace_via(a, binary_kernel(BinaryOp::Div, a, b, name), name);
-  inplace_binary(a, b, name, [](auto x, auto y) { return x / y; });
+  inplace_binary(a, b, name, BinaryOp::Div, [](auto x, auto y) { return x / y; });
 }
 
 void scalar_inplace_kernel(Tensor& a, double mul, double add) {

@@ -134,12 +134,12 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
   std::size_t split = 0;  // the outermost kept group
   while (split < groups && reduced[split]) ++split;
   if (split == groups) {  // everything reduced: one group
-    out[0] = parallel_reduce<T>(total, kParallelGrain, Op::init(),
+    out[0] = parallel_reduce<T>(total, kParallelGrainMemory, Op::init(),
                                 [&](std::int64_t b, std::int64_t e) { return Op::reduce(in + b, e - b); },
                                 [](T a, T b) { return Op::combine(a, b); });
     return;
   }
-  parallel_for(out_numel, kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+  parallel_for(out_numel, kParallelGrainMemory, [&](std::int64_t b, std::int64_t e) {
     for (std::int64_t i = b; i < e; ++i) out[i] = Op::init();
   });
   if (total == 0) return;  // an empty input: every output stays at init
@@ -148,7 +148,7 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
     // whole rows, each into its own [K] partial, added in chunk order. (Cutting
     // K instead made both threads stream half-rows: slower than one thread.)
     const std::int64_t r = sizes[0], k = sizes[1];
-    const int chunks = parallel_chunks(r, std::max<std::int64_t>(1, kParallelGrain / k));
+    const int chunks = parallel_chunks(r, std::max<std::int64_t>(1, kParallelGrainMemory / k));
     if (chunks > 1) {
       std::vector<T> partial(static_cast<std::size_t>((chunks - 1) * k), Op::init());
       parallel_for(chunks, 1, [&](std::int64_t cb, std::int64_t ce) {
@@ -162,7 +162,7 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
     }
   }
   const std::int64_t per_index = total / sizes[split];  // input elements behind one index of the split group
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, per_index));
+  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrainMemory / std::max<std::int64_t>(1, per_index));
   parallel_for(sizes[split], grain, [&](std::int64_t b, std::int64_t e) {
     std::vector<std::int64_t> part = sizes;
     part[split] = e - b;

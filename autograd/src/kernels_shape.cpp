@@ -63,7 +63,7 @@ void copy_strided(const Tensor& dst, const Tensor& src) {
       // Split across threads only when dst cannot overlap itself (a fresh
       // contiguous tensor: contiguous(), dense()); a view target keeps one walk.
       if (dst.is_contiguous()) {
-        parallel_for_each_run(plan, copy_run);
+        parallel_for_each_run(plan, kParallelGrainMemory, copy_run);
       } else {
         for_each_run(plan, copy_run);
       }

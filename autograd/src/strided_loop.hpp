@@ -101,13 +101,14 @@ void for_each_run(const StridedPlan<N>& p, F f) {
   }
 }
 
-/// for_each_run with the runs split across threads along the plan's
+/// for_each_run with the runs split across threads (about `grain` values a
+/// chunk) along the plan's
 /// outermost dim (or its only one, cut into pieces). f is called
 /// concurrently on different runs, so the output must not overlap itself.
 template <std::size_t N, class F>
-void parallel_for_each_run(const StridedPlan<N>& p, F f) {
+void parallel_for_each_run(const StridedPlan<N>& p, std::int64_t grain, F f) {
   if (p.ndim == 1) {
-    parallel_for(p.size[0], kParallelGrain, [&](std::int64_t b, std::int64_t e) {
+    parallel_for(p.size[0], grain, [&](std::int64_t b, std::int64_t e) {
       std::array<std::int64_t, N> off, st;
       for (std::size_t k = 0; k < N; ++k) off[k] = b * p.stride[k][0], st[k] = p.stride[k][0];
       f(off, e - b, st);
@@ -116,7 +117,7 @@ void parallel_for_each_run(const StridedPlan<N>& p, F f) {
   }
   std::int64_t per_index = 1;  // elements behind one index of the outermost dim
   for (std::size_t d = 1; d < p.ndim; ++d) per_index *= p.size[d];
-  parallel_for(p.size[0], std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, per_index)), [&](std::int64_t b, std::int64_t e) {
+  parallel_for(p.size[0], std::max<std::int64_t>(1, grain / std::max<std::int64_t>(1, per_index)), [&](std::int64_t b, std::int64_t e) {
     StridedPlan<N> part = p;
     part.size[0] = e - b;
     for_each_run(part, [&](std::array<std::int64_t, N> off, std::int64_t n, const std::array<std::int64_t, N>& st) {

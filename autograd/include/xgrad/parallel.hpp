@@ -6,9 +6,13 @@
 
 namespace xg {
 
-/// Elements of simple elementwise work below which splitting costs more than
-/// it saves (waking a sleeping thread takes several microseconds).
-constexpr std::int64_t kParallelGrain = 32768;
+/// Values of elementwise math (exp, tanh, GELU, a normalised row) below
+/// which splitting costs more than it saves: waking a sleeping thread takes
+/// tens of microseconds on a small VM (Note [Thread pool]).
+constexpr std::int64_t kParallelGrain = 65536;
+/// The same for memory-bound work (add, copy, sum: ~0.1 ns per value), whose
+/// chunks must be bigger to pay for the wake-up.
+constexpr std::int64_t kParallelGrainMemory = 4 * kParallelGrain;
 
 namespace detail {
 void parallel_for_impl(std::int64_t n, std::int64_t grain, void (*call)(const void*, std::int64_t, std::int64_t),
