@@ -35,7 +35,7 @@
 namespace xg {
 namespace {
 
-int g_num_threads = 0;  // 0: OpenBLAS's default (its environment variables, else the cores)
+std::atomic<int> g_num_threads{0};  // 0: OpenBLAS's default (its environment variables, else the cores)
 
 struct Job {
   void (*call)(const void*, std::int64_t, std::int64_t) = nullptr;
@@ -144,24 +144,32 @@ class Pool {
 
 // Never destroyed: workers sleep in it until the process exits, and a
 // forked child gets a fresh one (its workers did not survive the fork).
-Pool* g_pool = nullptr;
+std::atomic<Pool*> g_pool{nullptr};
 std::once_flag g_fork_handler;
 
 Pool& pool() {
-  std::call_once(g_fork_handler, [] { pthread_atfork(nullptr, nullptr, [] { g_pool = nullptr; }); });
-  if (!g_pool) g_pool = new Pool();
-  return *g_pool;
+  std::call_once(g_fork_handler, [] { pthread_atfork(nullptr, nullptr, [] { g_pool.store(nullptr); }); });
+  Pool* p = g_pool.load();
+  if (p) return *p;
+  // Two user threads may get here at once: one pool wins, the other (no workers yet) is dropped.
+  Pool* fresh = new Pool();
+  if (g_pool.compare_exchange_strong(p, fresh)) return *fresh;
+  delete fresh;
+  return *p;
 }
 
 }  // namespace
 
 void set_num_threads(int n) {
   XG_CHECK(n >= 1, "set_num_threads", "thread count must be >= 1, got ", n);
-  g_num_threads = n;
+  g_num_threads.store(n, std::memory_order_relaxed);
   openblas_set_num_threads(n);
 }
 
-int get_num_threads() { return g_num_threads > 0 ? g_num_threads : std::max(1, openblas_get_num_threads()); }
+int get_num_threads() {
+  const int n = g_num_threads.load(std::memory_order_relaxed);
+  return n > 0 ? n : std::max(1, openblas_get_num_threads());
+}
 
 namespace detail {
 
