@@ -1,5 +1,5 @@
-// Elementwise ops (ops_elementwise.cpp, kernels_elementwise.cpp, kernels_math.cpp): values
-// against numbers worked out by hand, and the vectorised float32 math against libm.
+// Elementwise ops (ops_elementwise.cpp, kernels_elementwise.cpp): values against
+// numbers worked out by hand and libm (the SIMD math itself: test_simd.cpp).
 #include <cmath>
 #include <functional>
 
@@ -98,4 +98,23 @@ TEST_CASE("float32 exp, tanh and sigmoid (vectorised) stay within a few ulp of l
   CHECK(ts[0] == 1.0f);
   CHECK(ts[1] == -1.0f);
   CHECK(std::isnan(ts[2]));
+}
+
+TEST_CASE("log1p, expm1 and rsqrt: values against libm (accurate near 0 where log(1 + x) and exp(x) - 1 are not), gradients, errors") {
+  const std::vector<double> xs{1e-12, -1e-9, 1e-5, 0.3, 2.0, 50.0};
+  const Tensor x = from_vector(xs, {6}, float64);
+  std::vector<double> want_log1p, want_expm1;
+  for (double v : xs) want_log1p.push_back(std::log1p(v)), want_expm1.push_back(std::expm1(v));
+  check_values(log1p(x), want_log1p, 1e-15);
+  check_values(expm1(x), want_expm1, 1e-15);
+  check_values(rsqrt(tensor({4.0, 0.25, 1e-6}, float64)), {0.5, 2.0, 1000.0}, 1e-15);
+  // float32 near 0: log(1 + 1e-8f) is 0, log1p keeps it.
+  CHECK(log1p(tensor({1e-8})).item() == doctest::Approx(1e-8).epsilon(1e-6));
+  CHECK(expm1(tensor({1e-8})).item() == doctest::Approx(1e-8).epsilon(1e-6));
+  // Gradients: 1/(1 + x), eˣ, −y³/2.
+  const Tensor p = tensor({0.5, 3.0}, f64_grad());
+  check_values(grad({log1p(p).sum()}, {p})[0], {1.0 / 1.5, 0.25}, 1e-15);
+  check_values(grad({expm1(p).sum()}, {p})[0], {std::exp(0.5), std::exp(3.0)}, 1e-15);
+  check_values(grad({rsqrt(p).sum()}, {p})[0], {-0.5 * std::pow(0.5, -1.5), -0.5 * std::pow(3.0, -1.5)}, 1e-14);
+  CHECK(contains(error_of([] { log1p(tensor({1.0}, int64)); }), "log1p"));
 }

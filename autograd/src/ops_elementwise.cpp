@@ -200,35 +200,77 @@ Tensor neg(const Tensor& x) {
   return y;
 }
 
-Tensor exp(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Exp, x, "exp");
+// Note [Elementwise primitives]
+// A unary primitive is data: the name the user called, its kernel (an entry
+// of the SIMD table, Note [SIMD dispatch]), which value its backward keeps
+// (the input or the output, whichever the formula needs), and its gradient
+// as a differentiable formula of (g, kept). unary<P> validates, runs the
+// kernel and records the node; with `fused`, the backward runs one SIMD pass
+// unless create_graph asks for the formula. A new primitive is one struct.
+namespace {
+enum class Keep { Input, Output };
+
+template <class P>
+Tensor unary(const Tensor& x) {
+  Tensor y = detail::unary_kernel(P::kernel, x, P::name);
   if (needs_grad(x)) {
-    make_node(y, "ExpBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
-      return {g * sy.unpack(self)};
+    constexpr bool keep_output = P::keep == Keep::Output;
+    make_node(y, P::node, [kept = SavedTensor(keep_output ? y : x, keep_output)](const Tensor& g, Node& self) -> TensorList {
+      const Tensor v = kept.unpack(self);
+      if constexpr (P::fused) {
+        if (!GradMode::is_enabled()) return {detail::fused_unary_backward(P::kernel, g, v)};
+      }
+      return {P::grad(g, v)};
     }, x);
   }
   return y;
 }
 
-Tensor log(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Log, x, "log");
-  if (needs_grad(x)) {
-    make_node(y, "LogBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
-      return {g / sx.unpack(self)};
-    }, x);
-  }
-  return y;
-}
+#define XG_PRIMITIVE(STRUCT, NAME, NODE, KERNEL, KEEP, FUSED) \
+  struct STRUCT {                                             \
+    static constexpr const char* name = NAME;                 \
+    static constexpr const char* node = NODE;                 \
+    static constexpr UnaryOp kernel = UnaryOp::KERNEL;        \
+    static constexpr Keep keep = Keep::KEEP;                  \
+    static constexpr bool fused = FUSED;                      \
+    static Tensor grad(const Tensor& g, const Tensor& v);     \
+  };
+XG_PRIMITIVE(ExpPrim, "exp", "ExpBackward", Exp, Output, false)
+inline Tensor ExpPrim::grad(const Tensor& g, const Tensor& y) { return g * y; }
+XG_PRIMITIVE(Expm1Prim, "expm1", "Expm1Backward", Expm1, Output, false)
+inline Tensor Expm1Prim::grad(const Tensor& g, const Tensor& y) { return g * (y + 1.0); }
+XG_PRIMITIVE(LogPrim, "log", "LogBackward", Log, Input, false)
+inline Tensor LogPrim::grad(const Tensor& g, const Tensor& x) { return g / x; }
+XG_PRIMITIVE(Log1pPrim, "log1p", "Log1pBackward", Log1p, Input, false)
+inline Tensor Log1pPrim::grad(const Tensor& g, const Tensor& x) { return g / (x + 1.0); }
+XG_PRIMITIVE(SqrtPrim, "sqrt", "SqrtBackward", Sqrt, Output, false)
+inline Tensor SqrtPrim::grad(const Tensor& g, const Tensor& y) { return g / (y * 2.0); }
+XG_PRIMITIVE(RsqrtPrim, "rsqrt", "RsqrtBackward", Rsqrt, Output, false)
+inline Tensor RsqrtPrim::grad(const Tensor& g, const Tensor& y) { return g * y * y * y * -0.5; }
+XG_PRIMITIVE(SinPrim, "sin", "SinBackward", Sin, Input, false)
+inline Tensor SinPrim::grad(const Tensor& g, const Tensor& x) { return g * cos(x); }
+XG_PRIMITIVE(CosPrim, "cos", "CosBackward", Cos, Input, false)
+inline Tensor CosPrim::grad(const Tensor& g, const Tensor& x) { return -g * sin(x); }
+XG_PRIMITIVE(TanhPrim, "tanh", "TanhBackward", Tanh, Output, true)
+inline Tensor TanhPrim::grad(const Tensor& g, const Tensor& y) { return g * (1.0 - y * y); }
+XG_PRIMITIVE(SigmoidPrim, "sigmoid", "SigmoidBackward", Sigmoid, Output, true)
+inline Tensor SigmoidPrim::grad(const Tensor& g, const Tensor& y) { return g * y * (1.0 - y); }
+XG_PRIMITIVE(ReluPrim, "relu", "ReluBackward", Relu, Output, true)
+inline Tensor ReluPrim::grad(const Tensor& g, const Tensor& y) { return g * gt(y.detach(), 0.0); }
+#undef XG_PRIMITIVE
+}  // namespace
 
-Tensor sqrt(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Sqrt, x, "sqrt");
-  if (needs_grad(x)) {
-    make_node(y, "SqrtBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
-      return {g / (sy.unpack(self) * 2.0)};
-    }, x);
-  }
-  return y;
-}
+Tensor exp(const Tensor& x) { return unary<ExpPrim>(x); }
+Tensor expm1(const Tensor& x) { return unary<Expm1Prim>(x); }
+Tensor log(const Tensor& x) { return unary<LogPrim>(x); }
+Tensor log1p(const Tensor& x) { return unary<Log1pPrim>(x); }
+Tensor sqrt(const Tensor& x) { return unary<SqrtPrim>(x); }
+Tensor rsqrt(const Tensor& x) { return unary<RsqrtPrim>(x); }
+Tensor sin(const Tensor& x) { return unary<SinPrim>(x); }
+Tensor cos(const Tensor& x) { return unary<CosPrim>(x); }
+Tensor tanh(const Tensor& x) { return unary<TanhPrim>(x); }
+Tensor sigmoid(const Tensor& x) { return unary<SigmoidPrim>(x); }
+Tensor relu(const Tensor& x) { return unary<ReluPrim>(x); }
 
 Tensor abs(const Tensor& x) {
   detail::check_defined(x, "abs");
@@ -237,61 +279,6 @@ Tensor abs(const Tensor& x) {
   if (needs_grad(x)) {
     make_node(y, "AbsBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       return {g * sign(sx.unpack(self).detach())};
-    }, x);
-  }
-  return y;
-}
-
-Tensor sin(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Sin, x, "sin");
-  if (needs_grad(x)) {
-    make_node(y, "SinBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
-      return {g * cos(sx.unpack(self))};
-    }, x);
-  }
-  return y;
-}
-
-Tensor cos(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Cos, x, "cos");
-  if (needs_grad(x)) {
-    make_node(y, "CosBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
-      return {-g * sin(sx.unpack(self))};
-    }, x);
-  }
-  return y;
-}
-
-Tensor tanh(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Tanh, x, "tanh");
-  if (needs_grad(x)) {
-    make_node(y, "TanhBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
-      const Tensor y_ = sy.unpack(self);
-      if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Tanh, g, y_)};
-      return {g * (1.0 - y_ * y_)};
-    }, x);
-  }
-  return y;
-}
-
-Tensor sigmoid(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Sigmoid, x, "sigmoid");
-  if (needs_grad(x)) {
-    make_node(y, "SigmoidBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
-      const Tensor y_ = sy.unpack(self);
-      if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Sigmoid, g, y_)};
-      return {g * y_ * (1.0 - y_)};
-    }, x);
-  }
-  return y;
-}
-
-Tensor relu(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Relu, x, "relu");
-  if (needs_grad(x)) {
-    make_node(y, "ReluBackward", [sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
-      if (!GradMode::is_enabled()) return {detail::fused_unary_backward(UnaryOp::Relu, g, sy.unpack(self))};
-      return {g * gt(sy.unpack(self).detach(), 0.0)};
     }, x);
   }
   return y;
@@ -410,6 +397,9 @@ std::vector<OpSample> samples_elementwise() {
   };
   unary("neg", [](L x) { return -x[0]; });
   unary("exp", [](L x) { return exp(x[0]); });
+  unary("expm1", [](L x) { return expm1(x[0]); });
+  unary("log1p", [](L x) { return log1p(x[0]); }, Domain::Positive);
+  unary("rsqrt", [](L x) { return rsqrt(x[0]); }, Domain::Positive);
   unary("log", [](L x) { return log(x[0]); }, Domain::Positive);
   unary("sqrt", [](L x) { return sqrt(x[0]); }, Domain::Positive);
   unary("abs", [](L x) { return abs(x[0]); }, Domain::AwayFromZero);

@@ -33,8 +33,11 @@ Tensor pow(double s, const Tensor& a);  ///< y = s^a;    da = g * y * log(s)
 // ---- elementwise, unary
 Tensor neg(const Tensor& x);      ///< y = -x;        dx = -g
 Tensor exp(const Tensor& x);      ///< y = eˣ;        dx = g * y
+Tensor expm1(const Tensor& x);    ///< y = eˣ − 1;    dx = g * (y + 1)  (accurate near 0)
 Tensor log(const Tensor& x);      ///< y = ln x;      dx = g / x
+Tensor log1p(const Tensor& x);    ///< y = ln(1 + x); dx = g / (1 + x)  (accurate near 0)
 Tensor sqrt(const Tensor& x);     ///< y = √x;        dx = g / (2y)
+Tensor rsqrt(const Tensor& x);    ///< y = 1/√x;      dx = -g * y³ / 2
 Tensor abs(const Tensor& x);      ///< y = |x|;       dx = g * sign(x)
 Tensor sin(const Tensor& x);      ///< y = sin x;     dx = g * cos x
 Tensor cos(const Tensor& x);      ///< y = cos x;     dx = -g * sin x
