@@ -60,6 +60,14 @@ void cross_entropy_kernel(const Tensor& x, const CrossEntropyRows& rows, Tensor&
 /// dx from the per-sample incoming gradient g [n].
 Tensor cross_entropy_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& lse, const CrossEntropyRows& rows);
 
+/// Pointwise regression losses of d = x − t (Note [Fused pointwise losses]).
+enum class PointwiseLoss { Squared, Absolute, SmoothL1, Huber };
+/// f(d) per element, or (sum) their total as a 0-d tensor; param is β or δ.
+Tensor pointwise_loss_kernel(PointwiseLoss kind, double param, const Tensor& x, const Tensor& t, bool sum);
+/// f'(d)·g·scale, g per element or one value for every element.
+Tensor pointwise_loss_backward_kernel(PointwiseLoss kind, double param, const Tensor& x, const Tensor& t,
+                                      const Tensor& g, double scale);
+
 /// GELU, exact (erf) or tanh form, and its gradient g·dy/dx, one pass each.
 Tensor gelu_kernel(const Tensor& x, bool tanh_form);
 Tensor gelu_backward_kernel(const Tensor& g, const Tensor& x, bool tanh_form);

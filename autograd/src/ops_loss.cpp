@@ -49,29 +49,72 @@ std::vector<std::int64_t> class_targets(const Tensor& target, std::int64_t n, st
 
 }  // namespace
 
+// Note [Fused pointwise losses]
+// mse, l1, smooth_l1 and huber are one node each: forward, one pass gives
+// f(x − t) per element or (Sum, Mean) its total, summed in double over fixed
+// chunks; backward, one pass gives f'(x − t)·g (·1/N for Mean) for the input
+// and its negative for the target. f' is 2d; sign(d); d/β inside |d| < β
+// else sign(d); d inside |d| < δ else δ·sign(d) — torch's. With
+// create_graph the same f' is written in Tensor ops, so higher order works.
+namespace {
+
+using detail::PointwiseLoss;
+
+/// f'(d) in differentiable ops (the create_graph path).
+Tensor loss_slope(PointwiseLoss kind, double p, const Tensor& d) {
+  switch (kind) {
+    case PointwiseLoss::Squared: return d * 2.0;
+    case PointwiseLoss::Absolute: return sign(d.detach()).to(d.dtype());
+    case PointwiseLoss::SmoothL1: return where(lt(abs(d).detach(), p), d / p, sign(d.detach()).to(d.dtype()));
+    case PointwiseLoss::Huber: return where(lt(abs(d).detach(), p), d, sign(d.detach()).to(d.dtype()) * p);
+  }
+  return d;
+}
+
+Tensor pointwise_loss(const Tensor& input, const Tensor& target, Reduction r, PointwiseLoss kind, double p,
+                      const char* op) {
+  check_pair(input, target, op);
+  detail::check_float(input, op);
+  const bool total = r != Reduction::None;
+  const double n = static_cast<double>(input.numel());
+  Tensor y = detail::pointwise_loss_kernel(kind, p, input, target, total);
+  if (r == Reduction::Mean) y = detail::scalar_kernel(detail::BinaryOp::Div, y, n, false, op);  // 0/0 = NaN for an empty input, as torch
+  if (detail::needs_grad(input, target)) {
+    const double scale = r == Reduction::Mean ? 1.0 / n : 1.0;
+    make_node(y, "PointwiseLossBackward", [kind, p, scale, sx = SavedTensor(input, false), st = SavedTensor(target, false)](
+                                            const Tensor& g, Node& self) -> TensorList {
+      const Tensor x_ = sx.unpack(self), t_ = st.unpack(self);
+      Tensor dx;
+      if (!GradMode::is_enabled()) {
+        dx = detail::pointwise_loss_backward_kernel(kind, p, x_, t_, g, scale);
+      } else {
+        dx = loss_slope(kind, p, x_ - t_) * (scale == 1.0 ? g : g * scale);
+      }
+      return {self.needs_input_grad(0) ? dx : Tensor(), self.needs_input_grad(1) ? -dx : Tensor()};
+    }, input, target);
+  }
+  return y;
+}
+
+}  // namespace
+
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r) {
-  check_pair(input, target, "mse_loss");
-  return reduce(square(input - target), r);
+  return pointwise_loss(input, target, r, PointwiseLoss::Squared, 0.0, "mse_loss");
 }
 
 Tensor l1_loss(const Tensor& input, const Tensor& target, Reduction r) {
-  check_pair(input, target, "l1_loss");
-  return reduce(abs(input - target), r);
+  return pointwise_loss(input, target, r, PointwiseLoss::Absolute, 0.0, "l1_loss");
 }
 
 Tensor smooth_l1_loss(const Tensor& input, const Tensor& target, Reduction r, double beta) {
-  check_pair(input, target, "smooth_l1_loss");
-  XG_CHECK(beta >= 0, "smooth_l1_loss", "beta must be >= 0, got ", beta);
-  const Tensor d = abs(input - target);
-  if (beta == 0) return reduce(d, r);
-  return reduce(where(lt(d.detach(), beta), square(d) * (0.5 / beta), d - 0.5 * beta), r);
+  XG_CHECK(beta >= 0 && std::isfinite(beta), "smooth_l1_loss", "beta must be finite and >= 0, got ", beta);
+  return beta == 0 ? pointwise_loss(input, target, r, PointwiseLoss::Absolute, 0.0, "smooth_l1_loss")
+                   : pointwise_loss(input, target, r, PointwiseLoss::SmoothL1, beta, "smooth_l1_loss");
 }
 
 Tensor huber_loss(const Tensor& input, const Tensor& target, Reduction r, double delta) {
-  check_pair(input, target, "huber_loss");
-  XG_CHECK(delta > 0, "huber_loss", "delta must be > 0, got ", delta);
-  const Tensor d = abs(input - target);
-  return reduce(where(lt(d.detach(), delta), square(d) * 0.5, (d - 0.5 * delta) * delta), r);
+  XG_CHECK(delta > 0 && std::isfinite(delta), "huber_loss", "delta must be finite and > 0, got ", delta);
+  return pointwise_loss(input, target, r, PointwiseLoss::Huber, delta, "huber_loss");
 }
 
 namespace {
@@ -264,6 +307,8 @@ std::vector<OpSample> samples_loss() {
   c.push_back({"l1_loss sum", [](L x) { return l1_loss(x[0], x[1], Reduction::Sum); }, {s23b, s23b}});
   c.push_back({"smooth_l1_loss none", [](L x) { return smooth_l1_loss(x[0], x[1], Reduction::None, 0.5); }, {s23b, s23b}});
   c.push_back({"huber_loss", [](L x) { return huber_loss(x[0], x[1], Reduction::Mean, 0.7); }, {s23b, s23b}});
+  c.push_back({"mse_loss none", [](L x) { return mse_loss(x[0], x[1], Reduction::None); }, {s234b, s234b}});
+  c.push_back({"smooth_l1_loss mean", [](L x) { return smooth_l1_loss(x[0], x[1], Reduction::Mean, 2.0); }, {s234b, s234b}});
   c.push_back({"cross_entropy", [](L x) { return cross_entropy(x[0], tensor({2, 0}, int64)); }, {s23b}});
   c.push_back({"cross_entropy weighted smoothed", [](L x) {
          CrossEntropyOptions o;
