@@ -8,8 +8,6 @@
 
 namespace xg::detail {
 namespace {
-std::int64_t row_grain(std::int64_t c) { return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, c)); }
-
 /// W = Σ cw (C without class weights).
 template <class T>
 double weight_total(const T* cw, std::int64_t c) {
@@ -34,7 +32,7 @@ void cross_entropy_kernel(const Tensor& x_in, const CrossEntropyRows& rows, Tens
     T* pe = lse.data<T>();
     const double total_w = weight_total(pw, c);
     const double eps = rows.smoothing;
-    parallel_for(n, row_grain(c), [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(n, items_grain(c), [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t i = begin; i < end; ++i) {
         const T* row = px + i * c;
         const auto ui = static_cast<std::size_t>(i);
@@ -71,7 +69,7 @@ Tensor cross_entropy_backward_kernel(const Tensor& g_in, const Tensor& x_in, con
     T* out = dx.data<T>();
     const double total_w = weight_total(pw, c);
     const double eps = rows.smoothing;
-    parallel_for(n, row_grain(c), [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(n, items_grain(c), [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t i = begin; i < end; ++i) {
         const auto ui = static_cast<std::size_t>(i);
         // dℓ/dx_j = a(p_j − δ_jt) + b(p_j·W − cw_j), a = g·w(1−ε), b = g·ε·k/C.

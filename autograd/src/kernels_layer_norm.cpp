@@ -8,10 +8,6 @@
 #include "xgrad/parallel.hpp"
 
 namespace xg::detail {
-namespace {
-/// Rows per chunk so a chunk holds about kParallelGrain values.
-std::int64_t row_grain(std::int64_t n) { return std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, n)); }
-}  // namespace
 
 void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, std::int64_t n, double eps, bool centred,
                        Tensor& y, Tensor& mean, Tensor& rstd) {
@@ -29,7 +25,7 @@ void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_i
     T* py = y.data<T>();
     double* pm = mean.data<double>();
     double* pr = rstd.data<double>();
-    parallel_for(rows, row_grain(n), [&](std::int64_t begin, std::int64_t end) {
+    parallel_for(rows, items_grain(n), [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t r = begin; r < end; ++r) row(px + r * n, pw, pb, py + r * n, n, eps, centred, pm + r, pr + r);
     });
   });
@@ -53,14 +49,22 @@ void layer_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
     T* pdx = dx ? dx->data<T>() : nullptr;
     T* pdw = dw ? dw->data<T>() : nullptr;
     T* pdb = db ? db->data<T>() : nullptr;
+    if (!pdw && !pdb) {  // dx alone: rows are independent, split them freely
+      if (!pdx) return;
+      parallel_for(rows, items_grain(n), [&](std::int64_t begin, std::int64_t end) {
+        for (std::int64_t r = begin; r < end; ++r)
+          row(pg + r * n, px + r * n, pw, pm[r], pr[r], centred, pdx + r * n, nullptr, nullptr, n);
+      });
+      return;
+    }
     // dw and db are column sums over the rows: each block of rows sums into
     // its own partial, and the partials are added in block order. The blocks
     // depend on the row count only, so the bits are the same on any thread
     // count, and the sums are blocked (more accurate than one long run).
-    const std::int64_t blocks = (dw || db) ? std::min<std::int64_t>(256, (rows + 127) / 128) : 1;
+    const std::int64_t blocks = std::min<std::int64_t>(256, (rows + 127) / 128);
     std::vector<T> partial(static_cast<std::size_t>(blocks > 1 ? 2 * (blocks - 1) * n : 0), T(0));
     const std::int64_t rows_per_block = blocks > 0 ? (rows + blocks - 1) / blocks : rows;
-    parallel_for(blocks, std::max<std::int64_t>(1, row_grain(n) / std::max<std::int64_t>(1, rows_per_block)),
+    parallel_for(blocks, items_grain(n * rows_per_block),
                  [&](std::int64_t begin, std::int64_t end) {
                    for (std::int64_t k = begin; k < end; ++k) {
                      // Block 0 writes dw/db directly; block k > 0 its own partial sums.

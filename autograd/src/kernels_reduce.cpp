@@ -148,7 +148,7 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
     // whole rows, each into its own [K] partial, added in chunk order. (Cutting
     // K instead made both threads stream half-rows: slower than one thread.)
     const std::int64_t r = sizes[0], k = sizes[1];
-    const int chunks = parallel_chunks(r, std::max<std::int64_t>(1, kParallelGrainMemory / k));
+    const int chunks = parallel_chunks(r, items_grain(k, kParallelGrainMemory));
     if (chunks > 1) {
       std::vector<T> partial(static_cast<std::size_t>((chunks - 1) * k), Op::init());
       parallel_for(chunks, 1, [&](std::int64_t cb, std::int64_t ce) {
@@ -161,9 +161,8 @@ void reduce_loop(const T* in, T* out, std::int64_t out_numel, const std::vector<
       return;
     }
   }
-  const std::int64_t per_index = total / sizes[split];  // input elements behind one index of the split group
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrainMemory / std::max<std::int64_t>(1, per_index));
-  parallel_for(sizes[split], grain, [&](std::int64_t b, std::int64_t e) {
+  // About kParallelGrainMemory input values a chunk: total / sizes[split] sit behind one index.
+  parallel_for(sizes[split], items_grain(total / sizes[split], kParallelGrainMemory), [&](std::int64_t b, std::int64_t e) {
     std::vector<std::int64_t> part = sizes;
     part[split] = e - b;
     reduce_walk<T, Op>(in + b * in_stride[split], out + b * out_stride[split], part, in_stride, out_stride, reduced);

@@ -23,8 +23,7 @@ namespace {
 /// split across threads; `buffers` scratch rows of n are per chunk.
 template <class T, class F>
 void for_each_row(std::int64_t outer, std::int64_t n, std::int64_t inner, int buffers, F f) {
-  const std::int64_t grain = std::max<std::int64_t>(1, kParallelGrain / std::max<std::int64_t>(1, n));
-  parallel_for(outer * inner, grain, [&](std::int64_t begin, std::int64_t end) {
+  parallel_for(outer * inner, items_grain(n), [&](std::int64_t begin, std::int64_t end) {
     std::vector<T> scratch(inner == 1 ? 0 : static_cast<std::size_t>(buffers * n));
     for (std::int64_t r = begin; r < end; ++r) f((r / inner) * n * inner + r % inner, scratch.data());
   });

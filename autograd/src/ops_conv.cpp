@@ -51,8 +51,7 @@ Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o, const
 template <class F>
 void for_each_patch_row(const Geometry& g, bool batched, F f) {
   const std::int64_t L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  const std::int64_t per_plane = std::max<std::int64_t>(1, g.kh * g.kw * L);
-  parallel_for(g.n * g.c, std::max<std::int64_t>(1, kParallelGrain / per_plane), [&](std::int64_t begin, std::int64_t end) {
+  parallel_for(g.n * g.c, items_grain(g.kh * g.kw * L), [&](std::int64_t begin, std::int64_t end) {
     for (std::int64_t plane = begin; plane < end; ++plane) {
       const std::int64_t n = plane / g.c, c = plane % g.c;
       for (std::int64_t ki = 0; ki < g.kh; ++ki)

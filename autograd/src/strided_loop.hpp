@@ -102,9 +102,9 @@ void for_each_run(const StridedPlan<N>& p, F f) {
 }
 
 /// for_each_run with the runs split across threads (about `grain` values a
-/// chunk) along the plan's
-/// outermost dim (or its only one, cut into pieces). f is called
-/// concurrently on different runs, so the output must not overlap itself.
+/// chunk) along the plan's outermost dim (or its only one, cut into pieces).
+/// f is called concurrently on different runs, so the output must not
+/// overlap itself.
 template <std::size_t N, class F>
 void parallel_for_each_run(const StridedPlan<N>& p, std::int64_t grain, F f) {
   if (p.ndim == 1) {
@@ -117,7 +117,7 @@ void parallel_for_each_run(const StridedPlan<N>& p, std::int64_t grain, F f) {
   }
   std::int64_t per_index = 1;  // elements behind one index of the outermost dim
   for (std::size_t d = 1; d < p.ndim; ++d) per_index *= p.size[d];
-  parallel_for(p.size[0], std::max<std::int64_t>(1, grain / std::max<std::int64_t>(1, per_index)), [&](std::int64_t b, std::int64_t e) {
+  parallel_for(p.size[0], items_grain(per_index, grain), [&](std::int64_t b, std::int64_t e) {
     StridedPlan<N> part = p;
     part.size[0] = e - b;
     for_each_run(part, [&](std::array<std::int64_t, N> off, std::int64_t n, const std::array<std::int64_t, N>& st) {

@@ -1,6 +1,7 @@
 #pragma once
 // Intra-op parallelism: xgrad's kernels (and any user kernel) split work over
 // a small pool of threads (Note [Thread pool] in parallel.cpp).
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -13,6 +14,12 @@ constexpr std::int64_t kParallelGrain = 65536;
 /// The same for memory-bound work (add, copy, sum: ~0.1 ns per value), whose
 /// chunks must be bigger to pay for the wake-up.
 constexpr std::int64_t kParallelGrainMemory = 4 * kParallelGrain;
+
+/// The grain in items (rows, planes) when each item holds `values_per_item`
+/// values: about `grain` values a chunk, at least one item.
+inline std::int64_t items_grain(std::int64_t values_per_item, std::int64_t grain = kParallelGrain) {
+  return values_per_item > 0 ? std::max<std::int64_t>(1, grain / values_per_item) : grain;
+}
 
 namespace detail {
 void parallel_for_impl(std::int64_t n, std::int64_t grain, void (*call)(const void*, std::int64_t, std::int64_t),
