@@ -72,6 +72,18 @@ void map(T* y, i64 n, F f, const P*... in) {
   if (i < n) store_tail(y + i, f(load_tail(in + i, n - i, T(0))...), n - i);
 }
 
+/// Σ f(in[i]...) for i < n in one batch accumulator, lanes not yet added
+/// (horizontal_sum does that); the last batch is padded with `pad`, which
+/// must make f contribute 0.
+template <class T, class F, class... P>
+B<T> fold(i64 n, T pad, F f, const P*... in) {
+  B<T> acc = splat(T(0));
+  i64 i = 0;
+  for (; i + width<T> <= n; i += width<T>) acc += f(load(in + i)...);
+  if (i < n) acc += f(load_tail(in + i, n - i, pad)...);
+  return acc;
+}
+
 // ---------------------------------------------------------------- unary functions
 
 template <class T>
@@ -269,23 +281,29 @@ void accumulate(T* dst, const T* src, i64 n) {
 
 // ---------------------------------------------------------------- softmax
 
+/// Σ exp(x − m) over a row (the padding is −inf: exp gives 0), also storing
+/// each exp(x − m) into `e` when it is given.
 template <class T>
-void softmax_row(const T* x, T* y, i64 n, bool log) {
-  const T m = extremum<T, true>(x, n);  // NaN anywhere: a NaN row; all −inf: NaN (x − m), both as in torch
-  const B<T> mv = splat(m);
+T sum_exp_shifted(const T* x, i64 n, const B<T>& m, T* e) {
   B<T> s = splat(T(0));
   i64 i = 0;
   for (; i + width<T> <= n; i += width<T>) {
-    const B<T> e = xsimd::exp(load(x + i) - mv);
-    s += e;
-    if (!log) e.store_unaligned(y + i);
+    const B<T> v = xsimd::exp(load(x + i) - m);
+    s += v;
+    if (e) v.store_unaligned(e + i);
   }
   if (i < n) {
-    const B<T> e = xsimd::exp(load_tail(x + i, n - i, -std::numeric_limits<T>::infinity()) - mv);
-    s += e;
-    if (!log) store_tail(y + i, e, n - i);
+    const B<T> v = xsimd::exp(load_tail(x + i, n - i, -std::numeric_limits<T>::infinity()) - m);
+    s += v;
+    if (e) store_tail(e + i, v, n - i);
   }
-  const T total = horizontal_sum<T>(s);
+  return horizontal_sum<T>(s);
+}
+
+template <class T>
+void softmax_row(const T* x, T* y, i64 n, bool log) {
+  const B<T> mv = splat(extremum<T, true>(x, n));  // NaN anywhere: a NaN row; all −inf: NaN (x − m), both as in torch
+  const T total = sum_exp_shifted(x, n, mv, log ? nullptr : y);
   if (log) {
     const B<T> log_total = xsimd::log(splat(total));  // (x − m) − log s: m + log s would round away log s
     map(y, n, [&](const B<T>& v) { return (v - mv) - log_total; }, x);
@@ -298,13 +316,8 @@ void softmax_row(const T* x, T* y, i64 n, bool log) {
 template <class T>
 void softmax_backward_row(const T* g, const T* y, T* dx, i64 n, bool log) {
   // softmax: dx = y ⊙ (g − Σ g⊙y); log_softmax: dx = g − eʸ Σ g.
-  B<T> acc = splat(T(0));
-  i64 i = 0;
-  for (; i + width<T> <= n; i += width<T>) acc += log ? load(g + i) : load(g + i) * load(y + i);
-  if (i < n) {
-    const B<T> gv = load_tail(g + i, n - i, T(0));
-    acc += log ? gv : gv * load_tail(y + i, n - i, T(0));
-  }
+  const B<T> acc = log ? fold(n, T(0), [](const B<T>& gv) { return gv; }, g)
+                       : fold(n, T(0), [](const B<T>& gv, const B<T>& yv) { return gv * yv; }, g, y);
   const B<T> s = splat(horizontal_sum<T>(acc));
   if (log) {
     map(dx, n, [&](const B<T>& gv, const B<T>& yv) { return gv - xsimd::exp(yv) * s; }, g, y);
@@ -317,14 +330,9 @@ void softmax_backward_row(const T* g, const T* y, T* dx, i64 n, bool log) {
 
 template <class T>
 T logsumexp_row(const T* x, i64 n) {
-  const T m = extremum<T, true>(x, n);
-  const B<T> mv = splat(m);
-  B<T> s = splat(T(0));
-  i64 i = 0;
-  for (; i + width<T> <= n; i += width<T>) s += xsimd::exp(load(x + i) - mv);
-  if (i < n) s += xsimd::exp(load_tail(x + i, n - i, -std::numeric_limits<T>::infinity()) - mv);
+  const B<T> mv = splat(extremum<T, true>(x, n));
   alignas(64) T lanes[B<T>::size];
-  (xsimd::log(splat(horizontal_sum<T>(s))) + mv).store_aligned(lanes);
+  (xsimd::log(splat(sum_exp_shifted<T>(x, n, mv, nullptr))) + mv).store_aligned(lanes);
   return lanes[0];
 }
 
@@ -410,16 +418,7 @@ void layer_norm_row(const T* x, const T* w, const T* b, T* y, i64 n, double eps,
   // RMSNorm (not centred) is the same with the mean taken as 0.
   const double mu = centred ? static_cast<double>(sum(x, n)) / static_cast<double>(n) : 0.0;
   const B<T> mv = splat(static_cast<T>(mu));
-  B<T> acc = splat(T(0));
-  i64 i = 0;
-  for (; i + width<T> <= n; i += width<T>) {
-    const B<T> c = load(x + i) - mv;
-    acc += c * c;
-  }
-  if (i < n) {
-    const B<T> c = load_tail(x + i, n - i, static_cast<T>(mu)) - mv;
-    acc += c * c;
-  }
+  const B<T> acc = fold(n, static_cast<T>(mu), [&](const B<T>& v) { return (v - mv) * (v - mv); }, x);  // pad μ: adds 0
   const double var = static_cast<double>(horizontal_sum<T>(acc)) / static_cast<double>(n);
   const double inv = 1.0 / __builtin_sqrt(var + eps);
   *mean = mu;
@@ -438,19 +437,17 @@ void layer_norm_backward_row(const T* g, const T* x, const T* w, double mean, do
   // Not centred (RMSNorm: μ = 0): dx = r·(gy − x̂·mean(gy·x̂)).
   const B<T> mv = splat(static_cast<T>(mean)), k = splat(static_cast<T>(rstd)), one = splat(T(1));
   B<T> sum_gy = splat(T(0)), sum_gyx = sum_gy;
+  auto add_into = [](T* p, const B<T>& v, i64 count) {  // p[0..count) += v's first count lanes
+    if (count == width<T>) return (load(p) + v).store_unaligned(p);
+    store_tail(p, load_tail(p, count, T(0)) + v, count);
+  };
   auto step = [&](T* dwp, T* dbp, const B<T>& gv, const B<T>& xv, const B<T>& wv, i64 i, i64 count) {
     const B<T> xhat = (xv - mv) * k;
     const B<T> gy = gv * wv;
     sum_gy += gy;
     sum_gyx += gy * xhat;
-    if (dwp) {
-      const B<T> upd = (count == width<T> ? load(dwp + i) : load_tail(dwp + i, count, T(0))) + gv * xhat;
-      count == width<T> ? upd.store_unaligned(dwp + i) : store_tail(dwp + i, upd, count);
-    }
-    if (dbp) {
-      const B<T> upd = (count == width<T> ? load(dbp + i) : load_tail(dbp + i, count, T(0))) + gv;
-      count == width<T> ? upd.store_unaligned(dbp + i) : store_tail(dbp + i, upd, count);
-    }
+    if (dwp) add_into(dwp + i, gv * xhat, count);
+    if (dbp) add_into(dbp + i, gv, count);
   };
   i64 i = 0;
   for (; i + width<T> <= n; i += width<T>) step(dw, db, load(g + i), load(x + i), w ? load(w + i) : one, i, width<T>);
