@@ -169,8 +169,7 @@ Tensor unary_kernel(UnaryOp op, const Tensor& x, const char* name) {
   Tensor y = make_tensor(x.shape(), x.dtype(), name);
   dispatch_float(x.dtype(), name, [&](auto z) {
     using T = decltype(z);
-    const auto kernel = simd::kernels<T>().unary[static_cast<int>(op)];
-    auto run = [kernel](const T* in, T* out, std::int64_t n) { kernel(in, out, n); };
+    const auto run = simd::kernels<T>().unary[static_cast<int>(op)];
     if (x.is_contiguous()) {
       const T* px = x.data<T>();
       T* py = y.data<T>();

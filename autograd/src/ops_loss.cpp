@@ -131,34 +131,41 @@ void check_loss_options(const Tensor& input, const CrossEntropyOptions& opts, st
   }
 }
 
+/// Validated class targets as rows: each row's class (0 where ignored), its
+/// weight (the class weight, 0 where ignored) and whether it is kept.
+detail::CrossEntropyRows class_rows(const Tensor& target, std::int64_t n, std::int64_t classes,
+                                    const CrossEntropyOptions& opts, const char* op) {
+  detail::CrossEntropyRows rows;
+  rows.target = class_targets(target, n, classes, opts.ignore_index, op);
+  std::vector<double> class_w;
+  if (opts.weight.defined()) class_w = opts.weight.to_vector<double>();
+  for (std::int64_t& t : rows.target) {
+    const bool ignored = t == opts.ignore_index;
+    if (ignored) t = 0;  // any class: its weight is 0
+    rows.sample_w.push_back(ignored ? 0.0 : class_w.empty() ? 1.0 : class_w[static_cast<std::size_t>(t)]);
+    rows.kept.push_back(ignored ? 0.0 : 1.0);
+  }
+  if (opts.weight.defined()) rows.class_w = opts.weight.detach();
+  rows.smoothing = opts.label_smoothing;
+  return rows;
+}
+
 Tensor nll(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts, const char* op) {
   detail::check_defined(log_probs, op);
   XG_CHECK(log_probs.dim() == 1 || log_probs.dim() == 2, op, "expects input [N, C] or [C], got ", log_probs.shape());
   const Tensor lp = log_probs.dim() == 1 ? unsqueeze(log_probs, 0) : log_probs;
   const std::int64_t n = lp.size(0), classes = lp.size(1);
   check_loss_options(log_probs, opts, classes, op);
-  const auto t = class_targets(target, n, classes, opts.ignore_index, op);
-  std::vector<double> w_host;
-  if (opts.weight.defined()) w_host = opts.weight.to_vector<double>();
-  // Per-sample weight: the class weight, 0 for ignored targets.
-  std::vector<double> sample_w(static_cast<std::size_t>(n));
-  std::vector<std::int64_t> safe(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < t.size(); ++i) {
-    const bool ignored = t[i] == opts.ignore_index;
-    safe[i] = ignored ? 0 : t[i];
-    sample_w[i] = ignored ? 0.0 : (w_host.empty() ? 1.0 : w_host[static_cast<std::size_t>(t[i])]);
-  }
-  const Tensor idx = from_vector(safe, Shape{n, 1});
-  const Tensor w = from_vector(sample_w, Shape{n}, lp.dtype());
+  const detail::CrossEntropyRows rows = class_rows(target, n, classes, opts, op);
+  const Tensor idx = from_vector(rows.target, Shape{n, 1});
+  const Tensor w = from_vector(rows.sample_w, Shape{n}, lp.dtype());
   const Tensor picked = reshape(gather(lp, 1, idx), Shape{n});
   Tensor loss = -picked * w;
   if (opts.label_smoothing > 0) {
     // torch: (1 − ε)·nll + ε·(−Σ_c w_c log p_c / C), the second term only for kept targets.
-    std::vector<double> kept(t.size());
-    for (std::size_t i = 0; i < t.size(); ++i) kept[i] = t[i] == opts.ignore_index ? 0.0 : 1.0;
     const Tensor class_w = opts.weight.defined() ? opts.weight.to(lp.dtype()) : ones(Shape{classes}, lp.dtype());
     const Tensor smooth = -sum(lp * class_w, {1}) / static_cast<double>(classes);
-    loss = loss * (1.0 - opts.label_smoothing) + smooth * from_vector(kept, Shape{n}, lp.dtype()) * opts.label_smoothing;
+    loss = loss * (1.0 - opts.label_smoothing) + smooth * from_vector(rows.kept, Shape{n}, lp.dtype()) * opts.label_smoothing;
   }
   Tensor out;
   switch (opts.reduction) {
@@ -184,20 +191,9 @@ Tensor nll(const Tensor& log_probs, const Tensor& target, const CrossEntropyOpti
 Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts) {
   const Tensor x = logits.dim() == 1 ? unsqueeze(logits, 0) : logits;
   const std::int64_t n = x.size(0), classes = x.size(1);
-  auto rows = std::make_shared<detail::CrossEntropyRows>();
-  rows->target = class_targets(target, n, classes, opts.ignore_index, "cross_entropy");
-  std::vector<double> class_w;
-  if (opts.weight.defined()) class_w = opts.weight.to_vector<double>();
+  const auto rows = std::make_shared<const detail::CrossEntropyRows>(class_rows(target, n, classes, opts, "cross_entropy"));
   double total_w = 0;
-  for (std::int64_t& t : rows->target) {
-    const bool ignored = t == opts.ignore_index;
-    if (ignored) t = 0;  // any class: its weight is 0
-    rows->sample_w.push_back(ignored ? 0.0 : class_w.empty() ? 1.0 : class_w[static_cast<std::size_t>(t)]);
-    rows->kept.push_back(ignored ? 0.0 : 1.0);
-    total_w += rows->sample_w.back();
-  }
-  if (opts.weight.defined()) rows->class_w = opts.weight.detach();
-  rows->smoothing = opts.label_smoothing;
+  for (double w : rows->sample_w) total_w += w;
   Tensor per_sample, lse;
   {
     NoGradGuard no_grad;
