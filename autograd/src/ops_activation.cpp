@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "kernels.hpp"
+#include "unary_primitive.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
 
@@ -12,16 +13,19 @@ namespace xg {
 
 using detail::needs_grad;
 
-Tensor erf(const Tensor& x) {
-  Tensor y = detail::unary_kernel(detail::UnaryOp::Erf, x, "erf");
-  if (needs_grad(x)) {
-    make_node(y, "ErfBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
-      const Tensor x_ = sx.unpack(self);
-      return {g * exp(-(x_ * x_)) * (2.0 / std::sqrt(M_PI))};
-    }, x);
-  }
-  return y;
+namespace {
+// Unary primitives (Note [Elementwise primitives]). SiLU's one SIMD pass each
+// way replaces x·σ(x)'s two nodes and three passes.
+XG_PRIMITIVE(ErfPrim, "erf", "ErfBackward", Erf, Input, false)
+inline Tensor ErfPrim::grad(const Tensor& g, const Tensor& x) { return g * exp(-(x * x)) * (2.0 / std::sqrt(M_PI)); }
+XG_PRIMITIVE(SiluPrim, "silu", "SiluBackward", Silu, Input, true)
+inline Tensor SiluPrim::grad(const Tensor& g, const Tensor& x) {
+  const Tensor s = sigmoid(x);
+  return g * s * (1.0 + x * (1.0 - s));
 }
+}  // namespace
+
+Tensor erf(const Tensor& x) { return detail::unary<ErfPrim>(x); }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
   return where(gt(x.detach(), 0.0), x, x * negative_slope);
@@ -77,22 +81,7 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
   return y;
 }
 
-// SiLU is one op (one SIMD pass each way, saving x) rather than x·σ(x)'s
-// two nodes and three passes; create_graph uses σ(x)(1 + x(1 − σ(x))) in Tensor ops.
-Tensor silu(const Tensor& x) {
-  detail::check_defined(x, "silu");
-  detail::check_float(x, "silu");
-  Tensor y = detail::unary_kernel(detail::UnaryOp::Silu, x, "silu");
-  if (needs_grad(x)) {
-    make_node(y, "SiluBackward", [sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
-      const Tensor x_ = sx.unpack(self);
-      if (!GradMode::is_enabled()) return {detail::fused_unary_backward(detail::UnaryOp::Silu, g, x_)};
-      const Tensor s = sigmoid(x_);
-      return {g * s * (1.0 + x_ * (1.0 - s))};
-    }, x);
-  }
-  return y;
-}
+Tensor silu(const Tensor& x) { return detail::unary<SiluPrim>(x); }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
   detail::check_float(x, "softplus");

@@ -18,6 +18,7 @@
 #include <limits>
 
 #include "kernels.hpp"
+#include "unary_primitive.hpp"
 #include "op_samples.hpp"
 
 namespace xg {
@@ -200,41 +201,8 @@ Tensor neg(const Tensor& x) {
   return y;
 }
 
-// Note [Elementwise primitives]
-// A unary primitive is data: the name the user called, its kernel (an entry
-// of the SIMD table, Note [SIMD dispatch]), which value its backward keeps
-// (the input or the output, whichever the formula needs), and its gradient
-// as a differentiable formula of (g, kept). unary<P> validates, runs the
-// kernel and records the node; with `fused`, the backward runs one SIMD pass
-// unless create_graph asks for the formula. A new primitive is one struct.
+// Unary primitives (Note [Elementwise primitives] in unary_primitive.hpp).
 namespace {
-enum class Keep { Input, Output };
-
-template <class P>
-Tensor unary(const Tensor& x) {
-  Tensor y = detail::unary_kernel(P::kernel, x, P::name);
-  if (needs_grad(x)) {
-    constexpr bool keep_output = P::keep == Keep::Output;
-    make_node(y, P::node, [kept = SavedTensor(keep_output ? y : x, keep_output)](const Tensor& g, Node& self) -> TensorList {
-      const Tensor v = kept.unpack(self);
-      if constexpr (P::fused) {
-        if (!GradMode::is_enabled()) return {detail::fused_unary_backward(P::kernel, g, v)};
-      }
-      return {P::grad(g, v)};
-    }, x);
-  }
-  return y;
-}
-
-#define XG_PRIMITIVE(STRUCT, NAME, NODE, KERNEL, KEEP, FUSED) \
-  struct STRUCT {                                             \
-    static constexpr const char* name = NAME;                 \
-    static constexpr const char* node = NODE;                 \
-    static constexpr UnaryOp kernel = UnaryOp::KERNEL;        \
-    static constexpr Keep keep = Keep::KEEP;                  \
-    static constexpr bool fused = FUSED;                      \
-    static Tensor grad(const Tensor& g, const Tensor& v);     \
-  };
 XG_PRIMITIVE(ExpPrim, "exp", "ExpBackward", Exp, Output, false)
 inline Tensor ExpPrim::grad(const Tensor& g, const Tensor& y) { return g * y; }
 XG_PRIMITIVE(Expm1Prim, "expm1", "Expm1Backward", Expm1, Output, false)
@@ -257,20 +225,19 @@ XG_PRIMITIVE(SigmoidPrim, "sigmoid", "SigmoidBackward", Sigmoid, Output, true)
 inline Tensor SigmoidPrim::grad(const Tensor& g, const Tensor& y) { return g * y * (1.0 - y); }
 XG_PRIMITIVE(ReluPrim, "relu", "ReluBackward", Relu, Output, true)
 inline Tensor ReluPrim::grad(const Tensor& g, const Tensor& y) { return g * gt(y.detach(), 0.0); }
-#undef XG_PRIMITIVE
 }  // namespace
 
-Tensor exp(const Tensor& x) { return unary<ExpPrim>(x); }
-Tensor expm1(const Tensor& x) { return unary<Expm1Prim>(x); }
-Tensor log(const Tensor& x) { return unary<LogPrim>(x); }
-Tensor log1p(const Tensor& x) { return unary<Log1pPrim>(x); }
-Tensor sqrt(const Tensor& x) { return unary<SqrtPrim>(x); }
-Tensor rsqrt(const Tensor& x) { return unary<RsqrtPrim>(x); }
-Tensor sin(const Tensor& x) { return unary<SinPrim>(x); }
-Tensor cos(const Tensor& x) { return unary<CosPrim>(x); }
-Tensor tanh(const Tensor& x) { return unary<TanhPrim>(x); }
-Tensor sigmoid(const Tensor& x) { return unary<SigmoidPrim>(x); }
-Tensor relu(const Tensor& x) { return unary<ReluPrim>(x); }
+Tensor exp(const Tensor& x) { return detail::unary<ExpPrim>(x); }
+Tensor expm1(const Tensor& x) { return detail::unary<Expm1Prim>(x); }
+Tensor log(const Tensor& x) { return detail::unary<LogPrim>(x); }
+Tensor log1p(const Tensor& x) { return detail::unary<Log1pPrim>(x); }
+Tensor sqrt(const Tensor& x) { return detail::unary<SqrtPrim>(x); }
+Tensor rsqrt(const Tensor& x) { return detail::unary<RsqrtPrim>(x); }
+Tensor sin(const Tensor& x) { return detail::unary<SinPrim>(x); }
+Tensor cos(const Tensor& x) { return detail::unary<CosPrim>(x); }
+Tensor tanh(const Tensor& x) { return detail::unary<TanhPrim>(x); }
+Tensor sigmoid(const Tensor& x) { return detail::unary<SigmoidPrim>(x); }
+Tensor relu(const Tensor& x) { return detail::unary<ReluPrim>(x); }
 
 Tensor abs(const Tensor& x) {
   detail::check_defined(x, "abs");
