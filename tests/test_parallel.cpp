@@ -34,6 +34,23 @@ double process_cpu_seconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
 }
 
+/// f() on 1 thread, then twice on 2 threads.
+struct Runs {
+  std::vector<xg::Tensor> one, two, again;
+};
+template <class F>
+Runs on_1_then_2_threads(const F& f) {
+  Runs r;
+  {
+    ThreadCount t(1);
+    r.one = f();
+  }
+  ThreadCount t(2);
+  r.two = f();
+  r.again = f();
+  return r;
+}
+
 bool same_bits(const xg::Tensor& a, const xg::Tensor& b) {
   const xg::Tensor x = a.contiguous(), y = b.contiguous();
   return x.shape() == y.shape() && std::memcmp(x.data<float>(), y.data<float>(), sizeof(float) * x.numel()) == 0;
@@ -178,16 +195,7 @@ TEST_CASE("LayerNorm's weight and bias gradients, summed over fixed blocks of ro
     (xg::layer_norm(x, {64}, w, b) * xg::arange(64.0)).sum().backward();
     return std::vector<xg::Tensor>{x.grad().clone(), w.grad().clone(), b.grad().clone()};
   };
-  std::vector<xg::Tensor> one, two, again;
-  {
-    ThreadCount t(1);
-    one = grads();
-  }
-  {
-    ThreadCount t(2);
-    two = grads();
-    again = grads();
-  }
+  const auto [one, two, again] = on_1_then_2_threads(grads);
   for (int i = 0; i < 3; ++i) {
     CHECK(same_bits(one[static_cast<std::size_t>(i)], two[static_cast<std::size_t>(i)]));
     CHECK(same_bits(two[static_cast<std::size_t>(i)], again[static_cast<std::size_t>(i)]));
@@ -199,4 +207,27 @@ TEST_CASE("LayerNorm's weight and bias gradients, summed over fixed blocks of ro
   (xg::layer_norm(x64, {64}, w64, b64) * xg::arange(64.0, xg::float64)).sum().backward();
   test::check_values(one[1], test::values(w64.grad()), 1e-4);
   test::check_values(one[2], test::values(b64.grad()), 1e-4);
+}
+
+TEST_CASE("matrix products on 2 threads (Note [Threads in matrix products]): the same bits run after run, the 1-thread values to rounding, every layout and batch") {
+  xg::manual_seed(13);
+  // Large products split by rows or columns, batches of small ones by member,
+  // transposed operands, float64, and sizes that do not divide into panels.
+  const xg::Tensor a = xg::randn({1000, 300}), b = xg::randn({300, 257}), wide = xg::randn({300, 3000});
+  const xg::Tensor batch_a = xg::randn({40, 37, 24}), batch_b = xg::randn({40, 24, 45});
+  const xg::Tensor a64 = xg::randn({513, 200}, xg::float64), b64 = xg::randn({200, 300}, xg::float64);
+  auto run = [&] {
+    return std::vector<xg::Tensor>{xg::matmul(a, b),           xg::matmul(a.t().contiguous().t(), b),
+                                   xg::matmul(b.t(), a.t()),   xg::matmul(a.narrow(0, 0, 8), wide),
+                                   xg::matmul(batch_a, batch_b), xg::matmul(batch_b.transpose(1, 2), batch_a.transpose(1, 2)),
+                                   xg::matmul(a64, b64)};
+  };
+  const auto [one, two, again] = on_1_then_2_threads(run);
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    INFO("product ", i);
+    const bool f64 = one[i].dtype() == xg::float64;
+    const xg::Tensor x = two[i].contiguous(), y = again[i].contiguous();
+    CHECK(std::memcmp(x.data_ptr(), y.data_ptr(), x.nbytes()) == 0);
+    test::check_values(two[i], test::values(one[i]), f64 ? 1e-12 : 1e-4);
+  }
 }
