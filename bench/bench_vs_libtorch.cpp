@@ -272,6 +272,15 @@ int main(int argc, char** argv) {
     auto tl = std::make_shared<bench::TorchLstm>(32, 32, 64, 128);
     race("LSTM step T32 N32 64->128", threads, [xl] { xl->step(); }, [tl] { tl->step(); }, "<= 0.8");
   }
+  // The causal attention core alone, fwd+bwd: each library's own SDPA.
+  for (int threads : {1, 2})
+    for (auto [bh, t, d] : {std::array<std::int64_t, 3>{64, 64, 32}, std::array<std::int64_t, 3>{64, 128, 32},
+                            std::array<std::int64_t, 3>{24, 256, 64}, std::array<std::int64_t, 3>{12, 512, 64}}) {
+      auto xa = std::make_shared<bench::XgAttention>(bh, t, d);
+      auto ta = std::make_shared<bench::TorchAttention>(bh, t, d);
+      race("causal attention fwd+bwd BH" + std::to_string(bh) + " T" + std::to_string(t) + " d" + std::to_string(d),
+           threads, [xa] { xa->step(); }, [ta] { ta->step(); }, "<= 1.0");
+    }
   for (std::int64_t t : {64, 256}) {
     // q, k, v = x.split(3 heads' worth) -> [B, H, T, d] -> scores -> context, like attention's reshapes.
     const std::int64_t b = 16, h = 4, d = 32;

@@ -130,7 +130,6 @@ class TorchGpt {
     head_ = weight({v, e});
     tokens_ = torch::randint(0, v, {batch, t});
     targets_ = torch::randint(0, v, {batch * t});
-    mask_ = torch::full({t, t}, -INFINITY).triu(1);
     opt_ = std::make_unique<torch::optim::AdamW>(params_, torch::optim::AdamWOptions(3e-4));
   }
   void step() {
@@ -144,8 +143,9 @@ class TorchGpt {
     auto parts = qkv.split(e, 2);
     auto heads = [&](const torch::Tensor& p) { return p.reshape({b, t, h, d}).permute({0, 2, 1, 3}).reshape({b * h, t, d}); };
     auto q = heads(parts[0]), k = heads(parts[1]), val = heads(parts[2]);
-    auto att = torch::softmax(torch::matmul(q, k.transpose(1, 2)) * (1.0 / std::sqrt(double(d))) + mask_, -1);
-    auto y = torch::matmul(att, val).reshape({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, e});
+    auto att = std::get<0>(at::_scaled_dot_product_attention(q, k, val, {}, 0.0, /*need_attn_weights=*/false,
+                                                                 /*is_causal=*/true));
+    auto y = att.reshape({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, e});
     x = x + linear(y, w_o_, b_o_);
     x = x + linear(torch::gelu(linear(torch::layer_norm(x, {e}, ln_w_[1], ln_b_[1]), w_1_, b_1_)), w_2_, b_2_);
     auto logits = torch::matmul(torch::layer_norm(x, {e}, ln_w_[2], ln_b_[2]), head_.t());
@@ -157,8 +157,28 @@ class TorchGpt {
   int64_t b_, t_, e_, h_, v_;
   std::vector<torch::Tensor> params_;
   torch::Tensor tok_, pos_, ln_w_[3], ln_b_[3], w_qkv_, b_qkv_, w_o_, b_o_, w_1_, b_1_, w_2_, b_2_, head_;
-  torch::Tensor tokens_, targets_, mask_;
+  torch::Tensor tokens_, targets_;
   std::unique_ptr<torch::optim::AdamW> opt_;
+};
+
+/// XgAttention (xgrad_workloads.hpp) in libtorch 1.13: its own attention
+/// core, at::_scaled_dot_product_attention, causal, without the weights.
+class TorchAttention {
+ public:
+  TorchAttention(int64_t bh, int64_t t, int64_t d) {
+    torch::manual_seed(1);
+    q_ = torch::randn({bh, t, d}).requires_grad_(true);
+    k_ = torch::randn({bh, t, d}).requires_grad_(true);
+    v_ = torch::randn({bh, t, d}).requires_grad_(true);
+    g_ = torch::randn({bh, t, d});
+  }
+  void step() {
+    std::get<0>(at::_scaled_dot_product_attention(q_, k_, v_, {}, 0.0, false, true)).backward(g_);
+    q_.mutable_grad().reset(), k_.mutable_grad().reset(), v_.mutable_grad().reset();
+  }
+
+ private:
+  torch::Tensor q_, k_, v_, g_;
 };
 
 /// XgLstm (xgrad_workloads.hpp) in libtorch.

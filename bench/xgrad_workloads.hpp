@@ -187,7 +187,9 @@ struct GptShape {
 /// One training step of a GPT-style decoder block: token + position
 /// embedding, pre-LayerNorm causal multi-head attention, GELU MLP (4E),
 /// final LayerNorm, LM head, mean cross-entropy, AdamW. torch_workloads.hpp
-/// runs the same program op for op.
+/// runs the same program op for op; the attention core is each library's
+/// own (xgrad's fused scaled_dot_product_attention, libtorch 1.13's
+/// at::_scaled_dot_product_attention).
 class XgGpt {
  public:
   explicit XgGpt(const GptShape& s) : s_(s) {
@@ -214,11 +216,6 @@ class XgGpt {
     head_ = weight({v, e});
     tokens_ = xg::randint(0, v, {s.batch, t});
     targets_ = xg::randint(0, v, {s.batch * t});
-    // Additive causal mask: −inf above the diagonal.
-    std::vector<float> m(static_cast<std::size_t>(t * t), 0.0f);
-    for (std::int64_t i = 0; i < t; ++i)
-      for (std::int64_t j = i + 1; j < t; ++j) m[static_cast<std::size_t>(i * t + j)] = -INFINITY;
-    mask_ = xg::from_vector(m, {t, t});
     xg::optim::AdamWOptions o;
     o.lr = 3e-4;
     opt_ = std::make_unique<xg::optim::AdamW>(params_, o);
@@ -234,8 +231,8 @@ class XgGpt {
     const auto parts = xg::split(qkv, e, 2);
     auto heads = [&](const xg::Tensor& p) { return p.reshape({b, t, h, d}).permute({0, 2, 1, 3}).reshape({b * h, t, d}); };
     const xg::Tensor q = heads(parts[0]), k = heads(parts[1]), val = heads(parts[2]);
-    const xg::Tensor att = xg::softmax(xg::matmul(q, k.transpose(1, 2)) * (1.0 / std::sqrt(double(d))) + mask_, -1);
-    const xg::Tensor y = xg::matmul(att, val).reshape({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, e});
+    const xg::Tensor att = xg::scaled_dot_product_attention(q, k, val, {}, /*is_causal=*/true);
+    const xg::Tensor y = att.reshape({b, h, t, d}).permute({0, 2, 1, 3}).reshape({b, t, e});
     x = x + linear(y, w_o_, b_o_);
     x = x + linear(xg::gelu(linear(xg::layer_norm(x, {e}, ln_w_[1], ln_b_[1]), w_1_, b_1_)), w_2_, b_2_);
     const xg::Tensor logits = xg::matmul(xg::layer_norm(x, {e}, ln_w_[2], ln_b_[2]), head_.t());
@@ -247,8 +244,27 @@ class XgGpt {
   GptShape s_;
   xg::TensorList params_;
   xg::Tensor tok_, pos_, ln_w_[3], ln_b_[3], w_qkv_, b_qkv_, w_o_, b_o_, w_1_, b_1_, w_2_, b_2_, head_;
-  xg::Tensor tokens_, targets_, mask_;
+  xg::Tensor tokens_, targets_;
   std::unique_ptr<xg::optim::AdamW> opt_;
+};
+
+/// The attention core alone, causal: q, k, v [batch·heads, T, d] -> output,
+/// then backward from a fixed gradient.
+class XgAttention {
+ public:
+  XgAttention(std::int64_t bh, std::int64_t t, std::int64_t d) {
+    xg::manual_seed(1);
+    const auto o = xg::TensorOptions(xg::float32).requires_grad(true);
+    q_ = xg::randn({bh, t, d}, o), k_ = xg::randn({bh, t, d}, o), v_ = xg::randn({bh, t, d}, o);
+    g_ = xg::randn({bh, t, d});
+  }
+  void step() {
+    xg::backward({xg::scaled_dot_product_attention(q_, k_, v_, {}, true)}, {g_});
+    q_.zero_grad(), k_.zero_grad(), v_.zero_grad();
+  }
+
+ private:
+  xg::Tensor q_, k_, v_, g_;
 };
 
 /// An LSTM training step: sequence [T, N, in], loss mean(output²), Adam.

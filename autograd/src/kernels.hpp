@@ -45,6 +45,16 @@ Tensor softmax_kernel(const Tensor& x, std::int64_t dim, bool log);
 /// Its gradient from the output y and the incoming g, one pass per row.
 Tensor softmax_backward_kernel(const Tensor& g, const Tensor& y, std::int64_t dim, bool log);
 
+/// The attention core's row pass (Note [Fused attention] in ops_attention.cpp):
+/// each row of scores [rows, S] (row r is query r % L) becomes
+/// softmax(scale·s + mask) over its visible columns (j <= r % L when causal),
+/// 0 elsewhere. mask: undefined, or a float view whose row r starts
+/// mask_rows[r] elements after its first element.
+void attention_probs_kernel(Tensor& scores, std::int64_t L, double scale, const Tensor& mask,
+                            const std::vector<std::int64_t>& mask_rows, bool causal);
+/// dP → the gradient of the masked, scaled scores, in place: P ⊙ (dP − Σ dP⊙P) per row.
+void attention_probs_backward_kernel(Tensor& dprobs, const Tensor& probs, std::int64_t L, bool causal);
+
 /// Cross-entropy with class targets over rows of logits x [n, C], one pass
 /// per row (Note [Fused cross_entropy] in ops_loss.cpp): the per-sample loss
 /// ℓᵢ = wᵢ(1−ε)(lseᵢ − xᵢ,ₜ) + ε·kᵢ/C·(W·lseᵢ − Σ_c cw_c xᵢ,c), and each row's lse.

@@ -20,7 +20,7 @@ std::vector<OpSample> build() {
       {"linear algebra", detail::samples_linalg},   {"shape", detail::samples_shape}, {"view", detail::samples_view},
       {"activations", detail::samples_activation},  {"losses", detail::samples_loss},
       {"indexing", detail::samples_index},          {"convolution, pooling", detail::samples_conv},
-      {"normalisation", detail::samples_norm},
+      {"normalisation", detail::samples_norm},       {"attention", detail::samples_attention},
   };
   std::vector<OpSample> all;
   for (const auto& [family, samples] : families)

@@ -19,5 +19,6 @@ std::vector<OpSample> samples_loss();
 std::vector<OpSample> samples_index();
 std::vector<OpSample> samples_conv();
 std::vector<OpSample> samples_norm();
+std::vector<OpSample> samples_attention();
 
 }  // namespace xg::detail

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <tuple>
 
 #include "xgrad/nn/init.hpp"
 
@@ -41,7 +42,7 @@ MultiheadAttention::MultiheadAttention(std::int64_t e, std::int64_t heads, bool 
 }
 
 std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                                                      const Tensor& attn_mask, bool is_causal) {
+                                                      const Tensor& attn_mask, bool is_causal, bool need_weights) {
   for (const Tensor* t : {&query, &key, &value})
     XG_CHECK(t->dim() == 3 && t->size(2) == embed_dim, "MultiheadAttention", "inputs must be [",
              batch_first ? "N, L, " : "L, N, ", embed_dim, "], got ", t->shape());
@@ -58,17 +59,23 @@ std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const
     return reshape(permute(reshape(y, {n, t, num_heads, d}), {0, 2, 1, 3}), {n * num_heads, t, d});
   };
   Tensor mask = attn_mask;
+  // A bool mask marks the positions that may NOT attend, as in torch.nn.MultiheadAttention.
+  if (mask.defined() && mask.dtype() == Dtype::Bool)
+    mask = masked_fill(zeros(mask.shape(), q_in.dtype()), mask, -std::numeric_limits<double>::infinity());
   if (mask.defined() && mask.dim() == 2) mask = reshape(mask, {1, L, S});
-  auto [heads_out, weights] = scaled_dot_product_attention(project(q_in, 0), project(k_in, 1), project(v_in, 2), mask,
-                                                           is_causal);
+  const Tensor q = project(q_in, 0), k = project(k_in, 1), v = project(v_in, 2);
+  Tensor heads_out, weights;
+  if (need_weights) std::tie(heads_out, weights) = nn::scaled_dot_product_attention(q, k, v, mask, is_causal);
+  else heads_out = xg::scaled_dot_product_attention(q, k, v, mask, is_causal, std::nullopt);
   // [N·H, L, d] -> [N, L, E]
   const Tensor merged = reshape(permute(reshape(heads_out, {n, num_heads, L, d}), {0, 2, 1, 3}), {n, L, embed_dim});
   Tensor out = out_proj->forward(merged);
   if (!batch_first) out = transpose(out, 0, 1);
+  if (!need_weights) return {out, Tensor()};
   return {out, mean(reshape(weights, {n, num_heads, L, S}), {1})};
 }
 
-Tensor MultiheadAttention::forward(const Tensor& x) { return forward(x, x, x).first; }
+Tensor MultiheadAttention::forward(const Tensor& x) { return forward(x, x, x, {}, false, false).first; }
 
 std::string MultiheadAttention::extra_repr() const {
   std::ostringstream os;

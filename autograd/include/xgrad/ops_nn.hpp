@@ -93,6 +93,17 @@ Tensor take(const Tensor& x, const Tensor& index);
 /// Constant padding; pads = {left, right} for the last dim, then {top, bottom} for the one before, ...
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value = 0.0);
 
+// ---- attention (ops_attention.cpp)
+/// softmax(scale·q kᵀ + mask) v for q [..., L, E], k [..., S, E], v [..., S, Ev]
+/// (same batch dims), one fused node (Note [Fused attention]); scale defaults
+/// to 1/√E. attn_mask broadcasts to [..., L, S]: bool (true = attend) or
+/// added to the scores; is_causal lets query l see keys j <= l. The weights
+/// are not kept or returned (nn::scaled_dot_product_attention returns them).
+/// P = softmax(·), dS = P ⊙ (g vᵀ − Σ g vᵀ ⊙ P):  dq = scale·dS k,  dk = scale·dSᵀ q,  dv = Pᵀ g,  dmask = sum_to(dS)
+Tensor scaled_dot_product_attention(const Tensor& query, const Tensor& key, const Tensor& value,
+                                    const Tensor& attn_mask = {}, bool is_causal = false,
+                                    std::optional<double> scale = std::nullopt);
+
 // ---- normalisation and dropout (ops_norm.cpp)
 /// Normalises over the last normalized_shape.size() dims (biased variance).
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},

@@ -10,7 +10,9 @@ namespace xg::nn {
 
 /// q [B, L, d], k [B, S, d], v [B, S, dv] -> [B, L, dv]. attn_mask (optional,
 /// broadcast to [B, L, S]) is added to the scores (use −inf to block);
-/// is_causal blocks positions j > i. Returns (output, attention weights).
+/// is_causal blocks positions j > i. Returns (output, attention weights),
+/// composed of differentiable ops; xg::scaled_dot_product_attention is the
+/// fused op for when the weights are not needed.
 std::pair<Tensor, Tensor> scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                                        const Tensor& attn_mask = {}, bool is_causal = false);
 
@@ -18,10 +20,14 @@ class MultiheadAttention : public Module {
  public:
   MultiheadAttention(std::int64_t embed_dim, std::int64_t num_heads, bool bias = true, bool batch_first = false);
   /// query [L, N, E], key/value [S, N, E] (or [N, ·, E] with batch_first).
-  /// Returns (output like query, attention weights averaged over heads [N, L, S]).
+  /// attn_mask [L, S] or [N·H, L, S]: added to the scores, or bool with true
+  /// where attending is not allowed (torch.nn.MultiheadAttention's meaning).
+  /// Returns (output like query, attention weights averaged over heads
+  /// [N, L, S]); with need_weights = false the weights are undefined and the
+  /// fused xg::scaled_dot_product_attention runs (Note [Fused attention]).
   std::pair<Tensor, Tensor> forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                                    const Tensor& attn_mask = {}, bool is_causal = false);
-  Tensor forward(const Tensor& x) override;  ///< self-attention, output only
+                                    const Tensor& attn_mask = {}, bool is_causal = false, bool need_weights = true);
+  Tensor forward(const Tensor& x) override;  ///< self-attention, output only (need_weights = false)
   std::string extra_repr() const override;
   Tensor in_proj_weight, in_proj_bias;
   std::shared_ptr<Linear> out_proj;
