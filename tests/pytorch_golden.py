@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Golden values cited by tests/test_ops_nn.cpp, tests/test_ops_conv.cpp and
-tests/test_gradcheck_ops.cpp, tests/test_views.cpp and tests/test_dtypes.cpp, computed with PyTorch (python3-torch, 1.13) in
+tests/test_gradcheck_ops.cpp, tests/test_views.cpp, tests/test_dtypes.cpp and tests/test_ops_attention.cpp, computed with PyTorch (python3-torch, 1.13) in
 float64 on the same inputs. Run: /usr/bin/python3 tests/pytorch_golden.py [section]
 Each section prints the numbers the test asserts, under the test's name."""
 import sys
@@ -233,8 +233,23 @@ def dtypes():
           torch.logical_xor(torch.tensor([1, 0, 2]), torch.tensor([1, 1, 0])).tolist(), torch.logical_not(torch.tensor([0.0, 2.0])).tolist())
 
 
+def attention():
+    # tests/test_ops_attention.cpp: q, k, v = arange-based [1, 3, 2], [1, 4, 2], [1, 4, 2]; causal and a bool mask.
+    q = (torch.arange(6.0, dtype=f64).reshape(1, 3, 2) / 5.0 - 0.4).requires_grad_(True)
+    k = (torch.arange(8.0, dtype=f64).reshape(1, 4, 2).flip(1) / 7.0).requires_grad_(True)
+    v = (torch.arange(8.0, dtype=f64).reshape(1, 4, 2) * 0.3 - 1.0).requires_grad_(True)
+    keep = torch.tensor([[True, False, True, True], [True, True, False, False], [False, True, True, True]])
+    for name, kwargs in [("causal", dict(is_causal=True)), ("bool mask", dict(attn_mask=keep))]:
+        out, _ = F._scaled_dot_product_attention(q, k, v, need_attn_weights=False, **kwargs)
+        show(f"sdpa {name}", out)
+        dq, dk, dv = torch.autograd.grad((out * torch.arange(6.0, dtype=f64).reshape(1, 3, 2)).sum(), (q, k, v))
+        show(f"sdpa {name} dq", dq)
+        show(f"sdpa {name} dk", dk)
+        show(f"sdpa {name} dv", dv)
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
-                                     degenerate, nan_patterns, views, dtypes]}
+                                     degenerate, nan_patterns, views, dtypes, attention]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

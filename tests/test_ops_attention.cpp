@@ -31,6 +31,14 @@ Tensor composed(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor&
   return matmul(p.reshape({-1, q.size(-2), k.size(-2)}), v.reshape({-1, v.size(-2), v.size(-1)})).reshape(out);
 }
 
+/// x [1, n, d] with its rows in reverse order (torch's flip(1)).
+Tensor flip_rows(const Tensor& x) {
+  const std::int64_t n = x.size(1);
+  std::vector<std::int64_t> order;
+  for (std::int64_t i = n - 1; i >= 0; --i) order.push_back(i);
+  return index_select(x, 1, from_vector(order, {n}));
+}
+
 struct Case {
   const char* name;
   Shape q, k, v, mask;
@@ -156,4 +164,45 @@ TEST_CASE("scaled_dot_product_attention refuses bad input by name, with the shap
   CHECK(contains(error_of([&] { scaled_dot_product_attention(q, k, v, {}, false, INFINITY); }), "scale must be finite"));
   CHECK(contains(error_of([&] { scaled_dot_product_attention(idx({1}, {1, 1}), idx({1}, {1, 1}), idx({1}, {1, 1})); }),
                  "scaled_dot_product_attention"));
+}
+
+// PyTorch 1.13's torch.nn.functional._scaled_dot_product_attention (float64)
+// on the same inputs: /usr/bin/python3 tests/pytorch_golden.py attention.
+TEST_CASE("scaled_dot_product_attention matches PyTorch: causal and a bool mask, output and gradients") {
+  const Tensor q = (arange(6.0, float64).reshape({1, 3, 2}) / 5.0 - 0.4).requires_grad_(true);
+  const Tensor k = (flip_rows(arange(8.0, float64).reshape({1, 4, 2})) / 7.0).requires_grad_(true);
+  const Tensor v = (arange(8.0, float64).reshape({1, 4, 2}) * 0.3 - 1.0).requires_grad_(true);
+  const Tensor weights = arange(6.0, float64).reshape({1, 3, 2});
+  const Tensor keep = tensor({1, 0, 1, 1, 1, 1, 0, 0, 0, 1, 1, 1}, {3, 4}).to(boolean);
+  struct Golden {
+    bool causal;
+    std::vector<double> y, dq, dk, dv;
+  };
+  const Golden golden[] = {
+      {true,
+       {-1.0, -0.7, -0.7060600907875998, -0.40606009078759986, -0.48026727806292263, -0.18026727806292264},
+       {0.0, 0.0, -0.15146105243364766, -0.15146105243364774, -0.7126827664655954, -0.7126827664655954},
+       {-0.5324738148871553, -0.904733459034286, 0.06719175672247692, 0.20681037178726852, 0.4652820581646784,
+        0.6979230872470175, 0.0, 0.0},
+       {2.630069843550903, 4.542637380094963, 2.2951758026096774, 3.1139196776057636, 1.0747543538394195,
+        1.3434429422992744, 0.0, 0.0}},
+      {false,
+       {0.10927554587484012, 0.4092755458748403, -0.7060600907875998, -0.40606009078759986, 0.11973272193707732,
+        0.41973272193707734},
+       {-0.17478517587509237, -0.1747851758750924, -0.15146105243364766, -0.15146105243364774, -0.7126827664655955,
+        -0.7126827664655955},
+       {0.0845021746583907, -0.06377164937435786, -0.5324738148871554, -0.6926879856271798, 0.05838447897243419,
+        0.09638399620869403, 0.3895871612563304, 0.6600756387928435},
+       {1.0202003026253328, 1.7996296614021108, 2.5896692383002375, 3.4820364722189634, 1.3153761052350101,
+        1.987439932693361, 1.0747543538394195, 1.7308939336855647}},
+  };
+  for (const Golden& g : golden) {
+    CAPTURE(g.causal);
+    const Tensor y = scaled_dot_product_attention(q, k, v, g.causal ? Tensor() : keep, g.causal);
+    check_values(y, g.y, 1e-14);
+    const TensorList d = grad({(y * weights).sum()}, {q, k, v});
+    check_values(d[0], g.dq, 1e-14);
+    check_values(d[1], g.dk, 1e-14);
+    check_values(d[2], g.dv, 1e-14);
+  }
 }
