@@ -5,7 +5,7 @@
 #include <limits>
 
 #include "kernels.hpp"
-#include "unary_primitive.hpp"
+#include "elementwise_primitive.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
 

@@ -18,7 +18,7 @@
 #include <limits>
 
 #include "kernels.hpp"
-#include "unary_primitive.hpp"
+#include "elementwise_primitive.hpp"
 #include "op_samples.hpp"
 
 namespace xg {
@@ -36,94 +36,58 @@ Tensor if_needed(const Node& self, std::size_t i, F f) {
 }  // namespace
 
 // ---------------------------------------------------------------- binary
-
-Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor y = detail::binary_kernel(BinaryOp::Add, a, b, "add");
-  if (needs_grad(a, b)) {
-    make_node(y, "AddBackward", [sa = a.shape(), sb = b.shape()](const Tensor& g, Node& self) -> TensorList {
-      return {if_needed(self, 0, [&] { return sum_to(g, sa); }), if_needed(self, 1, [&] { return sum_to(g, sb); })};
-    }, a, b);
-  }
-  return y;
-}
-
-Tensor sub(const Tensor& a, const Tensor& b) {
-  Tensor y = detail::binary_kernel(BinaryOp::Sub, a, b, "sub");
-  if (needs_grad(a, b)) {
-    make_node(y, "SubBackward", [sa = a.shape(), sb = b.shape()](const Tensor& g, Node& self) -> TensorList {
-      return {if_needed(self, 0, [&] { return sum_to(g, sa); }), if_needed(self, 1, [&] { return sum_to(-g, sb); })};
-    }, a, b);
-  }
-  return y;
-}
-
-Tensor mul(const Tensor& a, const Tensor& b) {
-  Tensor y = detail::binary_kernel(BinaryOp::Mul, a, b, "mul");
-  if (needs_grad(a, b)) {
-    // Each input's gradient needs the other input: save only what is needed.
-    SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
-    SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
-    make_node(y, "MulBackward", [sa = a.shape(), sb = b.shape(), saved_a = std::move(saved_a), saved_b = std::move(saved_b)](
-                                 const Tensor& g, Node& self) -> TensorList {
-      return {if_needed(self, 0, [&] { return sum_to(g * saved_b.unpack(self), sa); }),
-              if_needed(self, 1, [&] { return sum_to(g * saved_a.unpack(self), sb); })};
-    }, a, b);
-  }
-  return y;
-}
-
-Tensor div(const Tensor& a, const Tensor& b) {
-  Tensor y = detail::binary_kernel(BinaryOp::Div, a, b, "div");
-  if (needs_grad(a, b)) {
-    make_node(y, "DivBackward", [sa = a.shape(), saved_a = SavedTensor(a, false), saved_b = SavedTensor(b, false)](
-                                 const Tensor& g, Node& self) -> TensorList {
-      const Tensor b_ = saved_b.unpack(self);
-      return {if_needed(self, 0, [&] { return sum_to(g / b_, sa); }),
-              if_needed(self, 1, [&] { return sum_to(-g * saved_a.unpack(self) / (b_ * b_), b_.shape()); })};
-    }, a, b);
-  }
-  return y;
-}
-
-Tensor pow(const Tensor& a, const Tensor& b) {
-  Tensor y = detail::binary_kernel(BinaryOp::Pow, a, b, "pow");
-  if (needs_grad(a, b)) {
-    make_node(y, "PowBackward", [sa = SavedTensor(a, false), sb = SavedTensor(b, false), sy = SavedTensor(y, true)](
-                                 const Tensor& g, Node& self) -> TensorList {
-      const Tensor a_ = sa.unpack(self), b_ = sb.unpack(self);
-      Tensor da = if_needed(self, 0, [&] { return sum_to(g * b_ * pow(a_, b_ - 1.0), a_.shape()); });
-      Tensor db = if_needed(self, 1, [&] {
-        // d(a^b)/db = a^b ln a, taken as 0 where a = 0 and b >= 0 (the limit), like torch.
-        const Tensor at_zero = eq(a_, 0.0) * ge(b_, 0.0);
-        const Tensor safe_log = log(where(at_zero, ones_like(a_), a_));
-        return sum_to(g * sy.unpack(self) * safe_log, b_.shape());
-      });
-      return {da, db};
-    }, a, b);
-  }
-  return y;
-}
-
+// Binary primitives (Note [Elementwise primitives] in elementwise_primitive.hpp):
+// the kernel, what the gradients read, and the gradients before sum_to.
 namespace {
-/// max/min: the gradient goes to the winner, split evenly on ties.
-Tensor extremum(const Tensor& a, const Tensor& b, bool is_max) {
-  const char* name = is_max ? "maximum" : "minimum";
-  Tensor y = detail::binary_kernel(is_max ? BinaryOp::Max : BinaryOp::Min, a, b, name);
-  if (needs_grad(a, b)) {
-    make_node(y, is_max ? "MaximumBackward" : "MinimumBackward",
-           [is_max, sa = SavedTensor(a, false), sb = SavedTensor(b, false)](const Tensor& g, Node& self) -> TensorList {
-             const Tensor a_ = sa.unpack(self).detach(), b_ = sb.unpack(self).detach();
-             const Tensor wins_a = (is_max ? gt(a_, b_) : lt(a_, b_)).to(g.dtype()) + eq(a_, b_).to(g.dtype()) * 0.5;
-             return {if_needed(self, 0, [&] { return sum_to(g * wins_a, a_.shape()); }),
-                     if_needed(self, 1, [&] { return sum_to(g * (1.0 - wins_a), b_.shape()); })};
-           }, a, b);
-  }
-  return y;
+using detail::kReadsA;
+using detail::kReadsB;
+using detail::kReadsNone;
+using detail::kReadsY;
+using O = detail::Operands;
+
+XG_BINARY_PRIMITIVE(AddPrim, "add", "AddBackward", Add, kReadsNone, kReadsNone)
+inline Tensor AddPrim::da(const Tensor& g, const O&) { return g; }
+inline Tensor AddPrim::db(const Tensor& g, const O&) { return g; }
+XG_BINARY_PRIMITIVE(SubPrim, "sub", "SubBackward", Sub, kReadsNone, kReadsNone)
+inline Tensor SubPrim::da(const Tensor& g, const O&) { return g; }
+inline Tensor SubPrim::db(const Tensor& g, const O&) { return -g; }
+XG_BINARY_PRIMITIVE(MulPrim, "mul", "MulBackward", Mul, kReadsB, kReadsA)
+inline Tensor MulPrim::da(const Tensor& g, const O& o) { return g * o.b; }
+inline Tensor MulPrim::db(const Tensor& g, const O& o) { return g * o.a; }
+XG_BINARY_PRIMITIVE(DivPrim, "div", "DivBackward", Div, kReadsB, kReadsA | kReadsB)
+inline Tensor DivPrim::da(const Tensor& g, const O& o) { return g / o.b; }
+inline Tensor DivPrim::db(const Tensor& g, const O& o) { return -g * o.a / (o.b * o.b); }
+XG_BINARY_PRIMITIVE(PowPrim, "pow", "PowBackward", Pow, kReadsA | kReadsB, kReadsA | kReadsB | kReadsY)
+inline Tensor PowPrim::da(const Tensor& g, const O& o) { return g * o.b * pow(o.a, o.b - 1.0); }
+inline Tensor PowPrim::db(const Tensor& g, const O& o) {
+  // d(a^b)/db = a^b ln a, taken as 0 where a = 0 and b >= 0 (the limit), like torch.
+  const Tensor at_zero = eq(o.a, 0.0) * ge(o.b, 0.0);
+  return g * o.y * log(where(at_zero, ones_like(o.a), o.a));
 }
+/// max/min: the gradient goes to the winner, split evenly on ties.
+Tensor a_wins(const O& o, const Tensor& g, bool is_max) {
+  const Tensor a = o.a.detach(), b = o.b.detach();
+  return (is_max ? gt(a, b) : lt(a, b)).to(g.dtype()) + eq(a, b).to(g.dtype()) * 0.5;
+}
+XG_BINARY_PRIMITIVE(MaximumPrim, "maximum", "MaximumBackward", Max, kReadsA | kReadsB, kReadsA | kReadsB)
+inline Tensor MaximumPrim::da(const Tensor& g, const O& o) { return g * a_wins(o, g, true); }
+inline Tensor MaximumPrim::db(const Tensor& g, const O& o) { return g * (1.0 - a_wins(o, g, true)); }
+XG_BINARY_PRIMITIVE(MinimumPrim, "minimum", "MinimumBackward", Min, kReadsA | kReadsB, kReadsA | kReadsB)
+inline Tensor MinimumPrim::da(const Tensor& g, const O& o) { return g * a_wins(o, g, false); }
+inline Tensor MinimumPrim::db(const Tensor& g, const O& o) { return g * (1.0 - a_wins(o, g, false)); }
+XG_BINARY_PRIMITIVE(RemainderPrim, "remainder", "RemainderBackward", Remainder, kReadsNone, kReadsA | kReadsB)
+inline Tensor RemainderPrim::da(const Tensor& g, const O&) { return g; }
+inline Tensor RemainderPrim::db(const Tensor& g, const O& o) { return -g * floor_divide(o.a.detach(), o.b.detach()); }
 }  // namespace
 
-Tensor maximum(const Tensor& a, const Tensor& b) { return extremum(a, b, true); }
-Tensor minimum(const Tensor& a, const Tensor& b) { return extremum(a, b, false); }
+Tensor add(const Tensor& a, const Tensor& b) { return detail::binary<AddPrim>(a, b); }
+Tensor sub(const Tensor& a, const Tensor& b) { return detail::binary<SubPrim>(a, b); }
+Tensor mul(const Tensor& a, const Tensor& b) { return detail::binary<MulPrim>(a, b); }
+Tensor div(const Tensor& a, const Tensor& b) { return detail::binary<DivPrim>(a, b); }
+Tensor pow(const Tensor& a, const Tensor& b) { return detail::binary<PowPrim>(a, b); }
+Tensor maximum(const Tensor& a, const Tensor& b) { return detail::binary<MaximumPrim>(a, b); }
+Tensor minimum(const Tensor& a, const Tensor& b) { return detail::binary<MinimumPrim>(a, b); }
+Tensor remainder(const Tensor& a, const Tensor& b) { return detail::binary<RemainderPrim>(a, b); }
 
 // ---------------------------------------------------------------- with a scalar
 
@@ -201,7 +165,7 @@ Tensor neg(const Tensor& x) {
   return y;
 }
 
-// Unary primitives (Note [Elementwise primitives] in unary_primitive.hpp).
+// Unary primitives (Note [Elementwise primitives] in elementwise_primitive.hpp).
 namespace {
 XG_PRIMITIVE(ExpPrim, "exp", "ExpBackward", Exp, Output, false)
 inline Tensor ExpPrim::grad(const Tensor& g, const Tensor& y) { return g * y; }
@@ -277,18 +241,6 @@ Tensor sign(const Tensor& x) {
 
 Tensor floor_divide(const Tensor& a, const Tensor& b) { return detail::binary_kernel(BinaryOp::FloorDiv, a, b, "floor_divide"); }
 Tensor floor_divide(const Tensor& a, double s) { return detail::scalar_kernel(BinaryOp::FloorDiv, a, s, false, "floor_divide"); }
-
-Tensor remainder(const Tensor& a, const Tensor& b) {
-  Tensor y = detail::binary_kernel(BinaryOp::Remainder, a, b, "remainder");
-  if (needs_grad(a, b)) {
-    make_node(y, "RemainderBackward", [sa = SavedTensor(a, false), sb = SavedTensor(b, false)](const Tensor& g, Node& self) -> TensorList {
-      const Tensor a_ = sa.unpack(self), b_ = sb.unpack(self);
-      return {if_needed(self, 0, [&] { return sum_to(g, a_.shape()); }),
-              if_needed(self, 1, [&] { return sum_to(-g * floor_divide(a_.detach(), b_.detach()), b_.shape()); })};
-    }, a, b);
-  }
-  return y;
-}
 
 Tensor remainder(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Remainder, a, s, false, "remainder");
