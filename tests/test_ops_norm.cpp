@@ -62,3 +62,41 @@ TEST_CASE("rms_norm: x / sqrt(mean(x^2) + eps) * w, values and gradients against
   // torch's default eps is the dtype's machine epsilon; a wrong shape is named.
   CHECK(contains(error_of([] { xg::rms_norm(xg::ones({2, 3}), {2}); }), "rms_norm: normalized_shape [2] must match"));
 }
+
+TEST_CASE("fused dropout: one mask per seed on any thread count, x·keep/(1-p) forward and g·keep/(1-p) backward, views and float64") {
+  const Tensor x = randn({700, 300}, TensorOptions(float32).requires_grad(true));
+  auto run = [&](int threads) {
+    const int saved = get_num_threads();
+    set_num_threads(threads);
+    manual_seed(21);
+    Tensor y = dropout(x, 0.25, true);
+    set_num_threads(saved);
+    return y;
+  };
+  const Tensor y1 = run(1), y2 = run(2);
+  CHECK(y1.to_vector<float>() == y2.to_vector<float>());
+  // Each element is x/(1-p) or 0, about a quarter of them 0, and the gradient
+  // is the same mask times 1/(1-p).
+  const auto xv = x.to_vector<float>(), yv = y1.to_vector<float>();
+  const Tensor g = randn({700, 300});
+  const auto dv = grad({y1}, {x}, {g})[0].to_vector<float>(), gv = g.to_vector<float>();
+  std::size_t dropped = 0;
+  for (std::size_t i = 0; i < xv.size(); ++i) {
+    const bool kept = yv[i] != 0.f;
+    dropped += !kept;
+    CHECK(yv[i] == (kept ? xv[i] * (1.f / 0.75f) : 0.f));
+    CHECK(dv[i] == (kept ? gv[i] * (1.f / 0.75f) : 0.f));
+  }
+  CHECK(static_cast<double>(dropped) / static_cast<double>(xv.size()) == doctest::Approx(0.25).epsilon(0.02));
+  // A transposed view and float64: the same rule, p = 0.9.
+  const Tensor v = randn({40, 50}, float64).t();
+  manual_seed(4);
+  const auto dvv = dropout(v, 0.9, true).to_vector<double>(), vv = v.to_vector<double>();
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < vv.size(); ++i) {
+    if (dvv[i] != 0) CHECK(dvv[i] == doctest::Approx(vv[i] * 10.0).epsilon(1e-15));
+    kept += dvv[i] != 0;
+  }
+  CHECK(static_cast<double>(kept) / 2000.0 == doctest::Approx(0.1).epsilon(0.25));
+  CHECK(contains(error_of([] { dropout(ones({2}, int64), 0.5, true); }), "dropout"));
+}

@@ -45,6 +45,12 @@ Tensor softmax_kernel(const Tensor& x, std::int64_t dim, bool log);
 /// Its gradient from the output y and the incoming g, one pass per row.
 Tensor softmax_backward_kernel(const Tensor& g, const Tensor& y, std::int64_t dim, bool log);
 
+/// Inverted dropout in one pass (Note [Fused dropout] in ops_norm.cpp): y = x·keep/(1−p)
+/// with keep (bool, x's shape) drawn from (seed, element index) alone.
+void dropout_kernel(const Tensor& x, double p, std::uint64_t seed, Tensor& y, Tensor& keep);
+/// g·keep/(1−p).
+Tensor dropout_backward_kernel(const Tensor& g, const Tensor& keep, double p);
+
 /// The attention core's row pass (Note [Fused attention] in ops_attention.cpp):
 /// each row of scores [rows, S] (row r is query r % L) becomes
 /// softmax(scale·s + mask) over its visible columns (j <= r % L when causal),

@@ -1,5 +1,5 @@
 // Normalisation and dropout. batch_norm and group_norm are composed of
-// differentiable ops; layer_norm and rms_norm are fused.
+// differentiable ops; layer_norm, rms_norm and dropout are fused.
 //
 // Note [Fused layer_norm]
 // layer_norm is one node: the forward makes each row's mean and 1/std in
@@ -142,13 +142,30 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
   return affine(reshape(centred / sqrt(v + eps), x.shape()), weight, bias, param_shape);
 }
 
+// Note [Fused dropout]
+// dropout is one node: one pass draws the mask and writes y = x·keep/(1−p),
+// keeping the mask as bool (a byte per element), and the backward is one
+// pass g·keep/(1−p) — or, with create_graph, that product in Tensor ops
+// (linear in g, so every higher derivative follows). The mask comes from one
+// draw of the global generator (the seed) and a counter-based hash of each
+// element's index (SplitMix64), not from one generator draw per element: the
+// same seed gives the same mask on any thread count, and the pass splits
+// across threads. x·0 keeps a dropped NaN as NaN, as in PyTorch.
 Tensor dropout(const Tensor& x, double p, bool training) {
   detail::check_defined(x, "dropout");
   XG_CHECK(p >= 0 && p <= 1, "dropout", "probability must be in [0, 1], got ", p);
   if (!training || p == 0) return x;
   if (p == 1) return x * 0.0;
-  const Tensor keep = ge(rand(x.shape(), x.dtype()), p).to(x.dtype()) * (1.0 / (1.0 - p));
-  return x * keep;
+  detail::check_float(x, "dropout");
+  Tensor y, keep;
+  detail::dropout_kernel(x, p, random_u64(), y, keep);
+  if (detail::needs_grad(x)) {
+    make_node(y, "DropoutBackward", [p, keep](const Tensor& g, Node&) -> TensorList {
+      if (!GradMode::is_enabled()) return {detail::dropout_backward_kernel(g, keep, p)};
+      return {g * keep.to(g.dtype()) * (1.0 / (1.0 - p))};
+    }, x);
+  }
+  return y;
 }
 
 
