@@ -358,11 +358,15 @@ constexpr double kCubic = 0.044715;
 /// Taylor series below |x| = 0.5 (relative accuracy near 0), Abramowitz &
 /// Stegun 7.1.26 above, as libtorch's own vectorised erf. float64 keeps libm.
 template <class T>
-B<T> gelu_erf(const B<T>& x) {
+B<T> gelu_erf(const B<T>& x, B<T>* gauss = nullptr) {
+  // erf(x), and e^(−x²) in *gauss when asked: the large-|x| branch needs it
+  // anyway, and GELU's backward needs it for its density term.
+  const B<T> z = x * x;
   if constexpr (sizeof(T) == 8) {
+    if (gauss) *gauss = xsimd::exp(-z);
     return erf(x);
   } else {
-    const B<T> a = xsimd::abs(x), z = x * x;
+    const B<T> a = xsimd::abs(x);
     B<T> p = splat(1.2055332982e-4f);
     for (float c : {-8.5483270235e-4f, 5.2239776254e-3f, -2.6866170645e-2f, 1.1283791671e-1f, -3.7612638903e-1f,
                     1.1283791671e+0f})
@@ -371,7 +375,9 @@ B<T> gelu_erf(const B<T>& x) {
     const B<T> t = splat(1.0f) / xsimd::fma(splat(0.3275911f), a, splat(1.0f));
     B<T> q = splat(1.061405429f);
     for (float c : {-1.453152027f, 1.421413741f, -0.284496736f, 0.254829592f}) q = xsimd::fma(q, t, splat(c));
-    const B<T> big = splat(1.0f) - q * t * xsimd::exp(-z);
+    const B<T> e = xsimd::exp(-z);
+    if (gauss) *gauss = e;
+    const B<T> big = splat(1.0f) - q * t * e;
     return xsimd::select(a < splat(0.5f), small, xsimd::select(x < splat(0.0f), -big, big));
   }
 }
@@ -402,8 +408,9 @@ void gelu_backward(const T* g, const T* x, T* dx, i64 n, bool tanh_form) {
     }, g, x);
   } else {  // Φ(x) + x·φ(x)
     map(dx, n, [&](const B<T>& gv, const B<T>& v) {
-      const B<T> cdf = half * (one + gelu_erf(v * splat(T(kInvSqrt2))));
-      const B<T> pdf = splat(T(kInvSqrt2Pi)) * xsimd::exp(splat(T(-0.5)) * v * v);
+      B<T> gauss;  // e^(−x²/2), shared with erf's own
+      const B<T> cdf = half * (one + gelu_erf(v * splat(T(kInvSqrt2)), &gauss));
+      const B<T> pdf = splat(T(kInvSqrt2Pi)) * gauss;
       return gv * (cdf + v * pdf);
     }, g, x);
   }
