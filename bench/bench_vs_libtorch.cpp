@@ -272,6 +272,31 @@ int main(int argc, char** argv) {
     auto tl = std::make_shared<bench::TorchLstm>(32, 32, 64, 128);
     race("LSTM step T32 N32 64->128", threads, [xl] { xl->step(); }, [tl] { tl->step(); }, "<= 0.8");
   }
+  // batch_norm (training, affine, running statistics) fwd+bwd on ResNet-sized activations.
+  for (int threads : {1, 2})
+    for (auto [n, c, hw] : {std::array<std::int64_t, 3>{32, 16, 32}, std::array<std::int64_t, 3>{32, 64, 16},
+                            std::array<std::int64_t, 3>{32, 256, 4}}) {
+      const std::string name = "batch_norm fwd+bwd " + std::to_string(n) + "x" + std::to_string(c) + "x" +
+                               std::to_string(hw) + "x" + std::to_string(hw);
+      const auto xo = xg::TensorOptions().requires_grad(true);
+      auto xx = xg::randn({n, c, hw, hw}, xo), xw = xg::randn({c}, xo), xb = xg::randn({c}, xo);
+      auto xrm = xg::zeros({c}), xrv = xg::ones({c}), xg_up = xg::randn({n, c, hw, hw});
+      auto tx = torch::randn({n, c, hw, hw}).requires_grad_(true), tw = torch::randn({c}).requires_grad_(true),
+           tb = torch::randn({c}).requires_grad_(true), trm = torch::zeros({c}), trv = torch::ones({c});
+      auto t_up = torch::randn({n, c, hw, hw});
+      race(name, threads, [=] { xg::batch_norm(xx, xrm, xrv, xw, xb, true).backward(xg_up); },
+           [=] { torch::batch_norm(tx, tw, tb, trm, trv, true, 0.1, 1e-5, false).backward(t_up); }, "<= 1.0");
+    }
+  // ResNet basic-block training steps (the convolution issue's row).
+  for (int threads : {1, 2})
+    for (auto [n, c, hw] : {std::array<std::int64_t, 3>{32, 16, 32}, std::array<std::int64_t, 3>{32, 64, 16}}) {
+      const std::string name = "ResNet basic block step N" + std::to_string(n) + " C" + std::to_string(c) + " " +
+                               std::to_string(hw) + "x" + std::to_string(hw);
+      if (!only.empty() && name.find(only) == std::string::npos) continue;
+      auto xr = std::make_shared<bench::XgResBlock>(n, c, hw);
+      auto tr = std::make_shared<bench::TorchResBlock>(n, c, hw);
+      race(name, threads, [xr] { xr->step(); }, [tr] { tr->step(); }, "<= 0.8");
+    }
   // The causal attention core alone, fwd+bwd: each library's own SDPA.
   for (int threads : {1, 2})
     for (auto [bh, t, d] : {std::array<std::int64_t, 3>{64, 64, 32}, std::array<std::int64_t, 3>{64, 128, 32},

@@ -181,6 +181,48 @@ class TorchAttention {
   torch::Tensor q_, k_, v_, g_;
 };
 
+/// XgResBlock (xgrad_workloads.hpp) in libtorch.
+class TorchResBlock {
+ public:
+  TorchResBlock(int64_t n, int64_t c, int64_t hw) {
+    torch::manual_seed(1);
+    auto param = [&](const torch::Tensor& init) {
+      auto p = init.detach().requires_grad_(true);
+      params_.push_back(p);
+      return p;
+    };
+    const double fan = std::sqrt(2.0 / static_cast<double>(9 * c));
+    for (int i = 0; i < 2; ++i) {
+      conv_[i] = param(torch::randn({c, c, 3, 3}) * fan);
+      bn_w_[i] = param(torch::ones({c}));
+      bn_b_[i] = param(torch::zeros({c}));
+      run_mean_[i] = torch::zeros({c});
+      run_var_[i] = torch::ones({c});
+    }
+    fc_w_ = param(torch::randn({10, c}) * 0.1);
+    fc_b_ = param(torch::zeros({10}));
+    x_ = torch::randn({n, c, hw, hw});
+    y_ = torch::randint(0, 10, {n});
+    opt_ = std::make_unique<torch::optim::SGD>(params_, torch::optim::SGDOptions(0.01).momentum(0.9));
+  }
+  void step() {
+    opt_->zero_grad();
+    auto bn = [&](const torch::Tensor& h, int i) {
+      return torch::batch_norm(h, bn_w_[i], bn_b_[i], run_mean_[i], run_var_[i], true, 0.1, 1e-5, false);
+    };
+    auto h = torch::relu(bn(torch::conv2d(x_, conv_[0], {}, 1, 1), 0));
+    h = torch::relu(bn(torch::conv2d(h, conv_[1], {}, 1, 1), 1) + x_);
+    auto pooled = h.mean({2, 3});
+    torch::nn::functional::cross_entropy(torch::matmul(pooled, fc_w_.t()) + fc_b_, y_).backward();
+    opt_->step();
+  }
+
+ private:
+  std::vector<torch::Tensor> params_;
+  torch::Tensor conv_[2], bn_w_[2], bn_b_[2], run_mean_[2], run_var_[2], fc_w_, fc_b_, x_, y_;
+  std::unique_ptr<torch::optim::SGD> opt_;
+};
+
 /// XgLstm (xgrad_workloads.hpp) in libtorch.
 class TorchLstm {
  public:

@@ -267,6 +267,58 @@ class XgAttention {
   xg::Tensor q_, k_, v_, g_;
 };
 
+/// A ResNet basic block training step on [N, C, H, W]: conv3x3 - BatchNorm -
+/// ReLU - conv3x3 - BatchNorm - residual add - ReLU, global average pool,
+/// linear to 10 classes, cross-entropy, SGD with momentum.
+/// torch_workloads.hpp runs the same program op for op.
+class XgResBlock {
+ public:
+  XgResBlock(std::int64_t n, std::int64_t c, std::int64_t hw) : c_(c) {
+    xg::manual_seed(1);
+    auto param = [&](const xg::Tensor& init) {
+      xg::Tensor p = init.detach();
+      p.requires_grad_(true);
+      params_.push_back(p);
+      return p;
+    };
+    const double fan = std::sqrt(2.0 / static_cast<double>(9 * c));
+    for (int i = 0; i < 2; ++i) {
+      conv_[i] = param(xg::randn({c, c, 3, 3}) * fan);
+      bn_w_[i] = param(xg::ones({c}));
+      bn_b_[i] = param(xg::zeros({c}));
+      run_mean_[i] = xg::zeros({c});
+      run_var_[i] = xg::ones({c});
+    }
+    fc_w_ = param(xg::randn({10, c}) * 0.1);
+    fc_b_ = param(xg::zeros({10}));
+    x_ = xg::randn({n, c, hw, hw});
+    y_ = xg::randint(0, 10, {n});
+    xg::optim::SGDOptions o;
+    o.lr = 0.01;
+    o.momentum = 0.9;
+    opt_ = std::make_unique<xg::optim::SGD>(params_, o);
+  }
+  void step() {
+    opt_->zero_grad();
+    xg::Conv2dOptions same;
+    same.padding = {1, 1};
+    auto bn = [&](const xg::Tensor& h, int i) {
+      return xg::batch_norm(h, run_mean_[i], run_var_[i], bn_w_[i], bn_b_[i], true);
+    };
+    xg::Tensor h = xg::relu(bn(xg::conv2d(x_, conv_[0], {}, same), 0));
+    h = xg::relu(bn(xg::conv2d(h, conv_[1], {}, same), 1) + x_);
+    const xg::Tensor pooled = h.mean(std::vector<std::int64_t>{2, 3});
+    xg::cross_entropy(xg::matmul(pooled, fc_w_.t()) + fc_b_, y_).backward();
+    opt_->step();
+  }
+
+ private:
+  std::int64_t c_;
+  xg::TensorList params_;
+  xg::Tensor conv_[2], bn_w_[2], bn_b_[2], run_mean_[2], run_var_[2], fc_w_, fc_b_, x_, y_;
+  std::unique_ptr<xg::optim::SGD> opt_;
+};
+
 /// An LSTM training step: sequence [T, N, in], loss mean(output²), Adam.
 class XgLstm {
  public:

@@ -100,3 +100,87 @@ TEST_CASE("fused dropout: one mask per seed on any thread count, x·keep/(1-p) f
   CHECK(static_cast<double>(kept) / 2000.0 == doctest::Approx(0.1).epsilon(0.25));
   CHECK(contains(error_of([] { dropout(ones({2}, int64), 0.5, true); }), "dropout"));
 }
+
+namespace {
+/// batch_norm written out in differentiable ops (what the fused node replaces).
+Tensor composed_batch_norm(const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w, const Tensor& b,
+                           bool training, double eps) {
+  Shape param(static_cast<std::size_t>(x.dim()), 1);
+  param[1] = x.size(1);
+  std::vector<std::int64_t> dims{0};
+  for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  Tensor y;
+  if (training) {
+    const Tensor centred = x - mean(x, dims, true);
+    y = centred / sqrt(mean(centred * centred, dims, true) + eps);
+  } else {
+    y = (x - rm.reshape(param)) / sqrt(rv.reshape(param) + eps);
+  }
+  if (w.defined()) y = y * w.reshape(param);
+  if (b.defined()) y = y + b.reshape(param);
+  return y;
+}
+}  // namespace
+
+TEST_CASE("fused batch_norm agrees with the composed formula: values, running statistics, every gradient, train and eval") {
+  for (Dtype dt : {float64, float32}) {
+    const double tol = dt == float64 ? 1e-12 : 2e-5;
+    for (const Shape& shape : {Shape{6, 3}, Shape{4, 3, 5}, Shape{3, 4, 5, 6}, Shape{2, 2, 33, 17}}) {
+      for (bool training : {true, false}) {
+        for (bool affine : {true, false}) {
+          CAPTURE(dt);
+          CAPTURE(shape);
+          CAPTURE(training);
+          CAPTURE(affine);
+          manual_seed(17);
+          const TensorOptions o = TensorOptions(dt).requires_grad(true);
+          const std::int64_t c = shape[1];
+          // A transposed view with a large mean: no cancellation in the variance either.
+          Shape swapped = shape;
+          std::swap(swapped[0], swapped[1]);
+          const Tensor base = (randn(swapped, dt) * 3.0 + 50.0).requires_grad_(true);
+          const Tensor x = base.transpose(0, 1);
+          const Tensor w = affine ? randn({c}, o) : Tensor(), b = affine ? randn({c}, o) : Tensor();
+          Tensor rm = randn({c}, dt), rv = rand({c}, dt) + 0.5;
+          const Tensor rm0 = rm.clone(), rv0 = rv.clone();
+          const Tensor y = batch_norm(x, rm, rv, w, b, training, 0.1, 1e-5);
+          const Tensor ref = composed_batch_norm(x, rm0, rv0, w, b, training, 1e-5);
+          check_values(y, values(ref), tol);
+          if (training) {  // running stats: (1 − m)·old + m·batch (unbiased variance)
+            std::vector<std::int64_t> dims{0};
+            for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+            NoGradGuard no_grad;
+            const Tensor mu = mean(x, dims), v = var(x, dims, false, 1);
+            check_values(rm, values(rm0 * 0.9 + mu * 0.1), tol * 50);
+            check_values(rv, values(rv0 * 0.9 + v * 0.1), tol * 50);
+          } else {
+            CHECK(values(rm) == values(rm0));  // eval leaves the buffers alone
+          }
+          const Tensor g = randn(shape, dt);
+          TensorList inputs{base};
+          if (affine) inputs.push_back(w), inputs.push_back(b);
+          const TensorList got = grad({y}, inputs, {g}, /*retain_graph=*/true), want = grad({ref}, inputs, {g});
+          for (std::size_t i = 0; i < inputs.size(); ++i) check_values(got[i], values(want[i]), dt == float64 ? 1e-10 : 2e-3);
+        }
+      }
+    }
+  }
+}
+
+TEST_CASE("fused batch_norm: second derivatives match the composed formula's, and bad parameters are refused by name") {
+  manual_seed(2);
+  const Tensor x = randn({4, 3, 5}, f64_grad()), w = randn({3}, f64_grad()), b = randn({3}, f64_grad());
+  for (bool training : {true, false}) {
+    const Tensor rm = randn({3}, float64), rv = rand({3}, float64) + 0.5;
+    auto second = [&](const Tensor& y) {
+      const TensorList d = grad({(y * y * y).sum()}, {x, w, b}, {}, std::nullopt, /*create_graph=*/true);
+      return grad({(d[0] * d[0]).sum() + (d[1] * d[2]).sum()}, {x, w, b});
+    };
+    const TensorList a = second(batch_norm(x, rm.clone(), rv.clone(), w, b, training));
+    const TensorList r = second(composed_batch_norm(x, rm, rv, w, b, training, 1e-5));
+    for (std::size_t i = 0; i < 3; ++i) check_values(a[i], values(r[i]), 1e-9);
+  }
+  CHECK(contains(error_of([&] { batch_norm(x, {}, {}, randn({3}), b, true); }), "batch_norm"));
+  CHECK(contains(error_of([&] { batch_norm(x, {}, {}, w, b, true, 0.1, -1.0); }), "batch_norm: eps must be finite"));
+  CHECK(contains(error_of([&] { batch_norm(x.to(int64), {}, {}, {}, {}, true); }), "batch_norm"));
+}

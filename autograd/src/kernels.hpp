@@ -45,6 +45,16 @@ Tensor softmax_kernel(const Tensor& x, std::int64_t dim, bool log);
 /// Its gradient from the output y and the incoming g, one pass per row.
 Tensor softmax_backward_kernel(const Tensor& g, const Tensor& y, std::int64_t dim, bool log);
 
+/// BatchNorm over the channels of x [N, C, ...] (Note [Fused batch_norm] in
+/// ops_norm.cpp): each channel's mean and biased variance (float64, [C]) ...
+void batch_norm_stats_kernel(const Tensor& x, Tensor& mean, Tensor& var);
+/// ... y = (x − mean)·rstd·w + b per channel (w, b may be undefined) ...
+Tensor batch_norm_apply_kernel(const Tensor& x, const Tensor& mean, const Tensor& rstd, const Tensor& w, const Tensor& b);
+/// ... and its gradients (a null pointer skips one; dw, db come back [C]).
+/// batch_stats: mean and rstd came from x itself (training), so dx has their terms.
+void batch_norm_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& mean,
+                                const Tensor& rstd, bool batch_stats, Tensor* dx, Tensor* dw, Tensor* db);
+
 /// Inverted dropout in one pass (Note [Fused dropout] in ops_norm.cpp): y = x·keep/(1−p)
 /// with keep (bool, x's shape) drawn from (seed, element index) alone.
 void dropout_kernel(const Tensor& x, double p, std::uint64_t seed, Tensor& y, Tensor& keep);

@@ -1,5 +1,5 @@
-// Normalisation and dropout. batch_norm and group_norm are composed of
-// differentiable ops; layer_norm, rms_norm and dropout are fused.
+// Normalisation and dropout. group_norm is composed of differentiable ops;
+// layer_norm, rms_norm, batch_norm and dropout are fused.
 //
 // Note [Fused layer_norm]
 // layer_norm is one node: the forward makes each row's mean and 1/std in
@@ -21,6 +21,30 @@ Tensor affine(Tensor y, const Tensor& weight, const Tensor& bias, const Shape& p
   if (weight.defined()) y = y * reshape(weight, param_shape);
   if (bias.defined()) y = y + reshape(bias, param_shape);
   return y;
+}
+
+struct NormGrads {
+  Tensor dx, dw, db;
+};
+
+/// Records a normalisation's node over x [, weight] [, bias] (those defined).
+/// grads(g, x, weight or undefined, need_x, need_w, need_b) gives the gradients.
+template <class F>
+void record_normalisation(Tensor& y, const char* name, const Tensor& x, const Tensor& weight, const Tensor& bias, F grads) {
+  TensorList inputs{x};
+  if (weight.defined()) inputs.push_back(weight);
+  if (bias.defined()) inputs.push_back(bias);
+  if (!detail::needs_grad(inputs)) return;
+  const bool has_w = weight.defined(), has_b = bias.defined();
+  make_node(y, name, [=, sx = SavedTensor(x, false), sw = SavedTensor(weight, false)](const Tensor& g, Node& self) -> TensorList {
+    const std::size_t ib = has_w ? 2 : 1;
+    const NormGrads d = grads(g, sx.unpack(self), has_w ? sw.unpack(self) : Tensor(), self.needs_input_grad(0),
+                              has_w && self.needs_input_grad(1), has_b && self.needs_input_grad(ib));
+    TensorList out{d.dx};
+    if (has_w) out.push_back(d.dw);
+    if (has_b) out.push_back(d.db);
+    return out;
+  }, inputs);
 }
 
 }  // namespace
@@ -48,38 +72,26 @@ Tensor normalize_rows(const Tensor& x, const Shape& normalized_shape, const Tens
   const std::int64_t n = normalized_shape.numel();
   Tensor y, row_mean, row_rstd;
   detail::layer_norm_kernel(x, weight, bias, n, eps, centred, y, row_mean, row_rstd);
-  TensorList inputs{x};
-  if (weight.defined()) inputs.push_back(weight);
-  if (bias.defined()) inputs.push_back(bias);
-  if (!detail::needs_grad(inputs)) return y;
-  const bool has_w = weight.defined(), has_b = bias.defined();
-  make_node(y, centred ? "LayerNormBackward" : "RmsNormBackward", [=, sx = SavedTensor(x, false), sw = SavedTensor(weight, false)](
-                                                               const Tensor& g, Node& self) -> TensorList {
-    const Tensor x_ = sx.unpack(self), w_ = has_w ? sw.unpack(self) : Tensor();
-    const std::size_t iw = 1, ib = has_w ? 2 : 1;
-    const bool need_x = self.needs_input_grad(0), need_w = has_w && self.needs_input_grad(iw),
-               need_b = has_b && self.needs_input_grad(ib);
-    Tensor dx, dw, db;
+  record_normalisation(y, centred ? "LayerNormBackward" : "RmsNormBackward", x, weight, bias,
+                       [=](const Tensor& g, const Tensor& x_, const Tensor& w_, bool need_x, bool need_w, bool need_b) {
+    NormGrads d;
     if (!GradMode::is_enabled()) {
-      detail::layer_norm_backward_kernel(g, x_, w_, row_mean, row_rstd, n, centred, need_x ? &dx : nullptr,
-                                         need_w ? &dw : nullptr, need_b ? &db : nullptr);
-      if (dw.defined()) dw = reshape(dw, normalized_shape);
-      if (db.defined()) db = reshape(db, normalized_shape);
+      detail::layer_norm_backward_kernel(g, x_, w_, row_mean, row_rstd, n, centred, need_x ? &d.dx : nullptr,
+                                         need_w ? &d.dw : nullptr, need_b ? &d.db : nullptr);
+      if (d.dw.defined()) d.dw = reshape(d.dw, normalized_shape);
+      if (d.db.defined()) d.db = reshape(d.db, normalized_shape);
     } else {  // create_graph: the same derivatives in differentiable ops
       const Tensor centred_x = centred ? x_ - mean(x_, dims, true) : x_;
       const Tensor r = pow(mean(centred_x * centred_x, dims, true) + eps, -0.5);
       const Tensor xhat = centred_x * r;
-      const Tensor gy = has_w ? g * w_ : g;
+      const Tensor gy = w_.defined() ? g * w_ : g;
       const Tensor along = xhat * mean(gy * xhat, dims, true);
-      if (need_x) dx = r * (centred ? gy - mean(gy, dims, true) - along : gy - along);
-      if (need_w) dw = sum_to(g * xhat, normalized_shape);
-      if (need_b) db = sum_to(g, normalized_shape);
+      if (need_x) d.dx = r * (centred ? gy - mean(gy, dims, true) - along : gy - along);
+      if (need_w) d.dw = sum_to(g * xhat, normalized_shape);
+      if (need_b) d.db = sum_to(g, normalized_shape);
     }
-    TensorList grads{dx};
-    if (has_w) grads.push_back(dw);
-    if (has_b) grads.push_back(db);
-    return grads;
-  }, inputs);
+    return d;
+  });
   return y;
 }
 
@@ -96,36 +108,83 @@ Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& we
   return normalize_rows(x, normalized_shape, weight, Tensor(), e, false, "rms_norm");
 }
 
+// Note [Fused batch_norm]
+// batch_norm is one node. Training: one pass per channel for the mean and one
+// for Σ(x − μ)² (float64 across a channel's runs; the biased variance
+// normalises, the unbiased one updates running_var, as in PyTorch), one pass
+// writes y = (x − μ)·r·w + b. Backward, with x̂ = (x − μ)·r: one pass for
+// Σg and Σg·(x − μ) per channel (db and dw = Σg·x̂), one writing
+// dx = w·r·(g − mean(g) − x̂·mean(g·x̂)). Eval uses the running statistics,
+// fixed, so dx = w·r·g. Channels split across threads. [N, C] inputs
+// (BatchNorm1d) are transposed to [1, C, N] around the kernels so each
+// channel is one run. With create_graph the node runs the same formulas in
+// differentiable ops (Note [Fused layer_norm] does the same).
 Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, const Tensor& weight, const Tensor& bias,
                   bool training, double momentum, double eps) {
   detail::check_defined(x, "batch_norm");
   XG_CHECK(x.dim() >= 2, "batch_norm", "expects an input [N, C, ...], got ", x.shape());
+  detail::check_float(x, "batch_norm");
   const std::int64_t c = x.size(1);
   Shape param_shape(static_cast<std::size_t>(x.dim()), 1);
   param_shape[1] = c;
-  for (const Tensor* p : std::initializer_list<const Tensor*>{&running_mean, &running_var, &weight, &bias})
+  for (const Tensor* p : std::initializer_list<const Tensor*>{&running_mean, &running_var, &weight, &bias}) {
     XG_CHECK(!p->defined() || (p->dim() == 1 && p->size(0) == c), "batch_norm", "parameter ", p->shape(),
              " should be [", c, "] for input ", x.shape());
+    if (p->defined()) detail::check_same_dtype(x, *p, "batch_norm");
+  }
+  XG_CHECK(eps >= 0 && std::isfinite(eps), "batch_norm", "eps must be finite and >= 0, got ", eps);
+  XG_CHECK(std::isfinite(momentum), "batch_norm", "momentum must be finite, got ", momentum);
   Dims dims{0};
   for (std::int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
-  if (!training) {
+  const std::int64_t count = x.numel() / std::max<std::int64_t>(c, 1);
+  if (training) {
+    XG_CHECK(count > 1, "batch_norm", "training needs more than one value per channel, got input ", x.shape());
+  } else {
     XG_CHECK(running_mean.defined() && running_var.defined(), "batch_norm",
              "eval mode needs running_mean and running_var");
-    const Tensor mu = reshape(running_mean, param_shape), v = reshape(running_var, param_shape);
-    return affine((x - mu) / sqrt(v + eps), weight, bias, param_shape);
   }
-  const std::int64_t count = x.numel() / c;
-  XG_CHECK(count > 1, "batch_norm", "training needs more than one value per channel, got input ", x.shape());
-  const Tensor mu = mean(x, dims, true);
-  const Tensor centred = x - mu;
-  const Tensor v = mean(centred * centred, dims, true);  // biased, for normalising
-  if (running_mean.defined()) {
+  // [N, C] -> [1, C, N]: one run per channel (and back).
+  const bool flat = x.dim() == 2;
+  auto channels_first = [flat, c](const Tensor& t) { return flat ? reshape(t.t().contiguous(), Shape{1, c, -1}) : t; };
+  auto channels_back = [flat, c](const Tensor& t) { return flat ? reshape(t, Shape{c, -1}).t().contiguous() : t; };
+  Tensor y, ch_mean, ch_rstd;  // float64 [C]
+  {
     NoGradGuard no_grad;
-    running_mean.mul_(1.0 - momentum).add_(reshape(mu, Shape{c}) * momentum);
-    const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
-    running_var.mul_(1.0 - momentum).add_(reshape(v, Shape{c}) * (momentum * unbias));
+    const Tensor xk = channels_first(x);
+    Tensor var;
+    if (training) {
+      detail::batch_norm_stats_kernel(xk, ch_mean, var);
+      const double unbias = static_cast<double>(count) / static_cast<double>(count - 1);
+      if (running_mean.defined()) running_mean.mul_(1.0 - momentum).add_(ch_mean.to(running_mean.dtype()) * momentum);
+      if (running_var.defined())
+        running_var.mul_(1.0 - momentum).add_(var.to(running_var.dtype()) * (momentum * unbias));
+    } else {
+      ch_mean = running_mean.to(Dtype::Float64).clone();  // its own copy: the buffer may change before backward
+      var = running_var.to(Dtype::Float64);
+    }
+    ch_rstd = pow(var + eps, -0.5);
+    y = channels_back(detail::batch_norm_apply_kernel(xk, ch_mean, ch_rstd, weight, bias));
   }
-  return affine(centred / sqrt(v + eps), weight, bias, param_shape);
+  record_normalisation(y, "BatchNormBackward", x, weight, bias,
+                       [=](const Tensor& g, const Tensor& x_, const Tensor& w_, bool need_x, bool need_w, bool need_b) {
+    NormGrads d;
+    if (!GradMode::is_enabled()) {
+      detail::batch_norm_backward_kernel(channels_first(g), channels_first(x_), w_, ch_mean, ch_rstd, training,
+                                         need_x ? &d.dx : nullptr, need_w ? &d.dw : nullptr, need_b ? &d.db : nullptr);
+      if (d.dx.defined()) d.dx = channels_back(d.dx);
+    } else {  // create_graph: the same derivatives in differentiable ops
+      const Tensor centred = training ? x_ - mean(x_, dims, true) : x_ - reshape(ch_mean.to(x_.dtype()), param_shape);
+      const Tensor r = training ? pow(mean(centred * centred, dims, true) + eps, -0.5)
+                                : reshape(ch_rstd.to(x_.dtype()), param_shape);
+      const Tensor xhat = centred * r;
+      const Tensor gy = w_.defined() ? g * reshape(w_, param_shape) : g;
+      if (need_x) d.dx = training ? r * (gy - mean(gy, dims, true) - xhat * mean(gy * xhat, dims, true)) : gy * r;
+      if (need_w) d.dw = reshape(sum_to(g * xhat, param_shape), Shape{c});
+      if (need_b) d.db = reshape(sum_to(g, param_shape), Shape{c});
+    }
+    return d;
+  });
+  return y;
 }
 
 Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {

@@ -60,6 +60,12 @@ struct Kernels {
   /// Its backward for one row: dx (may be null), and dw += g·x̂, db += g (each may be null).
   void (*layer_norm_backward_row)(const T* g, const T* x, const T* w, double mean, double rstd, bool centred, T* dx,
                                   T* dw, T* db, std::int64_t n);
+  /// BatchNorm's runs (a channel's values in one image): Σ(x − μ)², Σ g·(x − μ),
+  /// y = a·(x − m) + c, and y = a·g + b·(x − m) + c.
+  T (*centred_square_sum)(const T* x, std::int64_t n, T mu);
+  T (*centred_dot)(const T* g, const T* x, std::int64_t n, T mu);
+  void (*affine)(const T* x, T* y, std::int64_t n, T m, T a, T c);
+  void (*affine2)(const T* g, const T* x, T* y, std::int64_t n, T m, T a, T b, T c);
 };
 
 struct Table {

@@ -416,6 +416,32 @@ void gelu_backward(const T* g, const T* x, T* dx, i64 n, bool tanh_form) {
   }
 }
 
+// ---------------------------------------------------------------- BatchNorm runs
+
+template <class T>
+T centred_square_sum(const T* x, i64 n, T mu) {
+  const B<T> mv = splat(mu);
+  return horizontal_sum<T>(fold(n, mu, [&](const B<T>& v) { return (v - mv) * (v - mv); }, x));  // pad μ: adds 0
+}
+
+template <class T>
+T centred_dot(const T* g, const T* x, i64 n, T mu) {
+  const B<T> mv = splat(mu);
+  return horizontal_sum<T>(fold(n, T(0), [&](const B<T>& gv, const B<T>& v) { return gv * (v - mv); }, g, x));
+}
+
+template <class T>
+void affine(const T* x, T* y, i64 n, T m, T a, T c) {
+  const B<T> mv = splat(m), av = splat(a), cv = splat(c);
+  map(y, n, [&](const B<T>& v) { return xsimd::fma(v - mv, av, cv); }, x);
+}
+
+template <class T>
+void affine2(const T* g, const T* x, T* y, i64 n, T m, T a, T b, T c) {
+  const B<T> mv = splat(m), av = splat(a), bv = splat(b), cv = splat(c);
+  map(y, n, [&](const B<T>& gv, const B<T>& v) { return xsimd::fma(gv, av, xsimd::fma(v - mv, bv, cv)); }, g, x);
+}
+
 // ---------------------------------------------------------------- LayerNorm
 
 template <class T>
@@ -521,6 +547,10 @@ Kernels<T> make_kernels() {
   k.gelu_backward = &gelu_backward<T>;
   k.layer_norm_row = &layer_norm_row<T>;
   k.layer_norm_backward_row = &layer_norm_backward_row<T>;
+  k.centred_square_sum = &centred_square_sum<T>;
+  k.centred_dot = &centred_dot<T>;
+  k.affine = &affine<T>;
+  k.affine2 = &affine2<T>;
   return k;
 }
 
