@@ -2,79 +2,16 @@
 // backward of im2col is col2im and vice versa, so conv2d is a composition of
 // differentiable ops (im2col, matmul, add, reshape) with first and second
 // derivatives for free.
-#include "kernels.hpp"
-#include "xgrad/parallel.hpp"
-#include "xgrad/ops_nn.hpp"
+#include "conv_geometry.hpp"
 #include "op_samples.hpp"
 
 namespace xg {
 
 using detail::needs_grad;
-using Pair = std::pair<std::int64_t, std::int64_t>;
-
-namespace {
-
-struct Geometry {
-  std::int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow;
-};
-
-Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o, const char* op) {
-  XG_CHECK(image.size() == 4, op, "expects an input [N, C, H, W], got ", image);
-  Geometry g{image[0], image[1], image[2], image[3], kernel.first, kernel.second, o.stride.first, o.stride.second,
-             o.padding.first, o.padding.second, o.dilation.first, o.dilation.second, 0, 0};
-  XG_CHECK(g.kh > 0 && g.kw > 0 && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 && g.ph >= 0 && g.pw >= 0, op,
-           "kernel, stride and dilation must be positive and padding non-negative, got kernel ", g.kh, "x", g.kw,
-           ", stride ", g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh, "x", g.dw);
-  // Checked before any arithmetic: kernel, padding, stride and dilation come from the user.
-  constexpr std::int64_t kMaxGeometry = std::int64_t{1} << 31;
-  XG_CHECK(g.kh < kMaxGeometry && g.kw < kMaxGeometry && g.sh < kMaxGeometry && g.sw < kMaxGeometry &&
-               g.ph < kMaxGeometry && g.pw < kMaxGeometry && g.dh < kMaxGeometry && g.dw < kMaxGeometry,
-           op, "kernel, stride, padding and dilation must each be below 2^31, got kernel ", g.kh, "x", g.kw, ", stride ",
-           g.sh, "x", g.sw, ", padding ", g.ph, "x", g.pw, ", dilation ", g.dh, "x", g.dw);
-  g.oh = (g.h + 2 * g.ph - g.dh * (g.kh - 1) - 1) / g.sh + 1;
-  g.ow = (g.w + 2 * g.pw - g.dw * (g.kw - 1) - 1) / g.sw + 1;
-  XG_CHECK(g.oh > 0 && g.ow > 0 && g.h + 2 * g.ph >= g.dh * (g.kh - 1) + 1 && g.w + 2 * g.pw >= g.dw * (g.kw - 1) + 1, op,
-           "input ", image, " is too small for a ", g.kh, "x", g.kw, " kernel (padding ", g.ph, "x", g.pw, ", dilation ",
-           g.dh, "x", g.dw, ")");
-  return g;
-}
-
-/// Walks the column matrix row by row: for each (n, c, ki, kj, oy) calls
-/// f(col_row, img_row or nullptr-equivalent -1, ox_lo, ox_hi, ix0) where
-/// columns ox in [ox_lo, ox_hi) read image column ix0 + ox·sw of row img_row
-/// and the rest of the row is padding.
-/// With `batched` the column matrix is [C·kh·kw, N·L] (all images side by
-/// side, so one GEMM covers the batch); otherwise [N, C·kh·kw, L].
-/// The (n, c) planes are split across threads: each plane's column rows and
-/// image rows belong to it alone, so im2col's writes and col2im's sums never
-/// meet, and each plane is summed in the same order on any thread count.
-template <class F>
-void for_each_patch_row(const Geometry& g, bool batched, F f) {
-  const std::int64_t L = g.oh * g.ow, rows = g.c * g.kh * g.kw;
-  parallel_for(g.n * g.c, items_grain(g.kh * g.kw * L), [&](std::int64_t begin, std::int64_t end) {
-    for (std::int64_t plane = begin; plane < end; ++plane) {
-      const std::int64_t n = plane / g.c, c = plane % g.c;
-      for (std::int64_t ki = 0; ki < g.kh; ++ki)
-        for (std::int64_t kj = 0; kj < g.kw; ++kj) {
-          const std::int64_t row = (c * g.kh + ki) * g.kw + kj;
-          const std::int64_t ix0 = kj * g.dw - g.pw;  // image column of ox = 0
-          // Valid ox: 0 <= ix0 + ox·sw < w, within [0, ow). Both ends are
-          // clamped to ow: with wide padding and dilation a whole kernel
-          // column can lie in the padding, and the row must not be overrun.
-          const std::int64_t lo = std::min(g.ow, ix0 >= 0 ? 0 : (-ix0 + g.sw - 1) / g.sw);
-          const std::int64_t hi = std::max(lo, std::min(g.ow, (g.w - ix0 + g.sw - 1) / g.sw));
-          for (std::int64_t oy = 0; oy < g.oh; ++oy) {
-            const std::int64_t iy = oy * g.sh - g.ph + ki * g.dh;
-            const std::int64_t col = (batched ? row * g.n * L + n * L : (n * rows + row) * L) + oy * g.ow;
-            const std::int64_t img = iy >= 0 && iy < g.h ? ((n * g.c + c) * g.h + iy) * g.w : -1;
-            f(col, img, img < 0 ? 0 : lo, img < 0 ? 0 : hi, ix0);
-          }
-        }
-    }
-  });
-}
-
-}  // namespace
+using detail::for_each_patch_row;
+using detail::Geometry;
+using detail::geometry;
+using detail::Pair;
 
 Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts, bool batched) {
   const Tensor xd = detail::dense(x);  // read flat; x keeps the history
@@ -86,17 +23,8 @@ Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts, bool batc
     using T = decltype(z);
     const T* src = xd.data<T>();
     T* dst = cols.data<T>();
-    const std::int64_t sw = g.sw, ow = g.ow;
     for_each_patch_row(g, batched, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
-      T* out = dst + col;
-      for (std::int64_t ox = 0; ox < lo; ++ox) out[ox] = T(0);
-      const T* in = src + img + ix0;
-      if (sw == 1) {
-        for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox];
-      } else {
-        for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox * sw];
-      }
-      for (std::int64_t ox = hi; ox < ow; ++ox) out[ox] = T(0);
+      detail::copy_patch_row(src, dst + col, img, lo, hi, ix0, g.sw, g.ow);
     });
   });
   if (needs_grad(x)) {
@@ -119,15 +47,8 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const C
     using T = decltype(z);
     const T* src = colsd.data<T>();
     T* dst = img.data<T>();
-    const std::int64_t sw = g.sw;
     for_each_patch_row(g, batched, [&](std::int64_t col, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0) {
-      const T* in = src + col;
-      T* out = dst + img + ix0;
-      if (sw == 1) {
-        for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] += in[ox];
-      } else {
-        for (std::int64_t ox = lo; ox < hi; ++ox) out[ox * sw] += in[ox];
-      }
+      detail::add_patch_row(src + col, dst, img, lo, hi, ix0, g.sw);
     });
   });
   if (needs_grad(cols)) {
