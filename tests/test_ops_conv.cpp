@@ -205,3 +205,30 @@ TEST_CASE("batched im2col is the per-image layout with images side by side, grad
   const GradcheckResult r2 = gradgradcheck(f, inputs);
   CHECK_MESSAGE(r2.ok, r2.report);
 }
+
+TEST_CASE("fused conv2d splits images across threads: the same bits run after run on 2 threads, the 1-thread values to rounding, groups and bias included") {
+  manual_seed(31);
+  const Tensor x = randn({9, 4, 11, 10}, TensorOptions(float32).requires_grad(true));
+  const Tensor w = randn({6, 2, 3, 3}, TensorOptions(float32).requires_grad(true));
+  const Tensor b = randn({6}, TensorOptions(float32).requires_grad(true));
+  const Tensor up = randn({9, 6, 6, 5});
+  Conv2dOptions o;
+  o.stride = {2, 2};
+  o.padding = {1, 1};
+  o.groups = 2;
+  auto run = [&](int threads) {
+    const int saved = get_num_threads();
+    set_num_threads(threads);
+    const Tensor y = conv2d(x, w, b, o);
+    TensorList r = grad({y}, {x, w, b}, {up});
+    r.insert(r.begin(), y.detach());
+    set_num_threads(saved);
+    return r;
+  };
+  const TensorList one = run(1), two = run(2), again = run(2);
+  for (std::size_t i = 0; i < one.size(); ++i) {
+    CAPTURE(i);
+    CHECK(two[i].to_vector<float>() == again[i].to_vector<float>());
+    check_values(two[i], test::values(one[i]), 1e-5);
+  }
+}

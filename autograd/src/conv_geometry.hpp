@@ -3,6 +3,7 @@
 // rows of its column (im2col) matrix, shared by the im2col/col2im ops
 // (ops_conv.cpp) and the fused convolution kernels (kernels_conv.cpp).
 #include <algorithm>
+#include <cstring>
 
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
@@ -41,14 +42,14 @@ inline Geometry geometry(const Shape& image, Pair kernel, const Conv2dOptions& o
 template <class T>
 void copy_patch_row(const T* src, T* out, std::int64_t img, std::int64_t lo, std::int64_t hi, std::int64_t ix0,
                     std::int64_t sw, std::int64_t ow) {
-  for (std::int64_t ox = 0; ox < lo; ++ox) out[ox] = T(0);
+  if (lo > 0) std::memset(out, 0, sizeof(T) * static_cast<std::size_t>(lo));
   const T* in = src + img + ix0;
   if (sw == 1) {
-    for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox];
+    if (hi > lo) std::memcpy(out + lo, in + lo, sizeof(T) * static_cast<std::size_t>(hi - lo));
   } else {
     for (std::int64_t ox = lo; ox < hi; ++ox) out[ox] = in[ox * sw];
   }
-  for (std::int64_t ox = hi; ox < ow; ++ox) out[ox] = T(0);
+  if (ow > hi) std::memset(out + hi, 0, sizeof(T) * static_cast<std::size_t>(ow - hi));
 }
 
 /// Its adjoint: the row's valid columns added back into the image row.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "internal.hpp"
+#include "xgrad/ops_nn.hpp"
 #include "simd/simd.hpp"
 
 namespace xg::detail {
@@ -54,6 +55,13 @@ Tensor batch_norm_apply_kernel(const Tensor& x, const Tensor& mean, const Tensor
 /// batch_stats: mean and rstd came from x itself (training), so dx has their terms.
 void batch_norm_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& mean,
                                 const Tensor& rstd, bool batch_stats, Tensor* dx, Tensor* dw, Tensor* db);
+
+/// conv2d of x [N, C, H, W] with w [O, C/groups, kh, kw] and b [O] (or
+/// undefined), one image at a time (Note [Fused conv2d] in ops_conv.cpp) ...
+Tensor conv2d_kernel(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& opts);
+/// ... and its gradients from g [N, O, oh, ow] (a null pointer skips one).
+void conv2d_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Conv2dOptions& opts, Tensor* dx,
+                            Tensor* dw, Tensor* db);
 
 /// Inverted dropout in one pass (Note [Fused dropout] in ops_norm.cpp): y = x·keep/(1−p)
 /// with keep (bool, x's shape) drawn from (seed, element index) alone.

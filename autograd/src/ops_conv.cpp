@@ -1,7 +1,18 @@
-// Convolution and pooling, NCHW. conv2d lowers to GEMM through im2col; the
-// backward of im2col is col2im and vice versa, so conv2d is a composition of
-// differentiable ops (im2col, matmul, add, reshape) with first and second
-// derivatives for free.
+// Convolution and pooling, NCHW.
+//
+// Note [Fused conv2d]
+// conv2d is one node. Lowered to GEMM like im2col + matmul, but one image at
+// a time: the image's patches [C·kh·kw, L] go to a per-thread buffer that
+// stays in cache (the whole batch's columns were N times larger and streamed
+// through memory), one GEMM per group writes straight into the image's
+// [O, L] output (no [O, N, L] → [N, O, L] permute), and images split across
+// threads. Backward, per image: dcols = Wᵀ·g added back into the image
+// (col2im), and dW = Σₙ g·colsᵀ with the patches made again, each chunk of
+// images summing into its own partial (added in chunk order: the same bits
+// on a given thread count); db = Σ g. With create_graph the node writes the
+// same products in differentiable ops (im2col, matmul, col2im), so second
+// derivatives still work. im2col and col2im stay public ops, each the
+// other's gradient.
 #include "conv_geometry.hpp"
 #include "op_samples.hpp"
 
@@ -72,22 +83,45 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     XG_CHECK(bias.dim() == 1 && bias.size(0) == out_ch, "conv2d", "bias ", bias.shape(), " should be [", out_ch, "]");
   }
   const Geometry g = geometry(x.shape(), {weight.size(2), weight.size(3)}, opts, "conv2d");
-  const Tensor w2 = reshape(weight, Shape{out_ch, -1});  // [O, C/groups·kh·kw]
-  Tensor out;
-  if (groups == 1) {
-    // One GEMM for the whole batch: [O, C·kh·kw] · [C·kh·kw, N·L], then [O, N, L] -> [N, O, L].
-    const Tensor cols = im2col(x, {g.kh, g.kw}, opts, /*batched=*/true);
-    out = permute(reshape(matmul(w2, cols), Shape{out_ch, g.n, g.oh * g.ow}), {1, 0, 2});
-  } else {
-    const Tensor cols = im2col(x, {g.kh, g.kw}, opts);  // [N, C·kh·kw, L]
-    const std::int64_t rows = w2.size(1), og = out_ch / groups;
-    TensorList parts;
-    for (std::int64_t gi = 0; gi < groups; ++gi)
-      parts.push_back(matmul(narrow(w2, 0, gi * og, og), narrow(cols, 1, gi * rows, rows)));
-    out = cat(parts, 1);
+  detail::check_float(x, "conv2d");
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = detail::conv2d_kernel(x, weight, bias, opts);
   }
-  if (bias.defined()) out = out + reshape(bias, Shape{1, out_ch, 1});
-  return reshape(out, Shape{g.n, out_ch, g.oh, g.ow});
+  TensorList inputs{x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  if (!needs_grad(inputs)) return y;
+  const bool has_bias = bias.defined();
+  make_node(y, "Conv2dBackward", [opts, has_bias, g, sx = SavedTensor(x, false), sw = SavedTensor(weight, false)](
+                                     const Tensor& gr, Node& self) -> TensorList {
+    const Tensor x_ = sx.unpack(self), w_ = sw.unpack(self);
+    const bool need_x = self.needs_input_grad(0), need_w = self.needs_input_grad(1),
+               need_b = has_bias && self.needs_input_grad(2);
+    Tensor dx, dw, db;
+    if (!GradMode::is_enabled()) {
+      detail::conv2d_backward_kernel(gr, x_, w_, opts, need_x ? &dx : nullptr, need_w ? &dw : nullptr,
+                                     need_b ? &db : nullptr);
+    } else {  // create_graph: the same products in differentiable ops, group by group
+      const std::int64_t out_ch = w_.size(0), og = out_ch / opts.groups, kg = w_.numel() / out_ch;
+      const Tensor g3 = reshape(gr, Shape{g.n, out_ch, g.oh * g.ow});
+      const Tensor w2 = reshape(w_, Shape{out_ch, kg});
+      const Tensor cols = need_w ? im2col(x_, {g.kh, g.kw}, opts) : Tensor();  // [N, C·kh·kw, L]
+      TensorList dcols, dws;
+      for (std::int64_t gi = 0; gi < opts.groups; ++gi) {
+        const Tensor wg = narrow(w2, 0, gi * og, og), gg = narrow(g3, 1, gi * og, og);
+        if (need_x) dcols.push_back(matmul(wg.t(), gg));
+        if (need_w) dws.push_back(sum(matmul(gg, narrow(cols, 1, gi * kg, kg).transpose(1, 2)), {0}));
+      }
+      if (need_x) dx = col2im(cat(dcols, 1), x_.shape(), {g.kh, g.kw}, opts);
+      if (need_w) dw = reshape(cat(dws, 0), w_.shape());
+      if (need_b) db = sum(g3, {0, 2});
+    }
+    TensorList grads{dx, dw};
+    if (has_bias) grads.push_back(db);
+    return grads;
+  }, inputs);
+  return y;
 }
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::int64_t stride, std::int64_t padding,

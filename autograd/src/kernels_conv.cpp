@@ -1,0 +1,158 @@
+// The fused convolution's kernels (Note [Fused conv2d] in ops_conv.cpp): one
+// image at a time, its patches in a per-thread buffer that stays in cache,
+// one GEMM per group writing straight into the image's [O, L] output.
+#include <cblas.h>
+
+#include <cstring>
+#include <type_traits>
+#include <vector>
+
+#include "conv_geometry.hpp"
+
+namespace xg::detail {
+namespace {
+
+/// C[M, N] = alpha·op(A)·op(B) + beta·C, row-major, one OpenBLAS thread
+/// (the callers split images across xgrad's pool: Note [Threads in matrix products]).
+template <class T>
+void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t lda, const T* b,
+          std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
+  const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
+  if constexpr (std::is_same_v<T, float>)
+    cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, 1.0f, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
+                static_cast<blasint>(ldc));
+  else
+    cblas_dgemm(CblasRowMajor, TA, TB, M, N, K, 1.0, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
+                static_cast<blasint>(ldc));
+}
+
+/// OpenBLAS on one thread for the duration (restored after).
+struct SingleThreadedBlas {
+  int threads = get_num_threads();
+  SingleThreadedBlas() {
+    if (threads > 1) openblas_set_num_threads(1);
+  }
+  ~SingleThreadedBlas() {
+    if (threads > 1) openblas_set_num_threads(threads);
+  }
+};
+
+struct Sizes {
+  std::int64_t o, groups, og, kg, L;  // out channels, groups, per group: out channels, column rows; L = oh·ow
+};
+Sizes sizes_of(const Geometry& g, const Tensor& w, std::int64_t groups) {
+  const std::int64_t o = w.size(0);
+  return {o, groups, o / groups, (g.c / groups) * g.kh * g.kw, g.oh * g.ow};
+}
+
+/// Images per chunk: about 2^20 multiply-adds of GEMM work.
+std::int64_t images_grain(const Geometry& g, const Sizes& s) { return items_grain(s.o * s.kg * s.L, std::int64_t{1} << 20); }
+
+}  // namespace
+
+Tensor conv2d_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in, const Conv2dOptions& opts) {
+  const Tensor x = dense(x_in), w = dense(w_in), b = dense(b_in);
+  const Geometry g = geometry(x.shape(), {w.size(2), w.size(3)}, opts, "conv2d");
+  const Sizes s = sizes_of(g, w, opts.groups);
+  Tensor y = make_tensor({g.n, s.o, g.oh, g.ow}, x.dtype(), "conv2d");
+  SingleThreadedBlas blas;
+  dispatch_float(x.dtype(), "conv2d", [&](auto z) {
+    using T = decltype(z);
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    const T* pb = b.defined() ? b.data<T>() : nullptr;
+    T* py = y.data<T>();
+    parallel_for(g.n, images_grain(g, s), [&](std::int64_t begin, std::int64_t end) {
+      std::vector<T> cols(static_cast<std::size_t>(s.groups * s.kg * s.L));
+      for (std::int64_t n = begin; n < end; ++n) {
+        patches_of_image(g, n, px, cols.data());
+        T* out = py + n * s.o * s.L;
+        for (std::int64_t gi = 0; gi < s.groups; ++gi)
+          gemm<T>(false, false, s.og, s.L, s.kg, pw + gi * s.og * s.kg, s.kg, cols.data() + gi * s.kg * s.L, s.L, T(0),
+                  out + gi * s.og * s.L, s.L);
+        if (pb)
+          for (std::int64_t oc = 0; oc < s.o; ++oc)
+            for (std::int64_t l = 0; l < s.L; ++l) out[oc * s.L + l] += pb[oc];
+      }
+    });
+  });
+  return y;
+}
+
+void conv2d_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Tensor& w_in, const Conv2dOptions& opts,
+                            Tensor* dx, Tensor* dw, Tensor* db) {
+  const Tensor gy = dense(g_in), x = dense(x_in), w = dense(w_in);
+  const Geometry g = geometry(x.shape(), {w.size(2), w.size(3)}, opts, "conv2d");
+  const Sizes s = sizes_of(g, w, opts.groups);
+  if (dx) *dx = zeros(x.shape(), x.dtype());
+  SingleThreadedBlas blas;
+  dispatch_float(x.dtype(), "backward", [&](auto z) {
+    using T = decltype(z);
+    const T* pg = gy.data<T>();
+    const T* px = x.data<T>();
+    const T* pw = w.data<T>();
+    const std::size_t col_values = static_cast<std::size_t>(s.groups * s.kg * s.L);
+    if (dx) {
+      // dcols = Wᵀ·g per group, summed back into the image: images are independent.
+      T* pdx = dx->data<T>();
+      parallel_for(g.n, images_grain(g, s), [&](std::int64_t begin, std::int64_t end) {
+        std::vector<T> dcols(col_values);
+        for (std::int64_t n = begin; n < end; ++n) {
+          for (std::int64_t gi = 0; gi < s.groups; ++gi)
+            gemm<T>(true, false, s.kg, s.L, s.og, pw + gi * s.og * s.kg, s.kg, pg + (n * s.o + gi * s.og) * s.L, s.L, T(0),
+                    dcols.data() + gi * s.kg * s.L, s.L);
+          add_patches_into_image(g, n, dcols.data(), pdx);
+        }
+      });
+    }
+    if (dw || db) {
+      // dW = Σₙ g·colsᵀ and db = Σ g: each chunk of images sums into its own
+      // partial, the partials added in chunk order (the same bits on a given
+      // thread count).
+      const int chunks = parallel_chunks(g.n, images_grain(g, s));
+      const std::int64_t wsize = s.o * s.kg;
+      std::vector<T> partial_w(dw ? static_cast<std::size_t>(chunks * wsize) : 0);
+      std::vector<double> partial_b(db ? static_cast<std::size_t>(chunks * s.o) : 0);
+      parallel_for(chunks, 1, [&](std::int64_t c0, std::int64_t c1) {
+        std::vector<T> cols(dw ? col_values : 0);
+        for (std::int64_t chunk = c0; chunk < c1; ++chunk) {
+          T* acc_w = dw ? partial_w.data() + chunk * wsize : nullptr;
+          double* acc_b = db ? partial_b.data() + chunk * s.o : nullptr;
+          for (std::int64_t n = g.n * chunk / chunks; n < g.n * (chunk + 1) / chunks; ++n) {
+            const T* gn = pg + n * s.o * s.L;
+            if (acc_w) {
+              patches_of_image(g, n, px, cols.data());
+              for (std::int64_t gi = 0; gi < s.groups; ++gi)
+                gemm<T>(false, true, s.og, s.kg, s.L, gn + gi * s.og * s.L, s.L, cols.data() + gi * s.kg * s.L, s.L, T(1),
+                        acc_w + gi * s.og * s.kg, s.kg);
+            }
+            if (acc_b)
+              for (std::int64_t oc = 0; oc < s.o; ++oc) {
+                double total = 0;
+                for (std::int64_t l = 0; l < s.L; ++l) total += static_cast<double>(gn[oc * s.L + l]);
+                acc_b[oc] += total;
+              }
+          }
+        }
+      });
+      if (dw) {
+        *dw = zeros(w.shape(), w.dtype());
+        T* out = dw->data<T>();
+        for (int chunk = 0; chunk < chunks; ++chunk)
+          for (std::int64_t i = 0; i < wsize; ++i) out[i] += partial_w[static_cast<std::size_t>(chunk * wsize + i)];
+      }
+      if (db) {
+        *db = make_tensor({s.o}, w.dtype(), "backward");
+        T* out = db->data<T>();
+        for (std::int64_t oc = 0; oc < s.o; ++oc) {
+          double total = 0;
+          for (int chunk = 0; chunk < chunks; ++chunk) total += partial_b[static_cast<std::size_t>(chunk * s.o + oc)];
+          out[oc] = static_cast<T>(total);
+        }
+      }
+    }
+  });
+}
+
+}  // namespace xg::detail
