@@ -248,8 +248,21 @@ def attention():
         show(f"sdpa {name} dv", dv)
 
 
+def conv_transpose():
+    # tests/test_ops_conv.cpp: arange-based x [2, 3, 3, 2], w [3, 2, 2, 3], bias; stride (2, 1),
+    # padding (1, 0), output_padding (1, 0), dilation (1, 2).
+    x = (torch.arange(36.0, dtype=f64).reshape(2, 3, 3, 2) / 7.0 - 1.0).requires_grad_(True)
+    w = (torch.arange(36.0, dtype=f64).reshape(3, 2, 2, 3) / 11.0 - 0.5).requires_grad_(True)
+    b = torch.tensor([0.25, -0.5], dtype=f64, requires_grad=True)
+    y = F.conv_transpose2d(x, w, b, stride=(2, 1), padding=(1, 0), output_padding=(1, 0), dilation=(1, 2))
+    print("  shape:", list(y.shape))
+    show("first 12", y.flatten()[:12])
+    print("  sum, sum of squares:", y.sum().item(), (y * y).sum().item())
+    print("  gradient sums of sum(y^2) for x, w, b:", [t.sum().item() for t in torch.autograd.grad((y * y).sum(), (x, w, b))])
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
-                                     degenerate, nan_patterns, views, dtypes, attention]}
+                                     degenerate, nan_patterns, views, dtypes, attention, conv_transpose]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

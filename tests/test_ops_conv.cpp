@@ -232,3 +232,75 @@ TEST_CASE("fused conv2d splits images across threads: the same bits run after ru
     check_values(two[i], test::values(one[i]), 1e-5);
   }
 }
+
+// PyTorch 1.13, torch.nn.functional.conv_transpose2d in float64 on the same
+// inputs: /usr/bin/python3 tests/pytorch_golden.py conv_transpose.
+TEST_CASE("conv_transpose2d matches PyTorch: stride, padding, output_padding, dilation and bias, values and gradients") {
+  const Tensor x = (arange(36.0, float64).reshape({2, 3, 3, 2}) / 7.0 - 1.0).requires_grad_(true);
+  const Tensor w = (arange(36.0, float64).reshape({3, 2, 2, 3}) / 11.0 - 0.5).requires_grad_(true);
+  const Tensor b = tensor({0.25, -0.5}, f64_grad());
+  Conv2dOptions o;
+  o.stride = {2, 1};
+  o.padding = {1, 0};
+  o.dilation = {1, 2};
+  const Tensor y = conv_transpose2d(x, w, b, o, {1, 0});
+  CHECK(y.shape() == Shape{2, 2, 5, 6});
+  check_values(y.flatten().narrow(0, 0, 12),
+               {1.7499999999999998, 2.1201298701298703, 1.7110389610389607, 2.1201298701298703, 1.6720779220779218,
+                2.12012987012987, 2.373376623376623, 2.6266233766233764, 2.4123376623376624, 2.7045454545454546,
+                2.4512987012987013, 2.7824675324675323},
+               1e-14);
+  CHECK(y.sum().item() == doctest::Approx(832.8701298701299).epsilon(1e-14));
+  CHECK((y * y).sum().item() == doctest::Approx(8390.544990723562).epsilon(1e-14));
+  const TensorList d = grad({(y * y).sum()}, {x, w, b});
+  CHECK(d[0].sum().item() == doctest::Approx(5821.427390791027).epsilon(1e-13));
+  CHECK(d[1].sum().item() == doctest::Approx(11869.497217068645).epsilon(1e-13));
+  CHECK(d[2].sum().item() == doctest::Approx(1665.74025974026).epsilon(1e-13));
+}
+
+TEST_CASE("conv_transpose2d is the adjoint of conv2d: <conv2d(a, w), b> = <a, conv_transpose2d(b, w)> over many geometries") {
+  manual_seed(8);
+  int checked = 0;
+  for (std::int64_t stride : {1, 2, 3})
+    for (std::int64_t pad : {0, 1, 2})
+      for (std::int64_t dil : {1, 2})
+        for (std::int64_t groups : {1, 2})
+          for (std::int64_t k : {1, 3}) {
+            Conv2dOptions o;
+            o.stride = {stride, stride == 3 ? 1 : stride};
+            o.padding = {pad, pad == 2 ? 0 : pad};
+            o.dilation = {dil, 1};
+            o.groups = groups;
+            const Tensor a = randn({2, 4, 9, 8}, float64), w = randn({6, 4 / groups, k, k + 1}, float64);
+            if (9 + 2 * o.padding.first < dil * (k - 1) + 1) continue;
+            const Tensor y = conv2d(a, w, {}, o);
+            // The output_padding that gives back a's exact size.
+            const std::int64_t oph = 9 - ((y.size(2) - 1) * o.stride.first - 2 * o.padding.first + dil * (k - 1) + 1);
+            const std::int64_t opw = 8 - ((y.size(3) - 1) * o.stride.second - 2 * o.padding.second + (k + 1 - 1) + 1);
+            if (oph < 0 || opw < 0 || oph >= std::max(o.stride.first, dil) || opw >= o.stride.second) continue;
+            const Tensor b = randn(y.shape(), float64);
+            const Tensor back = conv_transpose2d(b, w, {}, o, {oph, opw});
+            REQUIRE(back.shape() == a.shape());
+            CHECK((y * b).sum().item() == doctest::Approx((a * back).sum().item()).epsilon(1e-12));
+            ++checked;
+          }
+  CHECK(checked > 40);
+}
+
+TEST_CASE("ConvTranspose1d/2d modules and conv_transpose errors name the op, the shapes and the arguments") {
+  manual_seed(1);
+  nn::ConvTranspose2d up(4, 6, 3, [] { Conv2dOptions o; o.stride = {2, 2}; o.padding = {1, 1}; o.groups = 2; return o; }(), {1, 1});
+  CHECK(up.weight.shape() == Shape{4, 3, 3, 3});
+  CHECK(up.forward(randn({2, 4, 5, 5})).shape() == Shape{2, 6, 10, 10});
+  nn::ConvTranspose1d up1(3, 5, 4, 2, 1);
+  CHECK(up1.forward(randn({2, 3, 7})).shape() == Shape{2, 5, 14});
+  const Tensor x = randn({1, 4, 5, 5}), w = randn({4, 2, 3, 3});
+  CHECK(contains(error_of([&] { conv_transpose2d(x, randn({3, 2, 3, 3})); }),
+                 "conv_transpose2d: input [1, 4, 5, 5] has 4 channels but weight [3, 2, 3, 3] expects 3"));
+  CHECK(contains(error_of([&] { conv_transpose2d(x, w, {}, {}, {1, 0}); }),
+                 "conv_transpose2d: output_padding 1x0 must be smaller than either stride 1x1 or dilation 1x1"));
+  CHECK(contains(error_of([&] { conv_transpose2d(x, w, randn({3})); }), "conv_transpose2d: bias [3] should be [2]"));
+  CHECK(contains(error_of([&] { conv_transpose1d(randn({1, 4, 5}), randn({4, 2, 3}), {}, 0); }), "conv_transpose1d"));
+  CHECK(contains(error_of([&] { nn::ConvTranspose2d(3, 4, 3, [] { Conv2dOptions o; o.groups = 2; return o; }()); }),
+                 "ConvTranspose2d"));
+}

@@ -153,6 +153,78 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
   return squeeze(y, 2);
 }
 
+// conv_transpose2d is the adjoint of conv2d in its input (the gradient conv2d
+// sends back to its image): per group, columns Wᵀ·x summed into the output
+// image by col2im. Composed of differentiable ops (matmul, cat, col2im), so
+// its first and second derivatives come with them.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts,
+                        Pair output_padding) {
+  const char* op = "conv_transpose2d";
+  detail::check_defined(x, op);
+  detail::check_defined(weight, op);
+  detail::check_same_dtype(x, weight, op);
+  detail::check_float(x, op);
+  XG_CHECK(x.dim() == 4 && weight.dim() == 4, op, "expects input [N, C_in, H, W] and weight [C_in, C_out/groups, kh, kw], got ",
+           x.shape(), " and ", weight.shape());
+  const std::int64_t groups = opts.groups, in_ch = x.size(1);
+  XG_CHECK(groups >= 1 && weight.size(0) == in_ch && in_ch % groups == 0, op, "input ", x.shape(), " has ", in_ch,
+           " channels but weight ", weight.shape(), " expects ", weight.size(0), " (divisible by groups=", groups, ")");
+  const std::int64_t out_ch = weight.size(1) * groups, kh = weight.size(2), kw = weight.size(3);
+  if (bias.defined()) {
+    detail::check_same_dtype(x, bias, op);
+    XG_CHECK(bias.dim() == 1 && bias.size(0) == out_ch, op, "bias ", bias.shape(), " should be [", out_ch, "]");
+  }
+  const auto [sh, sw] = opts.stride;
+  const auto [ph, pw] = opts.padding;
+  const auto [dh, dw] = opts.dilation;
+  const auto [oph, opw] = output_padding;
+  XG_CHECK(sh > 0 && sw > 0 && dh > 0 && dw > 0 && ph >= 0 && pw >= 0 && kh > 0 && kw > 0, op,
+           "stride and dilation must be positive and padding non-negative, got stride ", sh, "x", sw, ", padding ", ph,
+           "x", pw, ", dilation ", dh, "x", dw);
+  XG_CHECK(oph >= 0 && opw >= 0 && (oph < sh || oph < dh) && (opw < sw || opw < dw), op, "output_padding ", oph, "x",
+           opw, " must be smaller than either stride ", sh, "x", sw, " or dilation ", dh, "x", dw, " (as in PyTorch)");
+  constexpr std::int64_t kMaxGeometry = std::int64_t{1} << 31;
+  XG_CHECK(sh < kMaxGeometry && sw < kMaxGeometry && ph < kMaxGeometry && pw < kMaxGeometry && dh < kMaxGeometry &&
+               dw < kMaxGeometry && oph < kMaxGeometry && opw < kMaxGeometry && x.size(2) < kMaxGeometry &&
+               x.size(3) < kMaxGeometry && kh < kMaxGeometry && kw < kMaxGeometry,
+           op, "sizes, stride, padding and dilation must each be below 2^31");
+  const std::int64_t h = x.size(2), w = x.size(3);
+  const std::int64_t out_h = (h - 1) * sh - 2 * ph + dh * (kh - 1) + oph + 1;
+  const std::int64_t out_w = (w - 1) * sw - 2 * pw + dw * (kw - 1) + opw + 1;
+  XG_CHECK(h > 0 && w > 0 && out_h > 0 && out_w > 0, op, "input ", x.shape(), " with kernel ", kh, "x", kw,
+           ", stride ", sh, "x", sw, ", padding ", ph, "x", pw, " gives an empty output (", out_h, "x", out_w, ")");
+  const Shape image{x.size(0), out_ch, out_h, out_w};
+  const std::int64_t og = in_ch / groups, rows = weight.size(1) * kh * kw;
+  const Tensor x3 = reshape(x, Shape{x.size(0), in_ch, h * w});
+  const Tensor w2 = reshape(weight, Shape{in_ch, rows});
+  TensorList cols;
+  for (std::int64_t gi = 0; gi < groups; ++gi)
+    cols.push_back(matmul(narrow(w2, 0, gi * og, og).t(), narrow(x3, 1, gi * og, og)));  // [N, rows, H·W]
+  Tensor y = col2im(groups == 1 ? cols[0] : cat(cols, 1), image, {kh, kw}, opts);
+  if (bias.defined()) y = y + reshape(bias, Shape{1, out_ch, 1, 1});
+  return y;
+}
+
+Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::int64_t stride,
+                        std::int64_t padding, std::int64_t output_padding, std::int64_t groups, std::int64_t dilation) {
+  const char* op = "conv_transpose1d";
+  detail::check_defined(x, op);
+  detail::check_defined(weight, op);
+  XG_CHECK(x.dim() == 3 && weight.dim() == 3, op, "expects input [N, C_in, L] and weight [C_in, C_out/groups, k], got ",
+           x.shape(), " and ", weight.shape());
+  XG_CHECK(stride > 0 && dilation > 0 && padding >= 0 && output_padding >= 0 &&
+               (output_padding < stride || output_padding < dilation),
+           op, "stride and dilation must be positive, padding non-negative and output_padding smaller than stride or ",
+           "dilation, got stride ", stride, ", padding ", padding, ", output_padding ", output_padding, ", dilation ",
+           dilation);
+  Conv2dOptions o;
+  o.stride = {1, stride};
+  o.padding = {0, padding};
+  o.dilation = {1, dilation};
+  o.groups = groups;
+  return squeeze(conv_transpose2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, o, {0, output_padding}), 2);
+}
+
 Tensor max_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair padding) {
   detail::check_defined(x, "max_pool2d");
   Conv2dOptions o;
@@ -347,6 +419,17 @@ std::vector<OpSample> samples_conv() {
   using L = const TensorList&;
   const Shape s23b{2, 3};
   std::vector<OpSample> c;
+  Conv2dOptions up;
+  up.stride = {2, 1};
+  up.padding = {1, 0};
+  up.dilation = {1, 2};
+  c.push_back({"conv_transpose2d stride, padding, dilation, output_padding, bias",
+               [up](L x) { return conv_transpose2d(x[0], x[1], x[2], up, {1, 0}); }, {{2, 3, 3, 2}, {3, 2, 2, 3}, {2}}});
+  Conv2dOptions grouped;
+  grouped.groups = 2;
+  c.push_back({"conv_transpose2d groups", [grouped](L x) { return conv_transpose2d(x[0], x[1], {}, grouped); },
+               {{1, 4, 2, 3}, {4, 1, 2, 2}}});
+  c.push_back({"conv_transpose1d", [](L x) { return conv_transpose1d(x[0], x[1], x[2], 2, 1, 1); }, {{2, 2, 4}, {2, 3, 3}, {3}}});
   c.push_back({"pad", [](L x) { return pad(x[0], {1, 2, 0, 1}, 0.5); }, {s23b}});
   c.push_back({"conv2d bias", [](L x) { return conv2d(x[0], x[1], x[2]); }, {{2, 2, 4, 4}, {3, 2, 2, 2}, {3}}});
   c.push_back({"conv2d stride pad dilation", [](L x) {

@@ -87,6 +87,43 @@ std::string Conv1d::extra_repr() const {
   return concat(weight.size(1) * groups, ", ", weight.size(0), ", kernel_size=", weight.size(2), ", stride=", stride);
 }
 
+ConvTranspose2d::ConvTranspose2d(std::int64_t in, std::int64_t out, IntPair k, Conv2dOptions opts, IntPair out_pad,
+                                 bool with_bias)
+    : Module("ConvTranspose2d"), options(opts), output_padding(out_pad) {
+  XG_CHECK(in > 0 && out > 0 && opts.groups > 0 && in % opts.groups == 0 && out % opts.groups == 0, "ConvTranspose2d",
+           "channels in=", in, ", out=", out, " must be positive and divisible by groups=", opts.groups);
+  weight = register_parameter("weight", empty({in, out / opts.groups, k.first, k.second}));
+  if (with_bias) bias = register_parameter("bias", empty({out}));
+  default_init(weight, bias);
+}
+
+Tensor ConvTranspose2d::forward(const Tensor& x) { return conv_transpose2d(x, weight, bias, options, output_padding); }
+
+std::string ConvTranspose2d::extra_repr() const {
+  return concat(weight.size(0), ", ", weight.size(1) * options.groups, ", kernel_size=(", weight.size(2), ", ",
+                weight.size(3), "), stride=(", options.stride.first, ", ", options.stride.second, ")");
+}
+
+ConvTranspose1d::ConvTranspose1d(std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t stride,
+                                 std::int64_t padding, std::int64_t output_padding, std::int64_t groups, bool with_bias,
+                                 std::int64_t dilation)
+    : Module("ConvTranspose1d"), stride(stride), padding(padding), output_padding(output_padding), groups(groups),
+      dilation(dilation) {
+  XG_CHECK(in > 0 && out > 0 && groups > 0 && in % groups == 0 && out % groups == 0, "ConvTranspose1d", "channels in=",
+           in, ", out=", out, " must be positive and divisible by groups=", groups);
+  weight = register_parameter("weight", empty({in, out / groups, k}));
+  if (with_bias) bias = register_parameter("bias", empty({out}));
+  default_init(weight, bias);
+}
+
+Tensor ConvTranspose1d::forward(const Tensor& x) {
+  return conv_transpose1d(x, weight, bias, stride, padding, output_padding, groups, dilation);
+}
+
+std::string ConvTranspose1d::extra_repr() const {
+  return concat(weight.size(0), ", ", weight.size(1) * groups, ", kernel_size=", weight.size(2), ", stride=", stride);
+}
+
 Dropout::Dropout(double p) : Module("Dropout"), p(p) {
   XG_CHECK(p >= 0 && p <= 1, "Dropout", "probability must be in [0, 1], got ", p);
 }

@@ -48,6 +48,33 @@ class Conv1d : public Module {
   std::int64_t stride, padding, dilation, groups;
 };
 
+/// torch.nn.ConvTranspose2d: weight [in, out/groups, kh, kw], bias [out].
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(std::int64_t in_channels, std::int64_t out_channels, IntPair kernel_size, Conv2dOptions options = {},
+                  IntPair output_padding = {0, 0}, bool bias = true);
+  ConvTranspose2d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size,
+                  Conv2dOptions options = {}, IntPair output_padding = {0, 0}, bool bias = true)
+      : ConvTranspose2d(in_channels, out_channels, {kernel_size, kernel_size}, options, output_padding, bias) {}
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  Conv2dOptions options;
+  IntPair output_padding;
+};
+
+/// torch.nn.ConvTranspose1d (PyTorch's argument order): weight [in, out/groups, k], bias [out].
+class ConvTranspose1d : public Module {
+ public:
+  ConvTranspose1d(std::int64_t in_channels, std::int64_t out_channels, std::int64_t kernel_size, std::int64_t stride = 1,
+                  std::int64_t padding = 0, std::int64_t output_padding = 0, std::int64_t groups = 1, bool bias = true,
+                  std::int64_t dilation = 1);
+  Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
+  Tensor weight, bias;
+  std::int64_t stride, padding, output_padding, groups, dilation;
+};
+
 /// Pooling as a module: MaxPool2d and AvgPool2d differ only in the function.
 class Pool2d : public Module {
  public:
