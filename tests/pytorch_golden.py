@@ -261,8 +261,25 @@ def conv_transpose():
     print("  gradient sums of sum(y^2) for x, w, b:", [t.sum().item() for t in torch.autograd.grad((y * y).sum(), (x, w, b))])
 
 
+def pooling_options():
+    # tests/test_ops_conv.cpp: x = sin(arange(2·2·7·6)) as [2, 2, 7, 6]; gradients of sum(y · arange).
+    x = torch.sin(torch.arange(168.0, dtype=f64)).reshape(2, 2, 7, 6).requires_grad_(True)
+    cases = {
+        "max dilation 2, stride (2, 1), padding 1, ceil": lambda t: F.max_pool2d(t, (3, 2), (2, 1), 1, 2, ceil_mode=True),
+        "avg 3x3 stride 2 padding 1 ceil, exclusive": lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True, count_include_pad=False),
+        "avg 3x3 stride 2 padding 1 ceil, inclusive": lambda t: F.avg_pool2d(t, 3, 2, 1, ceil_mode=True),
+        "adaptive max (3, 4)": lambda t: F.adaptive_max_pool2d(t, (3, 4)),
+    }
+    for name, f in cases.items():
+        y = f(x)
+        wts = torch.arange(y.numel(), dtype=f64).reshape(y.shape)
+        (g,) = torch.autograd.grad((y * wts).sum(), (x,))
+        print(f"  {name}: shape {list(y.shape)} sum {y.sum().item()!r} sum of squares {(y * y).sum().item()!r} "
+              f"grad sum of squares {(g * g).sum().item()!r}")
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
-                                     degenerate, nan_patterns, views, dtypes, attention, conv_transpose]}
+                                     degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -1,6 +1,7 @@
 // Convolution against a direct (naive loop) convolution: forward and the
 // gradients of input, weight and bias, over a sweep of small geometries.
 #include <cmath>
+#include <functional>
 
 #include "helpers.hpp"
 
@@ -303,4 +304,53 @@ TEST_CASE("ConvTranspose1d/2d modules and conv_transpose errors name the op, the
   CHECK(contains(error_of([&] { conv_transpose1d(randn({1, 4, 5}), randn({4, 2, 3}), {}, 0); }), "conv_transpose1d"));
   CHECK(contains(error_of([&] { nn::ConvTranspose2d(3, 4, 3, [] { Conv2dOptions o; o.groups = 2; return o; }()); }),
                  "ConvTranspose2d"));
+}
+
+// PyTorch 1.13 on the same input (float64): /usr/bin/python3 tests/pytorch_golden.py pooling_options.
+TEST_CASE("pooling options match PyTorch: dilation, ceil_mode, count_include_pad = false, adaptive max") {
+  const Tensor x = sin(arange(168.0, float64)).reshape({2, 2, 7, 6}).requires_grad_(true);
+  struct Golden {
+    const char* name;
+    std::function<Tensor(const Tensor&)> f;
+    Shape shape;
+    double sum, squares, grad_squares;
+  };
+  Pool2dOptions dilated;
+  dilated.stride = std::make_pair(2, 1);
+  dilated.padding = {1, 1};
+  dilated.dilation = {2, 2};
+  dilated.ceil_mode = true;
+  Pool2dOptions exclusive;
+  exclusive.stride = std::make_pair(2, 2);
+  exclusive.padding = {1, 1};
+  exclusive.ceil_mode = true;
+  exclusive.count_include_pad = false;
+  Pool2dOptions inclusive = exclusive;
+  inclusive.count_include_pad = true;
+  const Golden cases[] = {
+      {"max dilation 2, stride (2, 1), padding 1, ceil", [&](const Tensor& t) { return max_pool2d(t, {3, 2}, dilated); },
+       {2, 2, 3, 6}, 44.12269349190761, 45.309339458526175, 394246.0},
+      {"avg exclusive", [&](const Tensor& t) { return avg_pool2d(t, {3, 3}, exclusive); }, {2, 2, 4, 4},
+       -1.5736798240696255, 21.020672253465186, 46820.444444444445},
+      {"avg inclusive", [&](const Tensor& t) { return avg_pool2d(t, {3, 3}, inclusive); }, {2, 2, 4, 4},
+       -0.044807583928557326, 8.435604931864807, 18142.419753086422},
+      {"adaptive max (3, 4)", [](const Tensor& t) { return adaptive_max_pool2d(t, {3, 4}); }, {2, 2, 3, 4},
+       24.17160130512969, 25.926090031838523, 41092.0},
+  };
+  for (const Golden& c : cases) {
+    CAPTURE(c.name);
+    const Tensor y = c.f(x);
+    REQUIRE(y.shape() == c.shape);
+    CHECK(y.sum().item() == doctest::Approx(c.sum).epsilon(1e-13));
+    CHECK((y * y).sum().item() == doctest::Approx(c.squares).epsilon(1e-13));
+    const Tensor g = grad({(y * arange(static_cast<double>(y.numel()), float64).reshape(y.shape())).sum()}, {x})[0];
+    CHECK((g * g).sum().item() == doctest::Approx(c.grad_squares).epsilon(1e-13));
+  }
+  CHECK(contains(error_of([&] { avg_pool2d(x, {3, 3}, dilated); }), "avg_pool2d: has no dilation"));
+  CHECK(contains(error_of([&] { max_pool2d(x, {2, 2}, Pool2dOptions{std::nullopt, {2, 2}}); }),
+                 "max_pool2d: padding 2x2 must be at most half the kernel 2x2"));
+  CHECK(contains(error_of([&] { adaptive_max_pool2d(x, {0, 2}); }), "adaptive_max_pool2d: output size must be positive"));
+  nn::MaxPool2d pool({3, 2}, dilated);
+  CHECK(pool.forward(x).shape() == Shape{2, 2, 3, 6});
+  CHECK(nn::AdaptiveMaxPool2d({1, 1}).forward(x).shape() == Shape{2, 2, 1, 1});
 }

@@ -20,6 +20,7 @@ std::vector<OpSample> build() {
       {"linear algebra", detail::samples_linalg},   {"shape", detail::samples_shape}, {"view", detail::samples_view},
       {"activations", detail::samples_activation},  {"losses", detail::samples_loss},
       {"indexing", detail::samples_index},          {"convolution, pooling", detail::samples_conv},
+      {"convolution, pooling", detail::samples_pool},
       {"normalisation", detail::samples_norm},       {"attention", detail::samples_attention},
   };
   std::vector<OpSample> all;

@@ -18,6 +18,7 @@ std::vector<OpSample> samples_activation();
 std::vector<OpSample> samples_loss();
 std::vector<OpSample> samples_index();
 std::vector<OpSample> samples_conv();
+std::vector<OpSample> samples_pool();
 std::vector<OpSample> samples_norm();
 std::vector<OpSample> samples_attention();
 

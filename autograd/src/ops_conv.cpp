@@ -1,4 +1,4 @@
-// Convolution and pooling, NCHW.
+// Convolution, NCHW (pooling: ops_pool.cpp).
 //
 // Note [Fused conv2d]
 // conv2d is one node. Lowered to GEMM like im2col + matmul, but one image at
@@ -225,155 +225,6 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
   return squeeze(conv_transpose2d(unsqueeze(x, 2), unsqueeze(weight, 2), bias, o, {0, output_padding}), 2);
 }
 
-Tensor max_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair padding) {
-  detail::check_defined(x, "max_pool2d");
-  Conv2dOptions o;
-  o.stride = stride.value_or(kernel);
-  o.padding = padding;
-  const Geometry g = geometry(x.shape(), kernel, o, "max_pool2d");
-  XG_CHECK(2 * g.ph <= g.kh && 2 * g.pw <= g.kw, "max_pool2d", "padding ", g.ph, "x", g.pw,
-           " must be at most half the kernel ", g.kh, "x", g.kw);
-  // Flat index of each window's max (padding acts as −inf), then take():
-  // its backward sends each gradient to that element.
-  Tensor index = detail::make_tensor(Shape{g.n, g.c, g.oh, g.ow}, Dtype::Int64);
-  std::int64_t* idx = index.data<std::int64_t>();
-  detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto z) {
-    using T = decltype(z);
-    const Tensor xd = detail::dense(x);  // indices are row-major positions, as take() reads them
-    const T* p = xd.data<T>();
-    std::int64_t nans = 0;
-    for (std::int64_t i = 0; i < x.numel(); ++i) nans += static_cast<std::int64_t>(p[i] != p[i]);
-    const bool has_nan = nans > 0;
-    if (g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0 && !has_nan) {
-      // The common 2×2/2 case, branch-free so it vectorises along a row.
-      // Ties go to the first in row-major order, like torch.
-      for (std::int64_t plane = 0; plane < g.n * g.c; ++plane)
-        for (std::int64_t oy = 0; oy < g.oh; ++oy) {
-          const std::int64_t r0 = plane * g.h * g.w + 2 * oy * g.w, r1 = r0 + g.w;
-          std::int64_t* out = idx + (plane * g.oh + oy) * g.ow;
-          for (std::int64_t ox = 0; ox < g.ow; ++ox) {
-            const std::int64_t ia = r0 + 2 * ox, ic = r1 + 2 * ox;
-            const T a = p[ia], b = p[ia + 1], c = p[ic], d = p[ic + 1];
-            // Arithmetic instead of branches: after ReLU these are coin flips.
-            const std::int64_t i1 = ia + static_cast<std::int64_t>(b > a);
-            const std::int64_t i2 = ic + static_cast<std::int64_t>(d > c);
-            const T m1 = std::max(a, b), m2 = std::max(c, d);
-            out[ox] = i1 + (i2 - i1) * static_cast<std::int64_t>(m2 > m1);
-          }
-        }
-      return;
-    }
-    const bool inside = g.ph == 0 && g.pw == 0;  // every window lies in the image: no bounds checks
-    for (std::int64_t plane = 0; plane < g.n * g.c; ++plane) {
-      const std::int64_t base = plane * g.h * g.w;
-      for (std::int64_t oy = 0; oy < g.oh; ++oy)
-        for (std::int64_t ox = 0; ox < g.ow; ++ox) {
-          const std::int64_t y0 = oy * g.sh - g.ph, x0 = ox * g.sw - g.pw;
-          std::int64_t best = -1;
-          T bv = T(0);
-          if (inside) {
-            const T* win = p + base + y0 * g.w + x0;
-            best = 0;
-            bv = win[0];
-            for (std::int64_t ki = 0; ki < g.kh; ++ki)
-              for (std::int64_t kj = 0; kj < g.kw; ++kj) {
-                const T v = win[ki * g.w + kj];
-                const bool wins = v > bv || v != v;  // NaN propagates, like torch
-                bv = wins ? v : bv;
-                best = wins ? ki * g.w + kj : best;
-              }
-            best += base + y0 * g.w + x0;
-          } else {
-            for (std::int64_t iy = std::max<std::int64_t>(y0, 0); iy < std::min(y0 + g.kh, g.h); ++iy)
-              for (std::int64_t ix = std::max<std::int64_t>(x0, 0); ix < std::min(x0 + g.kw, g.w); ++ix) {
-                const T v = p[base + iy * g.w + ix];
-                if (best < 0 || v > bv || v != v) {
-                  best = base + iy * g.w + ix;
-                  bv = v;
-                }
-              }
-          }
-          idx[(plane * g.oh + oy) * g.ow + ox] = best;
-        }
-    }
-  });
-  return take(x, index);
-}
-
-Tensor avg_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair padding) {
-  detail::check_defined(x, "avg_pool2d");
-  XG_CHECK(x.dim() == 4, "avg_pool2d", "expects an input [N, C, H, W], got ", x.shape());
-  Conv2dOptions o;
-  o.stride = stride.value_or(kernel);
-  o.padding = padding;
-  const Geometry g = geometry(x.shape(), kernel, o, "avg_pool2d");  // checked under the user's op name first
-  const std::int64_t n = x.size(0), c = x.size(1);
-  const Tensor cols = im2col(reshape(x, Shape{n * c, 1, x.size(2), x.size(3)}), kernel, o);
-  return reshape(mean(cols, {1}), Shape{n, c, g.oh, g.ow});
-}
-
-namespace {
-
-/// Adaptive window i of `out` over `in` cells: [start, end), as in PyTorch.
-std::pair<std::int64_t, std::int64_t> adaptive_window(std::int64_t i, std::int64_t in, std::int64_t out) {
-  return {(i * in) / out, ((i + 1) * in + out - 1) / out};
-}
-
-/// With `adjoint` false: y[p, i, j] = mean of x[p] over window (i, j), x [P, h, w] -> y [P, oh, ow].
-/// With `adjoint` true: the transpose, spreading y's cells evenly back over
-/// their windows (the gradient of the mean). Each is the other's gradient, so
-/// first and second derivatives come for free; a direct loop (not a GEMM with
-/// a pooling matrix) keeps a NaN in the window it belongs to.
-Tensor adaptive_avg(const Tensor& src, std::int64_t h, std::int64_t w, std::int64_t oh, std::int64_t ow, bool adjoint) {
-  const Tensor sd = detail::dense(src);
-  const std::int64_t planes = src.size(0);
-  Tensor dst = adjoint ? zeros(Shape{planes, h, w}, src.dtype()) : detail::make_tensor(Shape{planes, oh, ow}, src.dtype());
-  detail::dispatch_float(src.dtype(), "adaptive_avg_pool2d", [&](auto z) {
-    using T = decltype(z);
-    const T* in = sd.data<T>();
-    T* out = dst.data<T>();
-    for (std::int64_t p = 0; p < planes; ++p)
-      for (std::int64_t i = 0; i < oh; ++i) {
-        const auto [y0, y1] = adaptive_window(i, h, oh);
-        for (std::int64_t j = 0; j < ow; ++j) {
-          const auto [x0, x1] = adaptive_window(j, w, ow);
-          const T scale = T(1) / static_cast<T>((y1 - y0) * (x1 - x0));
-          const std::int64_t cell = (p * oh + i) * ow + j;
-          if (adjoint) {
-            const T v = in[cell] * scale;
-            for (std::int64_t y = y0; y < y1; ++y)
-              for (std::int64_t x = x0; x < x1; ++x) out[(p * h + y) * w + x] += v;
-          } else {
-            T acc = 0;
-            for (std::int64_t y = y0; y < y1; ++y)
-              for (std::int64_t x = x0; x < x1; ++x) acc += in[(p * h + y) * w + x];
-            out[cell] = acc * scale;
-          }
-        }
-      }
-  });
-  if (needs_grad(src)) {
-    make_node(dst, adjoint ? "AdaptiveAvgPool2dBackwardBackward" : "AdaptiveAvgPool2dBackward",
-           [h, w, oh, ow, adjoint](const Tensor& g, Node&) -> TensorList {
-             return {adaptive_avg(g, h, w, oh, ow, !adjoint)};
-           }, src);
-  }
-  return dst;
-}
-
-}  // namespace
-
-Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
-  detail::check_defined(x, "adaptive_avg_pool2d");
-  XG_CHECK(x.dim() == 4, "adaptive_avg_pool2d", "expects an input [N, C, H, W], got ", x.shape());
-  XG_CHECK(output_size.first > 0 && output_size.second > 0, "adaptive_avg_pool2d", "output size must be positive, got ",
-           output_size.first, "x", output_size.second);
-  const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  XG_CHECK(h > 0 && w > 0, "adaptive_avg_pool2d", "expects an input with non-zero height and width, got ", x.shape());
-  const Tensor y = adaptive_avg(reshape(x, Shape{n * c, h, w}), h, w, output_size.first, output_size.second, false);
-  return reshape(y, Shape{n, c, output_size.first, output_size.second});
-}
-
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value) {
   detail::check_defined(x, "pad");
   XG_CHECK(pads.size() % 2 == 0 && static_cast<std::int64_t>(pads.size()) <= 2 * x.dim(), "pad", "expects pairs of pads, at most two per dim, got ",
@@ -445,9 +296,6 @@ std::vector<OpSample> samples_conv() {
          return conv2d(x[0], x[1], x[2], o);
        }, {{1, 4, 3, 3}, {2, 2, 2, 2}, {2}}});
   c.push_back({"conv1d", [](L x) { return conv1d(x[0], x[1], x[2], 2, 1); }, {{2, 2, 5}, {3, 2, 3}, {3}}});
-  c.push_back({"max_pool2d", [](L x) { return max_pool2d(x[0], {2, 2}, std::make_pair(1, 2), {1, 1}); }, {{1, 2, 4, 4}}});
-  c.push_back({"avg_pool2d", [](L x) { return avg_pool2d(x[0], {3, 3}, std::make_pair(2, 2), {1, 1}); }, {{1, 2, 5, 4}}});
-  c.push_back({"adaptive_avg_pool2d", [](L x) { return adaptive_avg_pool2d(x[0], {2, 3}); }, {{1, 2, 5, 4}}});
   c.push_back({"im2col", [](L x) {
      Conv2dOptions o;
      o.padding = {1, 0};

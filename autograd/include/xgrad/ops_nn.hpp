@@ -89,15 +89,28 @@ Tensor im2col(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel, con
               bool batched = false);
 Tensor col2im(const Tensor& cols, const Shape& image_shape, std::pair<std::int64_t, std::int64_t> kernel,
               const Conv2dOptions& opts, bool batched = false);
-/// Max over windows; the gradient goes to the (first) max of each window.
+/// Pooling windows, as torch.nn.functional's max_pool2d / avg_pool2d take them.
+struct Pool2dOptions {
+  std::optional<std::pair<std::int64_t, std::int64_t>> stride;  ///< default: the kernel
+  std::pair<std::int64_t, std::int64_t> padding{0, 0};           ///< at most half the kernel
+  std::pair<std::int64_t, std::int64_t> dilation{1, 1};          ///< max_pool2d only
+  bool ceil_mode = false;          ///< round the output size up (a last, partial window)
+  bool count_include_pad = true;   ///< avg_pool2d: divide by the window including padding
+};
+/// Max over windows (pooling: ops_pool.cpp); the gradient goes to the (first)
+/// max of each window; a NaN wins its window.
+Tensor max_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel, const Pool2dOptions& opts);
 Tensor max_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel,
                   std::optional<std::pair<std::int64_t, std::int64_t>> stride = std::nullopt,
                   std::pair<std::int64_t, std::int64_t> padding = {0, 0});
-/// Mean over windows, zero padding counted (torch's count_include_pad=true).
+/// Mean over windows; the gradient is spread evenly back over each window.
+Tensor avg_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel, const Pool2dOptions& opts);
 Tensor avg_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel,
                   std::optional<std::pair<std::int64_t, std::int64_t>> stride = std::nullopt,
                   std::pair<std::int64_t, std::int64_t> padding = {0, 0});
+/// Mean / max over PyTorch's adaptive windows to the given output size.
 Tensor adaptive_avg_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> output_size);
+Tensor adaptive_max_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> output_size);
 /// Flat gather: y[i] = x.flatten()[index[i]]; shape of index. dx = put of g. (Used by max_pool2d.)
 Tensor take(const Tensor& x, const Tensor& index);
 /// Constant padding; pads = {left, right} for the last dim, then {top, bottom} for the one before, ...

@@ -78,13 +78,12 @@ class ConvTranspose1d : public Module {
 /// Pooling as a module: MaxPool2d and AvgPool2d differ only in the function.
 class Pool2d : public Module {
  public:
-  using Fn = Tensor (*)(const Tensor&, IntPair, std::optional<IntPair>, IntPair);
-  Pool2d(const char* type_name, Fn fn, IntPair kernel, std::optional<IntPair> stride, IntPair padding)
-      : Module(type_name), kernel(kernel), stride(stride), padding(padding), fn_(fn) {}
-  Tensor forward(const Tensor& x) override { return fn_(x, kernel, stride, padding); }
+  using Fn = Tensor (*)(const Tensor&, IntPair, const Pool2dOptions&);
+  Pool2d(const char* type_name, Fn fn, IntPair kernel, Pool2dOptions options)
+      : Module(type_name), kernel(kernel), options(options), fn_(fn) {}
+  Tensor forward(const Tensor& x) override { return fn_(x, kernel, options); }
   IntPair kernel;
-  std::optional<IntPair> stride;
-  IntPair padding;
+  Pool2dOptions options;
 
  private:
   Fn fn_;
@@ -92,15 +91,17 @@ class Pool2d : public Module {
 
 class MaxPool2d : public Pool2d {
  public:
+  MaxPool2d(IntPair kernel, Pool2dOptions options) : Pool2d("MaxPool2d", max_pool2d, kernel, options) {}
   explicit MaxPool2d(IntPair kernel, std::optional<IntPair> stride = std::nullopt, IntPair padding = {0, 0})
-      : Pool2d("MaxPool2d", max_pool2d, kernel, stride, padding) {}
+      : MaxPool2d(kernel, Pool2dOptions{stride, padding}) {}
   explicit MaxPool2d(std::int64_t k) : MaxPool2d(IntPair{k, k}) {}
 };
 
 class AvgPool2d : public Pool2d {
  public:
+  AvgPool2d(IntPair kernel, Pool2dOptions options) : Pool2d("AvgPool2d", avg_pool2d, kernel, options) {}
   explicit AvgPool2d(IntPair kernel, std::optional<IntPair> stride = std::nullopt, IntPair padding = {0, 0})
-      : Pool2d("AvgPool2d", avg_pool2d, kernel, stride, padding) {}
+      : AvgPool2d(kernel, Pool2dOptions{stride, padding}) {}
   explicit AvgPool2d(std::int64_t k) : AvgPool2d(IntPair{k, k}) {}
 };
 
@@ -108,6 +109,13 @@ class AdaptiveAvgPool2d : public Module {
  public:
   explicit AdaptiveAvgPool2d(IntPair output_size) : Module("AdaptiveAvgPool2d"), output_size(output_size) {}
   Tensor forward(const Tensor& x) override { return adaptive_avg_pool2d(x, output_size); }
+  IntPair output_size;
+};
+
+class AdaptiveMaxPool2d : public Module {
+ public:
+  explicit AdaptiveMaxPool2d(IntPair output_size) : Module("AdaptiveMaxPool2d"), output_size(output_size) {}
+  Tensor forward(const Tensor& x) override { return adaptive_max_pool2d(x, output_size); }
   IntPair output_size;
 };
 
