@@ -287,6 +287,34 @@ int main(int argc, char** argv) {
       race(name, threads, [=] { xg::batch_norm(xx, xrm, xrv, xw, xb, true).backward(xg_up); },
            [=] { torch::batch_norm(tx, tw, tb, trm, trv, true, 0.1, 1e-5, false).backward(t_up); }, "<= 1.0");
     }
+  // ResNet-18 (CIFAR form) layer shapes, batch 8: 3x3 at 64/128/256 channels
+  // on 32/16/8, a stride-2 3x3, the 1x1 stride-2 downsample, a depthwise 3x3.
+  struct ConvRow {
+    std::int64_t c, hw, out, k, stride, groups;
+  };
+  for (int threads : {1, 2})
+    for (const ConvRow& r : {ConvRow{64, 32, 64, 3, 1, 1}, ConvRow{128, 16, 128, 3, 1, 1}, ConvRow{256, 8, 256, 3, 1, 1},
+                             ConvRow{64, 32, 128, 3, 2, 1}, ConvRow{64, 32, 128, 1, 2, 1}, ConvRow{128, 16, 128, 3, 1, 128}}) {
+      const std::string name = "conv2d fwd+bwd 8x" + std::to_string(r.c) + "x" + std::to_string(r.hw) + "x" +
+                               std::to_string(r.hw) + " -> " + std::to_string(r.out) + ", " + std::to_string(r.k) + "x" +
+                               std::to_string(r.k) + " stride " + std::to_string(r.stride) +
+                               (r.groups > 1 ? " depthwise" : "");
+      if (!only.empty() && name.find(only) == std::string::npos) continue;
+      auto x = std::make_shared<bench::XgConv>(8, r.c, r.hw, r.out, r.k, r.stride, r.groups);
+      auto t = std::make_shared<bench::TorchConv>(8, r.c, r.hw, r.out, r.k, r.stride, r.groups);
+      race(name, threads, [x] { x->step(); }, [t] { t->step(); }, "<= 1.0");
+    }
+  // max_pool2d 3x3 stride 2 padding 1 (the ImageNet stem's) and 2x2, fwd+bwd.
+  for (int threads : {1, 2})
+    for (std::int64_t k : {2, 3}) {
+      const auto xo = xg::TensorOptions().requires_grad(true);
+      auto xx = xg::randn({32, 64, 32, 32}, xo);
+      auto tx = torch::randn({32, 64, 32, 32}).requires_grad_(true);
+      const std::int64_t pad = k == 3 ? 1 : 0;
+      race("max_pool2d fwd+bwd 32x64x32x32, " + std::to_string(k) + "x" + std::to_string(k) + " stride 2", threads,
+           [=] { xg::max_pool2d(xx, {k, k}, std::make_pair<std::int64_t, std::int64_t>(2, 2), {pad, pad}).sum().backward(); },
+           [=] { torch::max_pool2d(tx, {k, k}, {2, 2}, {pad, pad}).sum().backward(); }, "<= 1.0");
+    }
   // ResNet basic-block training steps (the convolution issue's row).
   for (int threads : {1, 2})
     for (auto [n, c, hw] : {std::array<std::int64_t, 3>{32, 16, 32}, std::array<std::int64_t, 3>{32, 64, 16}}) {

@@ -91,16 +91,18 @@ class TorchMatmul {
 /// conv2d forward + backward on [n, c, h, w] with `out` 3×3 filters, padding 1.
 class TorchConv {
  public:
-  TorchConv(int64_t n, int64_t c, int64_t hw, int64_t out)
-      : x_(torch::randn({n, c, hw, hw}, torch::requires_grad())), w_(torch::randn({out, c, 3, 3}, torch::requires_grad())),
-        b_(torch::randn({out}, torch::requires_grad())) {}
+  TorchConv(int64_t n, int64_t c, int64_t hw, int64_t out, int64_t k = 3, int64_t stride = 1, int64_t groups = 1)
+      : x_(torch::randn({n, c, hw, hw}, torch::requires_grad())),
+        w_(torch::randn({out, c / groups, k, k}, torch::requires_grad())),
+        b_(torch::randn({out}, torch::requires_grad())), k_(k), stride_(stride), groups_(groups) {}
   void step() {
     for (auto* t : {&x_, &w_, &b_}) t->mutable_grad() = torch::Tensor();
-    torch::conv2d(x_, w_, b_, 1, 1).sum().backward();
+    torch::conv2d(x_, w_, b_, stride_, k_ / 2, 1, groups_).sum().backward();
   }
 
  private:
   torch::Tensor x_, w_, b_;
+  int64_t k_, stride_, groups_;
 };
 
 /// XgGpt (xgrad_workloads.hpp) in libtorch, op for op.

@@ -159,11 +159,15 @@ class XgTiny {
 /// conv2d forward + backward on [n, c, h, w] with `out` 3×3 filters, padding 1.
 class XgConv {
  public:
-  XgConv(std::int64_t n, std::int64_t c, std::int64_t hw, std::int64_t out)
+  /// k×k filters, padding k/2, the given stride and groups.
+  XgConv(std::int64_t n, std::int64_t c, std::int64_t hw, std::int64_t out, std::int64_t k = 3, std::int64_t stride = 1,
+         std::int64_t groups = 1)
       : x_(xg::randn({n, c, hw, hw}, xg::TensorOptions().requires_grad(true))),
-        w_(xg::randn({out, c, 3, 3}, xg::TensorOptions().requires_grad(true))),
+        w_(xg::randn({out, c / groups, k, k}, xg::TensorOptions().requires_grad(true))),
         b_(xg::randn({out}, xg::TensorOptions().requires_grad(true))) {
-    opts_.padding = {1, 1};
+    opts_.padding = {k / 2, k / 2};
+    opts_.stride = {stride, stride};
+    opts_.groups = groups;
   }
   void step() {
     for (auto* t : {&x_, &w_, &b_}) t->zero_grad();

@@ -100,11 +100,12 @@ Tensor argmax_windows(const T* p, std::int64_t planes, std::int64_t h, std::int6
           std::int64_t best = -1;
           T bv = T(0);
           window(oy, ox, [&](std::int64_t at) {
+            // Ties keep the first; NaN wins (the last one), as PyTorch's loop. Branch-free:
+            // on real activations which element wins is a coin flip.
             const T v = p[base + at];
-            if (best < 0 || v > bv || v != v) {  // ties keep the first; NaN wins (the last one), as PyTorch's loop
-              best = base + at;
-              bv = v;
-            }
+            const bool wins = (best < 0) | (v > bv) | (v != v);
+            best = wins ? base + at : best;
+            bv = wins ? v : bv;
           });
           idx[(plane * oh + oy) * ow + ox] = best;
         }
@@ -231,14 +232,13 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, const Pool2dOptions& opts) {
                            s.dw == 1 && 2 * s.oh <= s.h && 2 * s.ow <= s.w;
     if (plain_2x2 && !detail::has_non_finite(xd)) return max_pool_2x2(p, s);
     return argmax_windows<T>(p, s.planes, s.h, s.w, s.oh, s.ow, s.kh * s.kw, [&](std::int64_t oy, std::int64_t ox, auto visit) {
+      // The kernel rows and columns that land inside the image, found once per window.
       const std::int64_t y0 = oy * s.sh - s.ph, x0 = ox * s.sw - s.pw;
-      for (std::int64_t ki = 0; ki < s.kh; ++ki) {
-        const std::int64_t iy = y0 + ki * s.dh;
-        if (iy < 0 || iy >= s.h) continue;
-        for (std::int64_t kj = 0; kj < s.kw; ++kj) {
-          const std::int64_t ix = x0 + kj * s.dw;
-          if (ix >= 0 && ix < s.w) visit(iy * s.w + ix);
-        }
+      const std::int64_t ki0 = y0 < 0 ? (-y0 + s.dh - 1) / s.dh : 0, ki1 = std::min(s.kh, (s.h - y0 + s.dh - 1) / s.dh);
+      const std::int64_t kj0 = x0 < 0 ? (-x0 + s.dw - 1) / s.dw : 0, kj1 = std::min(s.kw, (s.w - x0 + s.dw - 1) / s.dw);
+      for (std::int64_t ki = ki0; ki < ki1; ++ki) {
+        const std::int64_t row = (y0 + ki * s.dh) * s.w + x0;
+        for (std::int64_t kj = kj0; kj < kj1; ++kj) visit(row + kj * s.dw);
       }
     });
   });
