@@ -68,8 +68,9 @@ TEST_CASE("Module: dotted names, buffers, children, train/eval, zero_grad, print
   for (auto& [n, p] : m.named_parameters()) names.push_back(n);
   CHECK(names == std::vector<std::string>{"fc1.weight", "fc1.bias", "bn.weight", "bn.bias", "fc2.weight", "fc2.bias"});
   CHECK(m.parameters().size() == 6);
-  CHECK(m.named_buffers().size() == 2);
+  CHECK(m.named_buffers().size() == 3);  // running_mean, running_var, num_batches_tracked (as torch.nn.BatchNorm1d)
   CHECK(m.named_buffers()[0].first == "bn.running_mean");
+  CHECK(m.named_buffers()[2].first == "bn.num_batches_tracked");
   CHECK(m.children().size() == 3);
   CHECK(m.num_parameters() == 4 * 8 + 8 + 8 + 8 + 8 * 3 + 3);
   m.eval();
@@ -139,8 +140,19 @@ TEST_CASE("random initialisation breaks symmetry, equal initial weights never do
 TEST_CASE("state_dict and load_state_dict: strict, non-strict, mismatches leave the model untouched") {
   Mlp a, b;
   auto sd = a.state_dict();
-  CHECK(sd.size() == 8);
+  CHECK(sd.size() == 9);
   CHECK(sd.count("bn.running_var"));
+  // num_batches_tracked counts training forwards, and a checkpoint without it (older xgrad) still loads.
+  a.forward(randn({5, 4}));
+  a.forward(randn({5, 4}));
+  CHECK(a.bn->num_batches_tracked.item<std::int64_t>() == 2);
+  CHECK(a.bn->num_batches_tracked.dtype() == int64);
+  auto old = a.state_dict();
+  old.erase("bn.num_batches_tracked");
+  Mlp fresh;
+  fresh.load_state_dict(old);
+  CHECK(fresh.bn->running_mean.to_vector<float>() == a.bn->running_mean.to_vector<float>());
+  CHECK(fresh.bn->num_batches_tracked.item<std::int64_t>() == 0);
   b.load_state_dict(sd);
   CHECK(b.fc2->weight.to_vector<float>() == a.fc2->weight.to_vector<float>());
   auto partial = sd;

@@ -152,12 +152,17 @@ BatchNorm::BatchNorm(const char* type_name, std::int64_t expected_dims, std::int
   }
   running_mean = register_buffer("running_mean", zeros({num_features}));
   running_var = register_buffer("running_var", ones({num_features}));
+  num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, int64));
 }
 
 Tensor BatchNorm::forward(const Tensor& x) {
   const bool ok = expected_dims_ == 0 ? (x.dim() == 2 || x.dim() == 3) : x.dim() == expected_dims_;
   XG_CHECK(ok, type_name().c_str(), "unexpected input shape ", x.shape(),
            expected_dims_ == 0 ? " (expected [N, C] or [N, C, L])" : " (expected [N, C, H, W])");
+  if (is_training()) {
+    NoGradGuard no_grad;
+    num_batches_tracked.add_(1.0);  // as torch.nn.BatchNorm (its momentum=None average uses it)
+  }
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
 }
 

@@ -129,8 +129,14 @@ StateDict Module::state_dict() const {
 LoadResult Module::load_state_dict(const StateDict& dict, bool strict) {
   const StateDict own = state_dict();
   LoadResult r;
+  // A BatchNorm's num_batches_tracked may be absent (checkpoints from before
+  // xgrad kept it): it keeps its value, as PyTorch's BatchNorm loads old ones.
+  auto optional_key = [](const std::string& n) {
+    const std::string tail = "num_batches_tracked";
+    return n.size() >= tail.size() && n.compare(n.size() - tail.size(), tail.size(), tail) == 0;
+  };
   for (auto& [n, t] : own)
-    if (!dict.count(n)) r.missing_keys.push_back(n);
+    if (!dict.count(n) && !optional_key(n)) r.missing_keys.push_back(n);
   for (auto& [n, t] : dict)
     if (!own.count(n)) r.unexpected_keys.push_back(n);
   if (strict && (!r.missing_keys.empty() || !r.unexpected_keys.empty())) {

@@ -165,6 +165,7 @@ class BatchNorm : public Module {
             bool affine);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias, running_mean, running_var;
+  Tensor num_batches_tracked;  ///< int64, counts training batches (torch's buffer of that name)
   double eps, momentum;
 
  private:
