@@ -452,3 +452,40 @@ TEST_CASE("RMSNorm module: a weight parameter of the normalized shape, forward i
   CHECK(plain.named_parameters().empty());
   test::check_values(plain.forward(x), test::values(x / sqrt(mean(x * x, {1}, true) + 1e-3)), 1e-6);
 }
+
+TEST_CASE("ResNet family: torchvision's parameter names and shapes, and a torchvision resnet18's weights give PyTorch's logits") {
+  manual_seed(4);
+  auto r18 = nn::models::resnet18(10);
+  const nn::StateDict sd = r18->state_dict();
+  CHECK(sd.count("layer2.0.downsample.0.weight"));
+  CHECK(sd.at("layer4.1.bn2.running_var").shape() == Shape{512});
+  CHECK(sd.at("conv1.weight").shape() == Shape{64, 3, 7, 7});
+  CHECK(r18->num_parameters() == 11181642);  // torchvision resnet18(num_classes=10)
+  CHECK(nn::models::resnet34()->num_parameters() == 21797672);  // torchvision resnet34()
+  auto r20 = nn::models::resnet20(10, 1);
+  // By hand: stem 144 + 32; stage 1 3 x 4672; stage 2 14528 + 2 x 18560; stage 3 57728 + 2 x 73984; fc 650.
+  CHECK(r20->num_parameters() == 272186);
+  CHECK(r20->forward(randn({2, 1, 28, 28})).shape() == Shape{2, 10});
+  CHECK(nn::models::resnet18(10, /*cifar_stem=*/true)->forward(randn({1, 3, 32, 32})).shape() == Shape{1, 10});
+
+  if (std::system("/usr/bin/python3 -c 'import torchvision' >/dev/null 2>&1") != 0) {
+    MESSAGE("skipped the torchvision comparison: /usr/bin/python3 with torchvision is not installed");
+    return;
+  }
+  const std::string path = temp_path("torchvision_resnet18.safetensors");
+  const std::string cmd = "/usr/bin/python3 " XGRAD_TEST_DIR "/torchvision_resnet.py " + path + " >/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  nn::StateDict dict = nn::load_safetensors(path);
+  const Tensor input = dict.at("input"), expected = dict.at("logits");
+  dict.erase("input");
+  dict.erase("logits");
+  r18->load_state_dict(dict);  // strict: every name and shape matches torchvision's
+  CHECK(r18->bn1->num_batches_tracked.item<std::int64_t>() == 7);
+  r18->eval();
+  NoGradGuard no_grad;
+  const Tensor logits = r18->forward(input);
+  REQUIRE(logits.shape() == expected.shape());
+  const auto got = logits.to_vector<float>(), want = expected.to_vector<float>();
+  for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-4).scale(1.0));
+  std::remove(path.c_str());
+}

@@ -4,6 +4,7 @@
 #include "xgrad/nn/init.hpp"
 #include "xgrad/nn/layers.hpp"
 #include "xgrad/nn/models.hpp"
+#include "xgrad/nn/resnet.hpp"
 #include "xgrad/nn/module.hpp"
 #include "xgrad/nn/recurrent.hpp"
 #include "xgrad/nn/serialize.hpp"
