@@ -122,9 +122,9 @@ TEST_CASE("xgrad-train: every bad number is refused with a message saying what i
   }
   const Run help = run(train_exe, {"--help"});
   CHECK(help.exit_code == 0);
-  for (const char* d : {"--epochs INT=20", "--batch-size INT=128", "--lr FLOAT=1e-3 for mlp, 3e-3 for cnn", "--patience INT=3",
-                        "--seed INT=0", "--threads INT=1", "--validation INT=5000", "--limit INT=0", "--resume=off",
-                        "--model TEXT:{mlp,cnn}=mlp", "--schedule TEXT:{cosine,none}=cosine", "--out TEXT=runs/fashion-mnist"})
+  for (const char* d : {"--epochs INT=20", "--batch-size INT=128", "--lr FLOAT=1e-3 for mlp and resnet, 3e-3 for cnn",
+                        "--patience INT=3", "--seed INT=0", "--threads INT=1", "--validation INT=5000", "--limit INT=0",
+                        "--resume=off", "--model TEXT:{mlp,cnn,resnet}=mlp", "--schedule TEXT:{cosine,none}=cosine", "--out TEXT=runs/fashion-mnist"})
     CHECK_MESSAGE(contains(help.output, d), d);
 }
 
@@ -140,6 +140,12 @@ TEST_CASE("xgrad-train: --validation bigger than the data, --validation 0, a tes
   CHECK(contains(none.output, "no validation set: the last epoch's weights are kept"));
   CHECK_FALSE(contains(none.output, "weights restored"));
   CHECK_FALSE(contains(none.output, "best weights:"));
+  // The ResNet-20 trains end to end on the same data (one short epoch).
+  const Run resnet = run(train_exe, {"--data", data.string(), "--model", "resnet", "--validation", "50", "--epochs", "1",
+                                     "--batch-size", "50", "--out", out.string()});
+  CHECK(resnet.exit_code == 0);
+  CHECK(contains(resnet.output, "(layer3): Sequential"));
+  CHECK(contains(resnet.output, "test accuracy:"));
   // Right element count (50·784), wrong shape: an error, not a silent reshape.
   const fs::path odd = fake_fashion_mnist("apps_odd", 300, 50, {50, 14, 56});
   const Run bad = run(train_exe, {"--data", odd.string(), "--validation", "50", "--out", out.string()});

@@ -100,12 +100,13 @@ int main(int argc, char** argv) {
   std::string schedule = "cosine";
   bool resume = false;
   bool distributed = false;
-  app.add_option("--model", model_name, "mlp (784-256-128-10) or cnn (conv-pool-conv-pool-linear)")
-      ->check(CLI::IsMember({"mlp", "cnn"}))
+  app.add_option("--model", model_name,
+                 "mlp (784-256-128-10), cnn (conv-pool-conv-pool-linear) or resnet (He et al.'s ResNet-20)")
+      ->check(CLI::IsMember({"mlp", "cnn", "resnet"}))
       ->capture_default_str();
   app.add_option("--epochs", epochs_arg, "maximum number of epochs, 1 to 1000000")->capture_default_str();
   app.add_option("--batch-size", batch_arg, "examples per training step, at least 1")->capture_default_str();
-  app.add_option("--lr", lr_arg, "learning rate, a positive number")->default_str("1e-3 for mlp, 3e-3 for cnn");
+  app.add_option("--lr", lr_arg, "learning rate, a positive number")->default_str("1e-3 for mlp and resnet, 3e-3 for cnn");
   app.add_option("--schedule", schedule, "learning-rate schedule over --epochs: cosine (annealing to 0) or none")
       ->check(CLI::IsMember({"cosine", "none"}))
       ->capture_default_str();
@@ -193,7 +194,10 @@ int main(int argc, char** argv) {
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     std::fflush(stdout);  // a log watcher (or a test waiting to send Ctrl-C) sees it now
 
-    auto model = model_name == "cnn" ? xg::nn::models::small_cnn() : xg::nn::models::mlp();
+    std::shared_ptr<xg::nn::Module> model;
+    if (model_name == "cnn") model = xg::nn::models::small_cnn();
+    else if (model_name == "resnet") model = xg::nn::models::resnet20(10, /*in_channels=*/1);
+    else model = xg::nn::models::mlp();
     if (rank == 0) std::cout << *model;
 #ifdef XGRAD_WITH_MPI
     if (pg) {
