@@ -325,6 +325,14 @@ int main(int argc, char** argv) {
       auto tr = std::make_shared<bench::TorchResBlock>(n, c, hw);
       race(name, threads, [xr] { xr->step(); }, [tr] { tr->step(); }, "<= 0.8");
     }
+  // A whole ResNet-18 (CIFAR form) training step, batch 32.
+  for (int threads : {1, 2}) {
+    const std::string name = "ResNet-18 (CIFAR form) step, batch 32";
+    if (!only.empty() && name.find(only) == std::string::npos) continue;
+    auto xr = std::make_shared<bench::XgResNet18>(32);
+    auto tr = std::make_shared<bench::TorchResNet18>(32);
+    race(name, threads, [xr] { xr->step(); }, [tr] { tr->step(); }, "<= 0.8");
+  }
   // The causal attention core alone, fwd+bwd: each library's own SDPA.
   for (int threads : {1, 2})
     for (auto [bh, t, d] : {std::array<std::int64_t, 3>{64, 64, 32}, std::array<std::int64_t, 3>{64, 128, 32},

@@ -225,6 +225,67 @@ class TorchResBlock {
   std::unique_ptr<torch::optim::SGD> opt_;
 };
 
+/// XgResNet18 (xgrad_workloads.hpp) in libtorch: torchvision's resnet18
+/// structure with the CIFAR stem, written with torch::nn modules.
+struct TorchBasicBlockImpl : torch::nn::Module {
+  TorchBasicBlockImpl(int64_t in, int64_t out, int64_t stride)
+      : conv1(register_module("conv1", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 3).stride(stride).padding(1).bias(false)))),
+        bn1(register_module("bn1", torch::nn::BatchNorm2d(out))),
+        conv2(register_module("conv2", torch::nn::Conv2d(torch::nn::Conv2dOptions(out, out, 3).padding(1).bias(false)))),
+        bn2(register_module("bn2", torch::nn::BatchNorm2d(out))) {
+    if (stride != 1 || in != out) {
+      down_conv = register_module("down_conv", torch::nn::Conv2d(torch::nn::Conv2dOptions(in, out, 1).stride(stride).bias(false)));
+      down_bn = register_module("down_bn", torch::nn::BatchNorm2d(out));
+    }
+  }
+  torch::Tensor forward(const torch::Tensor& x) {
+    auto h = torch::relu(bn1(conv1(x)));
+    auto out = bn2(conv2(h));
+    return torch::relu(out + (down_conv ? down_bn(down_conv(x)) : x));
+  }
+  torch::nn::Conv2d conv1, conv2, down_conv{nullptr};
+  torch::nn::BatchNorm2d bn1, bn2, down_bn{nullptr};
+};
+TORCH_MODULE(TorchBasicBlock);
+
+class TorchResNet18 {
+ public:
+  explicit TorchResNet18(int64_t n) {
+    torch::manual_seed(1);
+    stem_ = torch::nn::Conv2d(torch::nn::Conv2dOptions(3, 64, 3).padding(1).bias(false));
+    bn_ = torch::nn::BatchNorm2d(64);
+    int64_t in = 64;
+    for (int64_t s = 0; s < 4; ++s)
+      for (int64_t b = 0; b < 2; ++b) {
+        const int64_t out = 64 << s;
+        blocks_->push_back(TorchBasicBlock(in, out, b == 0 && s > 0 ? 2 : 1));
+        in = out;
+      }
+    fc_ = torch::nn::Linear(512, 10);
+    std::vector<torch::Tensor> params;
+    for (auto* m : std::initializer_list<torch::nn::Module*>{stem_.get(), bn_.get(), blocks_.get(), fc_.get()})
+      for (auto& p : m->parameters()) params.push_back(p);
+    x_ = torch::randn({n, 3, 32, 32});
+    y_ = torch::randint(0, 10, {n});
+    opt_ = std::make_unique<torch::optim::SGD>(params, torch::optim::SGDOptions(0.01).momentum(0.9));
+  }
+  void step() {
+    opt_->zero_grad();
+    auto h = torch::relu(bn_(stem_(x_)));
+    h = blocks_->forward(h);
+    torch::nn::functional::cross_entropy(fc_(h.mean({2, 3})), y_).backward();
+    opt_->step();
+  }
+
+ private:
+  torch::nn::Conv2d stem_{nullptr};
+  torch::nn::BatchNorm2d bn_{nullptr};
+  torch::nn::Sequential blocks_;
+  torch::nn::Linear fc_{nullptr};
+  torch::Tensor x_, y_;
+  std::unique_ptr<torch::optim::SGD> opt_;
+};
+
 /// XgLstm (xgrad_workloads.hpp) in libtorch.
 class TorchLstm {
  public:

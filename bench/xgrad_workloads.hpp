@@ -323,6 +323,31 @@ class XgResBlock {
   std::unique_ptr<xg::optim::SGD> opt_;
 };
 
+/// A whole ResNet-18 (CIFAR form: 3x3 stem, no max-pool) training step on
+/// [N, 3, 32, 32]: forward, cross-entropy, backward, SGD with momentum.
+class XgResNet18 {
+ public:
+  explicit XgResNet18(std::int64_t n) : model_(xg::nn::models::resnet18(10, /*cifar_stem=*/true)) {
+    xg::manual_seed(1);
+    x_ = xg::randn({n, 3, 32, 32});
+    y_ = xg::randint(0, 10, {n});
+    xg::optim::SGDOptions o;
+    o.lr = 0.01;
+    o.momentum = 0.9;
+    opt_ = std::make_unique<xg::optim::SGD>(model_->parameters(), o);
+  }
+  void step() {
+    opt_->zero_grad();
+    xg::cross_entropy(model_->forward(x_), y_).backward();
+    opt_->step();
+  }
+
+ private:
+  std::shared_ptr<xg::nn::ResNet> model_;
+  xg::Tensor x_, y_;
+  std::unique_ptr<xg::optim::SGD> opt_;
+};
+
 /// An LSTM training step: sequence [T, N, in], loss mean(output²), Adam.
 class XgLstm {
  public:
