@@ -277,7 +277,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
 Tensor adaptive_max_pool2d(const Tensor& x, Pair output_size) {
   check_adaptive(x, output_size, "adaptive_max_pool2d");
   const std::int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
-  const auto [oh, ow] = output_size;
+  const std::int64_t oh = output_size.first, ow = output_size.second;
   Tensor index = detail::dispatch_float(x.dtype(), "adaptive_max_pool2d", [&](auto z) {
     using T = decltype(z);
     const Tensor xd = detail::dense(x);
