@@ -46,13 +46,12 @@ Sizes sizes_of(const Geometry& g, const Tensor& w, std::int64_t groups) {
   return {o, groups, o / groups, (g.c / groups) * g.kh * g.kw, g.oh * g.ow};
 }
 
-/// A thread's scratch buffer `slot`, grown to at least n values and kept for
-/// the thread's next chunk: allocating megabytes per chunk (a std::vector, or
-/// the storage pool across threads) made the kernel touch fresh pages — a
-/// page fault per 4 KiB, a fifth of a 2-thread ResNet-18 step.
+/// A thread's column buffer `slot` (0: forward and dx, 1: dW), grown to at
+/// least n values and kept for the thread's next call, so a chunk neither
+/// allocates nor zeroes megabytes it is about to overwrite.
 template <class T>
 T* scratch(std::size_t n, int slot) {
-  thread_local std::vector<T> buffers[3];
+  thread_local std::vector<T> buffers[2];
   std::vector<T>& b = buffers[slot];
   if (b.size() < n) b.resize(n);
   return b.data();
