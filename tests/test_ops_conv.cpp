@@ -124,6 +124,79 @@ TEST_CASE("conv2d matches a direct convolution, forward and all three gradients,
   CHECK(checked > 100);
 }
 
+namespace {
+
+/// The float32 path (oneDNN's kernels when built with them and switched on,
+/// else xgrad's own) against the float64 reference: forward and the three
+/// gradients, to float32 rounding of sums over up to C·kh·kw·N·L terms.
+void check_float32_against_reference(const Geom& g, bool onednn) {
+  CAPTURE(onednn);
+  CAPTURE(g.n);
+  CAPTURE(g.c);
+  CAPTURE(g.h);
+  CAPTURE(g.o);
+  CAPTURE(g.kh);
+  CAPTURE(g.sh);
+  CAPTURE(g.ph);
+  CAPTURE(g.dh);
+  CAPTURE(g.groups);
+  const TensorOptions f32 = TensorOptions(float32).requires_grad(true);
+  Tensor x = randn({g.n, g.c, g.h, g.w}, f32), w = randn({g.o, g.c / g.groups, g.kh, g.kw}, f32), b = randn({g.o}, f32);
+  Conv2dOptions o;
+  o.stride = {g.sh, g.sw};
+  o.padding = {g.ph, g.pw};
+  o.dilation = {g.dh, g.dw};
+  o.groups = g.groups;
+  set_onednn_enabled(onednn);
+  const Tensor y = conv2d(x, w, b, o);
+  const Tensor gy = randn(y.shape());
+  const TensorList grads = grad({y}, {x, w, b}, {gy});
+  set_onednn_enabled(true);
+  const Reference r = reference(g, x.to_vector<double>(), w.to_vector<double>(), b.to_vector<double>(), gy.to_vector<double>());
+  const std::vector<const std::vector<double>*> want{&r.y, &r.dx, &r.dw, &r.db};
+  const TensorList got{y, grads[0], grads[1], grads[2]};
+  for (std::size_t i = 0; i < got.size(); ++i) {
+    CAPTURE(i);
+    double scale = 1;
+    for (double v : *want[i]) scale = std::max(scale, std::abs(v));
+    const std::vector<double> values = got[i].to_vector<double>();
+    REQUIRE(values.size() == want[i]->size());
+    double worst = 0;
+    for (std::size_t k = 0; k < values.size(); ++k) worst = std::max(worst, std::abs(values[k] - (*want[i])[k]));
+    CHECK(worst <= 1e-5 * scale);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("conv2d in float32 matches the direct convolution through oneDNN and through xgrad's own kernels: the sweep, and ResNet-like layers") {
+  MESSAGE("built with oneDNN: ", onednn_available());
+  manual_seed(11);
+  std::vector<Geom> cases;
+  for (std::int64_t n : {1, 3})
+    for (std::int64_t groups : {1, 2})
+      for (std::int64_t k : {1, 3})
+        for (std::int64_t s : {1, 2})
+          for (std::int64_t p : {0, 1, 3})
+            for (std::int64_t d : {1, 2}) {
+              const Geom g{n, 2 * groups, 5, 4, 2 * groups, k, k + 1, s, s + 1, p / 2, p, d, d + 1, groups};
+              if (out_size(g.h, g.kh, g.sh, g.ph, g.dh) >= 1 && out_size(g.w, g.kw, g.sw, g.pw, g.dw) >= 1) cases.push_back(g);
+            }
+  // The layers of a ResNet and a MobileNet: 3x3 stride 1 and 2, 1x1 downsample,
+  // a 7x7 stride-2 stem, depthwise, odd sizes the stride does not divide.
+  cases.push_back({4, 16, 12, 12, 16, 3, 3, 1, 1, 1, 1, 1, 1, 1});
+  cases.push_back({3, 16, 13, 13, 32, 3, 3, 2, 2, 1, 1, 1, 1, 1});
+  cases.push_back({3, 16, 13, 11, 32, 1, 1, 2, 2, 0, 0, 1, 1, 1});
+  cases.push_back({2, 3, 23, 21, 16, 7, 7, 2, 2, 3, 3, 1, 1, 1});
+  cases.push_back({3, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32});
+  cases.push_back({2, 32, 10, 10, 32, 3, 3, 2, 2, 1, 1, 1, 1, 32});
+  cases.push_back({5, 24, 7, 7, 48, 3, 3, 1, 1, 2, 2, 2, 2, 4});
+  for (const Geom& g : cases) {
+    check_float32_against_reference(g, true);
+    check_float32_against_reference(g, false);
+  }
+}
+
 TEST_CASE("conv2d with a whole kernel column in the left padding does not overwrite the previous image") {
   // The smallest case found by the differential test; PyTorch 1.13 gives
   // output (100, 200) and weight gradient (0, 3, 0) (tests/pytorch_golden.py: conv_left_padding).

@@ -68,8 +68,15 @@ struct Conv2dOptions {
   std::pair<std::int64_t, std::int64_t> stride{1, 1}, padding{0, 0}, dilation{1, 1};
   std::int64_t groups = 1;
 };
-/// x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or undefined. Lowered to GEMM via im2col.
+/// x [N, C, H, W], weight [O, C/groups, kh, kw], bias [O] or undefined. In
+/// float32 through oneDNN's kernels when xgrad is built with it (libdnnl-dev),
+/// else (and in float64) lowered to GEMM via im2col, one image at a time.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& opts = {});
+/// Whether this xgrad was built with oneDNN, and the switch (on by default)
+/// that lets conv2d use it; off, conv2d runs xgrad's own kernels.
+bool onednn_available();
+void set_onednn_enabled(bool enabled);
+bool onednn_enabled();
 /// x [N, C, L], weight [O, C/groups, k]; stride/padding/dilation apply to L.
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, std::int64_t stride = 1,
               std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
