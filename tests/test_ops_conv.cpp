@@ -191,6 +191,10 @@ TEST_CASE("conv2d in float32 matches the direct convolution through oneDNN and t
   cases.push_back({3, 32, 9, 9, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32});
   cases.push_back({2, 32, 10, 10, 32, 3, 3, 2, 2, 1, 1, 1, 1, 32});
   cases.push_back({5, 24, 7, 7, 48, 3, 3, 1, 1, 2, 2, 2, 2, 4});
+  cases.push_back({2, 32, 10, 9, 16, 3, 3, 2, 2, 0, 0, 1, 1, 1});  // the stride leaves a last row and column unread
+  cases.push_back({2, 32, 9, 9, 32, 3, 3, 1, 1, 2, 2, 2, 2, 1});   // dilated
+  cases.push_back({1, 64, 6, 6, 64, 3, 3, 1, 1, 1, 1, 1, 1, 2});   // two groups
+  cases.push_back({3, 16, 8, 8, 24, 5, 5, 1, 1, 2, 2, 1, 1, 1});
   for (const Geom& g : cases) {
     check_float32_against_reference(g, true);
     check_float32_against_reference(g, false);

@@ -15,8 +15,10 @@
 //   reorder into freshly mapped memory took 7 ms where it takes 0.3.
 // - Primitives. Built once per problem and thread and kept (a bounded
 //   cache); the scratchpad is the caller's, so threads never share one.
-// Problems oneDNN serves only with its reference kernels (e.g. large
-// dilations) stay on xgrad's own im2col kernels, which are faster.
+// Problems oneDNN serves only with its reference or gemm-based kernels (large
+// dilations, few channels), or whose blocked layout would be mostly padding
+// (a first layer's single channel padded to 16), stay on xgrad's own
+// im2col kernels, which are faster there.
 #include "conv_onednn.hpp"
 
 #include <atomic>
@@ -138,7 +140,17 @@ struct Step {
   int bias_id = DNNL_ARG_BIAS;
 };
 
-bool reference_only(const char* impl) { return std::strstr(impl, "ref") != nullptr; }
+/// Kernels xgrad's own do as well or better: oneDNN's reference loops, and its
+/// gemm-based ones (the same im2col + GEMM).
+bool not_worth_it(const char* impl) { return std::strstr(impl, "ref") != nullptr || std::strstr(impl, "gemm") != nullptr; }
+
+/// Whether a blocked layout pads the channels to many times their number (one
+/// input channel becomes 16): the copies and the kernel then do mostly zeros.
+bool mostly_padding(const std::vector<Arg>& args) {
+  for (const Arg& a : args)
+    if (a.chosen.get_size() > 2 * a.plain.get_size()) return true;
+  return false;
+}
 
 dnnl::primitive_attr user_scratchpad() {
   dnnl::primitive_attr attr;
@@ -165,7 +177,7 @@ std::optional<Step> build(const ConvProblem& p, Pass pass, bool bias) {
   s.bias = plain.bias;
   if (pass == Pass::backward_weights) s.bias_id = DNNL_ARG_DIFF_BIAS;
   if (pass == Pass::forward) {
-    if (reference_only(fwd.impl_info_str())) return std::nullopt;
+    if (not_worth_it(fwd.impl_info_str())) return std::nullopt;
     s.primitive = dnnl::convolution_forward(fwd);
     s.args = {arg(DNNL_ARG_SRC, false, plain.src, fwd.src_desc()), arg(DNNL_ARG_WEIGHTS, false, plain.weights, fwd.weights_desc()),
               arg(DNNL_ARG_DST, true, plain.dst, fwd.dst_desc())};
@@ -173,7 +185,7 @@ std::optional<Step> build(const ConvProblem& p, Pass pass, bool bias) {
   } else if (pass == Pass::backward_data) {
     const dnnl::convolution_backward_data::primitive_desc bwd(
         dnnl::convolution_backward_data::desc(algo, any.src, any.weights, any.dst, strides, dilates, pad, pad), attr, cpu(), fwd);
-    if (reference_only(bwd.impl_info_str())) return std::nullopt;
+    if (not_worth_it(bwd.impl_info_str())) return std::nullopt;
     s.primitive = dnnl::convolution_backward_data(bwd);
     s.args = {arg(DNNL_ARG_DIFF_DST, false, plain.dst, bwd.diff_dst_desc()),
               arg(DNNL_ARG_WEIGHTS, false, plain.weights, bwd.weights_desc()),
@@ -185,12 +197,13 @@ std::optional<Step> build(const ConvProblem& p, Pass pass, bool bias) {
                            : dnnl::convolution_backward_weights::desc(algo, any.src, any.weights, any.dst, strides, dilates,
                                                                       pad, pad);
     const dnnl::convolution_backward_weights::primitive_desc bwd(desc, attr, cpu(), fwd);
-    if (reference_only(bwd.impl_info_str())) return std::nullopt;
+    if (not_worth_it(bwd.impl_info_str())) return std::nullopt;
     s.primitive = dnnl::convolution_backward_weights(bwd);
     s.args = {arg(DNNL_ARG_SRC, false, plain.src, bwd.src_desc()), arg(DNNL_ARG_DIFF_DST, false, plain.dst, bwd.diff_dst_desc()),
               arg(DNNL_ARG_DIFF_WEIGHTS, true, plain.weights, bwd.diff_weights_desc())};
     s.scratchpad = bwd.scratchpad_desc();
   }
+  if (mostly_padding(s.args)) return std::nullopt;
   return s;
 }
 
