@@ -184,3 +184,29 @@ TEST_CASE("fused batch_norm: second derivatives match the composed formula's, an
   CHECK(contains(error_of([&] { batch_norm(x, {}, {}, w, b, true, 0.1, -1.0); }), "batch_norm: eps must be finite"));
   CHECK(contains(error_of([&] { batch_norm(x.to(int64), {}, {}, {}, {}, true); }), "batch_norm"));
 }
+
+TEST_CASE("fused group_norm in float32 matches the float64 definition, values and gradients, even far from zero") {
+  // x = 1000 + small spread: a kernel that folded the mean into the shift
+  // (x·r − μ·r) would lose most of float32's digits here.
+  manual_seed(5);
+  const Tensor x64 = randn({3, 6, 4, 5}, float64) * 0.5 + 1000.0;
+  const Tensor w64 = randn({6}, float64), b64 = randn({6}, float64), g64 = randn({3, 6, 4, 5}, float64);
+  // The definition, in float64 composed ops: normalise each (image, group) row.
+  const Tensor x_ref = x64.detach().requires_grad_(true), w_ref = w64.detach().requires_grad_(true),
+               b_ref = b64.detach().requires_grad_(true);
+  const Tensor rows = reshape(x_ref, Shape{3, 3, -1});
+  const Tensor centred = rows - mean(rows, {2}, true);
+  const Tensor normed = reshape(centred / sqrt(mean(centred * centred, {2}, true) + 1e-5), x64.shape());
+  const Tensor y_ref = normed * reshape(w_ref, Shape{1, 6, 1, 1}) + reshape(b_ref, Shape{1, 6, 1, 1});
+  const TensorList want = grad({y_ref}, {x_ref, w_ref, b_ref}, {g64});
+
+  const Tensor x = x64.to(float32).detach().requires_grad_(true), w = w64.to(float32).detach().requires_grad_(true),
+               b = b64.to(float32).detach().requires_grad_(true);
+  const Tensor y = group_norm(x, 3, w, b);
+  const TensorList got = grad({y}, {x, w, b}, {g64.to(float32)});
+  // float32 x carries ~6e-5 absolute rounding at 1000, ~1e-4 of the spread.
+  check_values(y, values(y_ref.detach()), 1e-3);
+  check_values(got[0], values(want[0]), 5e-3);
+  check_values(got[1], values(want[1]), 5e-3);
+  check_values(got[2], values(want[2]), 1e-4);
+}

@@ -114,6 +114,15 @@ void layer_norm_kernel(const Tensor& x, const Tensor& w, const Tensor& b, std::i
 void layer_norm_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& mean,
                                 const Tensor& rstd, std::int64_t n, bool centred, Tensor* dx, Tensor* dw, Tensor* db);
 
+/// GroupNorm of x [N, C, ...] in `groups` groups (Note [Fused group_norm] in
+/// ops_norm.cpp): y, and each (image, group) row's mean and 1/std (float64,
+/// [N·groups]); w and b ([C]) may be undefined ...
+void group_norm_kernel(const Tensor& x, const Tensor& w, const Tensor& b, std::int64_t groups, double eps, Tensor& y,
+                       Tensor& mean, Tensor& rstd);
+/// ... and its gradients (a null pointer skips one; dw and db come back [C]).
+void group_norm_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& mean,
+                                const Tensor& rstd, std::int64_t groups, Tensor* dx, Tensor* dw, Tensor* db);
+
 /// Broadcasting a ∘ b in the promoted dtype (Note [Type promotion] in
 /// ops_elementwise.cpp); comparisons give bool.
 Tensor binary_kernel(BinaryOp op, const Tensor& a, const Tensor& b, const char* name);

@@ -1,5 +1,5 @@
-// Normalisation and dropout. group_norm is composed of differentiable ops;
-// layer_norm, rms_norm, batch_norm and dropout are fused.
+// Normalisation and dropout: layer_norm, rms_norm, batch_norm, group_norm
+// and dropout, each fused into one node.
 //
 // Note [Fused layer_norm]
 // layer_norm is one node: the forward makes each row's mean and 1/std in
@@ -16,12 +16,6 @@
 
 namespace xg {
 namespace {
-
-Tensor affine(Tensor y, const Tensor& weight, const Tensor& bias, const Shape& param_shape) {
-  if (weight.defined()) y = y * reshape(weight, param_shape);
-  if (bias.defined()) y = y + reshape(bias, param_shape);
-  return y;
-}
 
 struct NormGrads {
   Tensor dx, dw, db;
@@ -187,18 +181,52 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   return y;
 }
 
+// Note [Fused group_norm]
+// group_norm is one node: x [N, C, ...] is N·G rows, one per (image, group);
+// a row's mean and Σ(x − μ)² (double, two passes) and one pass writing
+// y = (x − μ)·r·w + b per channel. Backward, per row: one pass for each
+// channel's Σg and Σg·(x − μ) (dw = Σg·x̂ and db = Σg add them over the
+// images, in order), one writing dx = r·(gy − mean(gy) − x̂·mean(gy·x̂)) with
+// gy = g·w; rows split across threads (kernels_group_norm.cpp). With
+// create_graph the node runs the same formulas in differentiable ops.
 Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
   detail::check_defined(x, "group_norm");
   XG_CHECK(x.dim() >= 2 && num_groups > 0 && x.size(1) % num_groups == 0, "group_norm", "channels of ", x.shape(),
            " must divide into ", num_groups, " groups");
+  detail::check_float(x, "group_norm");
   const std::int64_t n = x.size(0), c = x.size(1);
-  const Tensor grouped = reshape(x, Shape{n, num_groups, -1});
-  const Tensor mu = mean(grouped, {2}, true);
-  const Tensor centred = grouped - mu;
-  const Tensor v = mean(centred * centred, {2}, true);
+  for (const Tensor* p : {&weight, &bias}) {
+    XG_CHECK(!p->defined() || (p->dim() == 1 && p->size(0) == c), "group_norm", "weight/bias ", p->shape(),
+             " should be [", c, "] for input ", x.shape());
+    if (p->defined()) detail::check_same_dtype(x, *p, "group_norm");
+  }
+  XG_CHECK(eps >= 0 && std::isfinite(eps), "group_norm", "eps must be finite and >= 0, got ", eps);
   Shape param_shape(static_cast<std::size_t>(x.dim()), 1);
   param_shape[1] = c;
-  return affine(reshape(centred / sqrt(v + eps), x.shape()), weight, bias, param_shape);
+  Tensor y, row_mean, row_rstd;
+  {
+    NoGradGuard no_grad;
+    detail::group_norm_kernel(x, weight, bias, num_groups, eps, y, row_mean, row_rstd);
+  }
+  record_normalisation(y, "GroupNormBackward", x, weight, bias,
+                       [=](const Tensor& g, const Tensor& x_, const Tensor& w_, bool need_x, bool need_w, bool need_b) {
+    NormGrads d;
+    if (!GradMode::is_enabled()) {
+      detail::group_norm_backward_kernel(g, x_, w_, row_mean, row_rstd, num_groups, need_x ? &d.dx : nullptr,
+                                         need_w ? &d.dw : nullptr, need_b ? &d.db : nullptr);
+    } else {  // create_graph: the same derivatives in differentiable ops
+      const Tensor rows = reshape(x_, Shape{n, num_groups, -1});
+      const Tensor centred = rows - mean(rows, {2}, true);
+      const Tensor r = pow(mean(centred * centred, {2}, true) + eps, -0.5);
+      const Tensor xhat = centred * r;
+      const Tensor gy = reshape(w_.defined() ? g * reshape(w_, param_shape) : g, Shape{n, num_groups, -1});
+      if (need_x) d.dx = reshape(r * (gy - mean(gy, {2}, true) - xhat * mean(gy * xhat, {2}, true)), x_.shape());
+      if (need_w) d.dw = reshape(sum_to(g * reshape(xhat, x_.shape()), param_shape), Shape{c});
+      if (need_b) d.db = reshape(sum_to(g, param_shape), Shape{c});
+    }
+    return d;
+  });
+  return y;
 }
 
 // Note [Fused dropout]
@@ -248,6 +276,10 @@ std::vector<OpSample> samples_norm() {
          return batch_norm(x[0], full({3}, 0.2, float64), full({3}, 1.5, float64), x[1], x[2], false);
        }, {s234b, {3}, {3}}});
   c.push_back({"group_norm", [](L x) { return group_norm(x[0], 2, x[1], x[2]); }, {{2, 4, 3}, {4}, {4}}});
+  c.push_back({"group_norm 4-d, no weight or bias", [](L x) { return group_norm(x[0], 3, {}, {}); }, {{2, 6, 2, 3}}});
+  c.push_back({"group_norm one group per channel (instance norm)", [](L x) { return group_norm(x[0], 3, x[1], x[2]); },
+               {{3, 3, 2, 2}, {3}, {3}}});
+  c.push_back({"group_norm one group, weight only", [](L x) { return group_norm(x[0], 1, x[1], {}); }, {{2, 4, 5}, {4}}});
   c.push_back({"dropout (seeded)", [](L x) {
          manual_seed(11);
          return dropout(x[0], 0.4, true);
