@@ -11,6 +11,17 @@
 
 namespace xg::detail {
 
+/// t's data, or null when t is undefined (an optional weight or bias) ...
+template <class T>
+const T* data_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+/// ... and an optional output's, or null when it is not wanted.
+template <class T>
+T* data_or_null(Tensor* t) {
+  return t ? t->data<T>() : nullptr;
+}
+
 using UnaryOp = simd::Unary;
 enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, FloorDiv, Remainder, Eq, Ne, Lt, Le, Gt, Ge };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }

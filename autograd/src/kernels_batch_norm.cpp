@@ -63,8 +63,8 @@ Tensor batch_norm_apply_kernel(const Tensor& x_in, const Tensor& mean, const Ten
     using T = decltype(z);
     const simd::Kernels<T>& k = simd::kernels<T>();
     const T* px = x.data<T>();
-    const T* pw = w.defined() ? w.data<T>() : nullptr;
-    const T* pb = b.defined() ? b.data<T>() : nullptr;
+    const T* pw = data_or_null<T>(w);
+    const T* pb = data_or_null<T>(b);
     const double* pm = mean.data<double>();
     const double* pr = rstd.data<double>();
     T* py = y.data<T>();
@@ -95,12 +95,12 @@ void batch_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
     const simd::Kernels<T>& k = simd::kernels<T>();
     const T* pg = g.data<T>();
     const T* px = x.data<T>();
-    const T* pw = w.defined() ? w.data<T>() : nullptr;
+    const T* pw = data_or_null<T>(w);
     const double* pm = mean.data<double>();
     const double* pr = rstd.data<double>();
-    T* pdx = dx ? dx->data<T>() : nullptr;
-    T* pdw = dw ? dw->data<T>() : nullptr;
-    T* pdb = db ? db->data<T>() : nullptr;
+    T* pdx = data_or_null<T>(dx);
+    T* pdw = data_or_null<T>(dw);
+    T* pdb = data_or_null<T>(db);
     parallel_for(l.c, items_grain(3 * l.n * l.s, kBatchNormGrain), [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t c = begin; c < end; ++c) {
         const T mu = static_cast<T>(pm[c]);

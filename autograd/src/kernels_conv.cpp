@@ -88,7 +88,7 @@ Tensor conv2d_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in,
     using T = decltype(z);
     const T* px = x.data<T>();
     const T* pw = w.data<T>();
-    const T* pb = b.defined() ? b.data<T>() : nullptr;
+    const T* pb = data_or_null<T>(b);
     T* py = y.data<T>();
     const int chunks = image_chunks(g, s);
     parallel_for(chunks, 1, [&](std::int64_t c0, std::int64_t c1) {

@@ -27,7 +27,7 @@ void cross_entropy_kernel(const Tensor& x_in, const CrossEntropyRows& rows, Tens
     using T = decltype(z);
     const simd::Kernels<T>& k = simd::kernels<T>();
     const T* px = x.data<T>();
-    const T* pw = cw.defined() ? cw.data<T>() : nullptr;
+    const T* pw = data_or_null<T>(cw);
     T* pl = loss.data<T>();
     T* pe = lse.data<T>();
     const double total_w = weight_total(pw, c);
@@ -65,7 +65,7 @@ Tensor cross_entropy_backward_kernel(const Tensor& g_in, const Tensor& x_in, con
     const T* px = x.data<T>();
     const T* pg = g.data<T>();
     const T* pe = lse.data<T>();
-    const T* pw = cw.defined() ? cw.data<T>() : nullptr;
+    const T* pw = data_or_null<T>(cw);
     T* out = dx.data<T>();
     const double total_w = weight_total(pw, c);
     const double eps = rows.smoothing;

@@ -27,8 +27,8 @@ void group_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_i
   dispatch_float(x.dtype(), "group_norm", [&](auto z) {
     using T = decltype(z);
     const T* px = x.data<T>();
-    const T* pw = w.defined() ? w.data<T>() : nullptr;
-    const T* pb = b.defined() ? b.data<T>() : nullptr;
+    const T* pw = data_or_null<T>(w);
+    const T* pb = data_or_null<T>(b);
     T* py = y.data<T>();
     double* pm = mean.data<double>();
     double* pr = rstd.data<double>();
@@ -74,10 +74,10 @@ void group_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
     using T = decltype(z);
     const T* pg = g.data<T>();
     const T* px = x.data<T>();
-    const T* pw = w.defined() ? w.data<T>() : nullptr;
+    const T* pw = data_or_null<T>(w);
     const double* pm = mean.data<double>();
     const double* pr = rstd.data<double>();
-    T* pdx = dx ? dx->data<T>() : nullptr;
+    T* pdx = data_or_null<T>(dx);
     parallel_for(n * groups, items_grain(2 * m), [&](std::int64_t begin, std::int64_t end) {
       for (std::int64_t row = begin; row < end; ++row) {
         const std::int64_t c0 = (row % groups) * cg, image = row / groups;

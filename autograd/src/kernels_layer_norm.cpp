@@ -20,8 +20,8 @@ void layer_norm_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_i
     using T = decltype(z);
     const auto row = simd::kernels<T>().layer_norm_row;
     const T* px = x.data<T>();
-    const T* pw = w.defined() ? w.data<T>() : nullptr;
-    const T* pb = b.defined() ? b.data<T>() : nullptr;
+    const T* pw = data_or_null<T>(w);
+    const T* pb = data_or_null<T>(b);
     T* py = y.data<T>();
     double* pm = mean.data<double>();
     double* pr = rstd.data<double>();
@@ -43,12 +43,12 @@ void layer_norm_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Te
     const auto row = simd::kernels<T>().layer_norm_backward_row;
     const T* pg = g.data<T>();
     const T* px = x.data<T>();
-    const T* pw = w.defined() ? w.data<T>() : nullptr;
+    const T* pw = data_or_null<T>(w);
     const double* pm = mean.data<double>();
     const double* pr = rstd.data<double>();
-    T* pdx = dx ? dx->data<T>() : nullptr;
-    T* pdw = dw ? dw->data<T>() : nullptr;
-    T* pdb = db ? db->data<T>() : nullptr;
+    T* pdx = data_or_null<T>(dx);
+    T* pdw = data_or_null<T>(dw);
+    T* pdb = data_or_null<T>(db);
     if (!pdw && !pdb) {  // dx alone: rows are independent, split them freely
       if (!pdx) return;
       parallel_for(rows, items_grain(n), [&](std::int64_t begin, std::int64_t end) {
