@@ -4,43 +4,16 @@
 // xgrad's own: one image at a time, its patches in a per-thread buffer that
 // stays in cache, one GEMM per group writing straight into the image's
 // [O, L] output.
-#include <cblas.h>
-
 #include <cstring>
 #include <type_traits>
 #include <vector>
 
+#include "blas.hpp"
 #include "conv_geometry.hpp"
 #include "conv_onednn.hpp"
 
 namespace xg::detail {
 namespace {
-
-/// C[M, N] = alpha·op(A)·op(B) + beta·C, row-major, one OpenBLAS thread
-/// (the callers split images across xgrad's pool: Note [Threads in matrix products]).
-template <class T>
-void gemm(bool ta, bool tb, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t lda, const T* b,
-          std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
-  const auto TA = ta ? CblasTrans : CblasNoTrans, TB = tb ? CblasTrans : CblasNoTrans;
-  const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
-  if constexpr (std::is_same_v<T, float>)
-    cblas_sgemm(CblasRowMajor, TA, TB, M, N, K, 1.0f, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-                static_cast<blasint>(ldc));
-  else
-    cblas_dgemm(CblasRowMajor, TA, TB, M, N, K, 1.0, a, static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c,
-                static_cast<blasint>(ldc));
-}
-
-/// OpenBLAS on one thread for the duration (restored after).
-struct SingleThreadedBlas {
-  int threads = get_num_threads();
-  SingleThreadedBlas() {
-    if (threads > 1) openblas_set_num_threads(1);
-  }
-  ~SingleThreadedBlas() {
-    if (threads > 1) openblas_set_num_threads(threads);
-  }
-};
 
 struct Sizes {
   std::int64_t o, groups, og, kg, L;  // out channels, groups, per group: out channels, column rows; L = oh·ow

@@ -1,5 +1,4 @@
 // Strided copies and GEMM.
-#include <cblas.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -7,6 +6,7 @@
 #include <limits>
 #include <type_traits>
 
+#include "blas.hpp"
 #include "kernels.hpp"
 #include "strided_loop.hpp"
 
@@ -155,10 +155,6 @@ void gemm_batched(const Tensor& a_in, const Tensor& b_in, Tensor& c, std::int64_
     else naive(double{});
     return;
   }
-  const auto ta = a.trans ? CblasTrans : CblasNoTrans;
-  const auto tb = b.trans ? CblasTrans : CblasNoTrans;
-  const auto M = static_cast<blasint>(m), N = static_cast<blasint>(n), K = static_cast<blasint>(k);
-  const auto LDA = static_cast<blasint>(lda), LDB = static_cast<blasint>(ldb), LDC = static_cast<blasint>(n);
   // Note [Threads in matrix products]
   // OpenBLAS's own threads are not used: for small products a second thread
   // costs more than it saves (the CNN's first conv, 8×9×50176, got slower),
@@ -174,13 +170,7 @@ void gemm_batched(const Tensor& a_in, const Tensor& b_in, Tensor& c, std::int64_
   const int threads = get_num_threads();
   const std::int64_t per_product = m * n * k;
   const bool small = per_product < (std::int64_t{1} << 22);
-  if (threads > 1) openblas_set_num_threads(1);
-  struct Restore {
-    int n;
-    ~Restore() {
-      if (n > 1) openblas_set_num_threads(n);
-    }
-  } restore{threads};
+  SingleThreadedBlas one_blas_thread;
   auto run = [&](auto z) {
     using T = decltype(z);
     const T* pa = first_element<T>(a.keep);
@@ -191,11 +181,7 @@ void gemm_batched(const Tensor& a_in, const Tensor& b_in, Tensor& c, std::int64_
       const T* A = pa + i * a.batch_stride + (a.trans ? r0 : r0 * lda);
       const T* B = pb + i * b.batch_stride + (b.trans ? c0 * ldb : c0);
       T* C = pc + i * m * n + r0 * n + c0;
-      const auto rows = static_cast<blasint>(r1 - r0), cols = static_cast<blasint>(c1 - c0);
-      if constexpr (std::is_same_v<T, float>)
-        cblas_sgemm(CblasRowMajor, ta, tb, rows, cols, K, 1.0f, A, LDA, B, LDB, 0.0f, C, LDC);
-      else
-        cblas_dgemm(CblasRowMajor, ta, tb, rows, cols, K, 1.0, A, LDA, B, LDB, 0.0, C, LDC);
+      gemm<T>(a.trans, b.trans, r1 - r0, c1 - c0, k, A, lda, B, ldb, T(0), C, n);
     };
     if (small) {
       // About 10^6 multiply-adds a chunk: tens of microseconds, what a wake-up costs.
