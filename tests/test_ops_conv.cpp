@@ -311,6 +311,43 @@ TEST_CASE("fused conv2d splits images across threads: the same bits run after ru
   }
 }
 
+TEST_CASE("conv_transpose2d in float32 (conv2d's kernels, oneDNN's where built with it) matches float64, values and gradients") {
+  manual_seed(17);
+  struct Case {
+    std::int64_t n, cin, cout, h, k, stride, padding, output_padding, dilation, groups;
+  };
+  for (const Case& c : {Case{2, 32, 16, 7, 4, 2, 1, 0, 1, 1}, Case{3, 16, 32, 6, 3, 2, 1, 1, 1, 1},
+                        Case{2, 32, 32, 5, 3, 1, 1, 0, 1, 2}, Case{2, 16, 16, 5, 3, 1, 0, 1, 2, 1}}) {
+    CAPTURE(c.cin);
+    CAPTURE(c.stride);
+    CAPTURE(c.output_padding);
+    CAPTURE(c.groups);
+    Conv2dOptions o;
+    o.stride = {c.stride, c.stride};
+    o.padding = {c.padding, c.padding};
+    o.dilation = {c.dilation, c.dilation};
+    o.groups = c.groups;
+    const std::pair<std::int64_t, std::int64_t> op{c.output_padding, c.output_padding};
+    const Tensor x64 = randn({c.n, c.cin, c.h, c.h}, float64), w64 = randn({c.cin, c.cout / c.groups, c.k, c.k}, float64),
+                 b64 = randn({c.cout}, float64);
+    TensorList want, got;
+    Tensor up;
+    for (const Dtype dt : {float64, float32}) {
+      const Tensor x = x64.to(dt).detach().requires_grad_(true), w = w64.to(dt).detach().requires_grad_(true),
+                   b = b64.to(dt).detach().requires_grad_(true);
+      const Tensor y = conv_transpose2d(x, w, b, o, op);
+      if (!up.defined()) up = randn(y.shape(), float64);
+      TensorList r = grad({y}, {x, w, b}, {up.to(dt)});
+      r.insert(r.begin(), y.detach());
+      (dt == float64 ? want : got) = r;
+    }
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      CAPTURE(i);
+      check_values(got[i], test::values(want[i]), 1e-3);
+    }
+  }
+}
+
 // PyTorch 1.13, torch.nn.functional.conv_transpose2d in float64 on the same
 // inputs: /usr/bin/python3 tests/pytorch_golden.py conv_transpose.
 TEST_CASE("conv_transpose2d matches PyTorch: stride, padding, output_padding, dilation and bias, values and gradients") {

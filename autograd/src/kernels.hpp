@@ -70,9 +70,11 @@ void batch_norm_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& 
 /// conv2d of x [N, C, H, W] with w [O, C/groups, kh, kw] and b [O] (or
 /// undefined), one image at a time (Note [Fused conv2d] in ops_conv.cpp) ...
 Tensor conv2d_kernel(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& opts);
-/// ... and its gradients from g [N, O, oh, ow] (a null pointer skips one).
-void conv2d_backward_kernel(const Tensor& g, const Tensor& x, const Tensor& w, const Conv2dOptions& opts, Tensor* dx,
-                            Tensor* dw, Tensor* db);
+/// ... and its gradients from g [N, O, oh, ow] for an input of shape
+/// `image` (a null pointer skips one; x is read only for dw and may be
+/// undefined without it). conv_transpose2d runs on the same two kernels.
+void conv2d_backward_kernel(const Tensor& g, const Tensor& x, const Shape& image, const Tensor& w,
+                            const Conv2dOptions& opts, Tensor* dx, Tensor* dw, Tensor* db);
 
 /// Inverted dropout in one pass (Note [Fused dropout] in ops_norm.cpp): y = x·keep/(1−p)
 /// with keep (bool, x's shape) drawn from (seed, element index) alone.

@@ -87,20 +87,20 @@ Tensor conv2d_kernel(const Tensor& x_in, const Tensor& w_in, const Tensor& b_in,
   return y;
 }
 
-void conv2d_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Tensor& w_in, const Conv2dOptions& opts,
-                            Tensor* dx, Tensor* dw, Tensor* db) {
-  const Tensor gy = dense(g_in), x = dense(x_in), w = dense(w_in);
-  const Geometry g = geometry(x.shape(), {w.size(2), w.size(3)}, opts, "conv2d");
+void conv2d_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Shape& image, const Tensor& w_in,
+                            const Conv2dOptions& opts, Tensor* dx, Tensor* dw, Tensor* db) {
+  const Tensor gy = dense(g_in), x = dw ? dense(x_in) : Tensor(), w = dense(w_in);
+  const Geometry g = geometry(image, {w.size(2), w.size(3)}, opts, "conv2d");
   const Sizes s = sizes_of(g, w, opts.groups);
-  if (dx) *dx = make_tensor(x.shape(), x.dtype(), "backward");  // every chunk writes all of its images
+  if (dx) *dx = make_tensor(image, w.dtype(), "backward");  // every chunk writes all of its images
   SingleThreadedBlas blas;
-  dispatch_float(x.dtype(), "backward", [&](auto z) {
+  dispatch_float(w.dtype(), "backward", [&](auto z) {
     using T = decltype(z);
     const T* pg = gy.data<T>();
-    const T* px = x.data<T>();
+    const T* px = data_or_null<T>(x);
     const T* pw = w.data<T>();
     const std::size_t col_values = static_cast<std::size_t>(s.groups * s.kg * s.L);
-    const std::int64_t image = g.c * g.h * g.w;
+    const std::int64_t image_values = g.c * g.h * g.w;
     const int chunks = image_chunks(g, s);
     if (dx) {
       // dcols = Wᵀ·g per group, summed back into the image: images are independent.
@@ -109,9 +109,9 @@ void conv2d_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Tensor
         for (std::int64_t chunk = c0; chunk < c1; ++chunk) {
           const std::int64_t begin = chunk_begin(g, chunks, chunk), end = chunk_begin(g, chunks, chunk + 1);
           if constexpr (std::is_same_v<T, float>)
-            if (onednn::backward_data(problem_of(g, s, begin, end), pg + begin * s.o * s.L, pw, pdx + begin * image))
+            if (onednn::backward_data(problem_of(g, s, begin, end), pg + begin * s.o * s.L, pw, pdx + begin * image_values))
               continue;
-          std::fill(pdx + begin * image, pdx + end * image, T(0));
+          std::fill(pdx + begin * image_values, pdx + end * image_values, T(0));
           T* dcols = scratch<T>(col_values, 0);
           for (std::int64_t n = begin; n < end; ++n) {
             for (std::int64_t gi = 0; gi < s.groups; ++gi)
@@ -143,7 +143,7 @@ void conv2d_backward_kernel(const Tensor& g_in, const Tensor& x_in, const Tensor
           if constexpr (std::is_same_v<T, float>) {
             // oneDNN gives both or neither; a bias gradient alone is the own loop's.
             std::vector<float> bias(acc_b && acc_w ? static_cast<std::size_t>(s.o) : 0);
-            if (acc_w && onednn::backward_weights(problem_of(g, s, begin, end), px + begin * image, pg + begin * s.o * s.L,
+            if (acc_w && onednn::backward_weights(problem_of(g, s, begin, end), px + begin * image_values, pg + begin * s.o * s.L,
                                                   acc_w, acc_b ? bias.data() : nullptr)) {
               for (std::size_t oc = 0; oc < bias.size(); ++oc) acc_b[oc] = bias[oc];
               continue;

@@ -100,7 +100,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
                need_b = has_bias && self.needs_input_grad(2);
     Tensor dx, dw, db;
     if (!GradMode::is_enabled()) {
-      detail::conv2d_backward_kernel(gr, x_, w_, opts, need_x ? &dx : nullptr, need_w ? &dw : nullptr,
+      detail::conv2d_backward_kernel(gr, x_, x_.shape(), w_, opts, need_x ? &dx : nullptr, need_w ? &dw : nullptr,
                                      need_b ? &db : nullptr);
     } else {  // create_graph: the same products in differentiable ops, group by group
       const std::int64_t out_ch = w_.size(0), og = out_ch / opts.groups, kg = w_.numel() / out_ch;
@@ -153,10 +153,14 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
   return squeeze(y, 2);
 }
 
-// conv_transpose2d is the adjoint of conv2d in its input (the gradient conv2d
-// sends back to its image): per group, columns Wᵀ·x summed into the output
-// image by col2im. Composed of differentiable ops (matmul, cat, col2im), so
-// its first and second derivatives come with them.
+// Note [Fused conv_transpose2d]
+// conv_transpose2d is the adjoint of conv2d in its input, so it runs on
+// conv2d's kernels (oneDNN's where they serve): its forward is conv2d's
+// input gradient with x in the place of the output gradient, its input
+// gradient is conv2d(g, weight), and its weight gradient is conv2d's with the
+// roles of image and output gradient swapped (Σ x·patches(g)ᵀ). One node;
+// with create_graph it writes the same products in differentiable ops
+// (conv2d, im2col, matmul), so second derivatives still work.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts,
                         Pair output_padding) {
   const char* op = "conv_transpose2d";
@@ -194,14 +198,52 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   XG_CHECK(h > 0 && w > 0 && out_h > 0 && out_w > 0, op, "input ", x.shape(), " with kernel ", kh, "x", kw,
            ", stride ", sh, "x", sw, ", padding ", ph, "x", pw, " gives an empty output (", out_h, "x", out_w, ")");
   const Shape image{x.size(0), out_ch, out_h, out_w};
-  const std::int64_t og = in_ch / groups, rows = weight.size(1) * kh * kw;
-  const Tensor x3 = reshape(x, Shape{x.size(0), in_ch, h * w});
-  const Tensor w2 = reshape(weight, Shape{in_ch, rows});
-  TensorList cols;
-  for (std::int64_t gi = 0; gi < groups; ++gi)
-    cols.push_back(matmul(narrow(w2, 0, gi * og, og).t(), narrow(x3, 1, gi * og, og)));  // [N, rows, H·W]
-  Tensor y = col2im(groups == 1 ? cols[0] : cat(cols, 1), image, {kh, kw}, opts);
-  if (bias.defined()) y = y + reshape(bias, Shape{1, out_ch, 1, 1});
+  checked_numel(image, op, dtype_size(x.dtype()));
+  // An output_padding of a stride or more (allowed when the dilation is
+  // larger) adds rows no window of the matching conv2d reads back into x:
+  // conv2d of the output is x with ⌊output_padding / stride⌋ more rows
+  // (columns) of zeros at the end. x is padded so, and its gradient cropped.
+  const std::int64_t extra_h = oph / sh, extra_w = opw / sw;
+  auto conv_sized = [extra_h, extra_w](const Tensor& t) {
+    return extra_h == 0 && extra_w == 0 ? t : pad(t, {0, extra_w, 0, extra_h});
+  };
+  auto crop = [h, w](const Tensor& t) { return narrow(narrow(t, 2, 0, h), 3, 0, w); };
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    detail::conv2d_backward_kernel(conv_sized(x), Tensor(), image, weight, opts, &y, nullptr, nullptr);
+    if (bias.defined()) y.add_(reshape(bias, Shape{1, out_ch, 1, 1}));
+  }
+  TensorList inputs{x, weight};
+  if (bias.defined()) inputs.push_back(bias);
+  if (!needs_grad(inputs)) return y;
+  const bool has_bias = bias.defined();
+  make_node(y, "ConvTranspose2dBackward", [opts, has_bias, conv_sized, crop, sx = SavedTensor(x, false),
+                                           sw_ = SavedTensor(weight, false)](const Tensor& gr, Node& self) -> TensorList {
+    const Tensor x_ = conv_sized(sx.unpack(self)), w_ = sw_.unpack(self);
+    const bool need_x = self.needs_input_grad(0), need_w = self.needs_input_grad(1),
+               need_b = has_bias && self.needs_input_grad(2);
+    Tensor dx, dw, db;
+    if (!GradMode::is_enabled()) {
+      if (need_x) dx = crop(detail::conv2d_kernel(gr, w_, Tensor(), opts));
+      if (need_w) detail::conv2d_backward_kernel(x_, gr, gr.shape(), w_, opts, nullptr, &dw, nullptr);
+    } else {  // create_graph: dW = Σₙ x·im2col(g)ᵀ per group, in differentiable ops
+      if (need_x) dx = crop(conv2d(gr, w_, Tensor(), opts));
+      if (need_w) {
+        const std::int64_t n = x_.size(0), cin = x_.size(1), ig = cin / opts.groups, rows = w_.numel() / cin;
+        const Tensor x3 = reshape(x_, Shape{n, cin, -1});
+        const Tensor cols = im2col(gr, {w_.size(2), w_.size(3)}, opts);  // [N, C_out·kh·kw, H·W]
+        TensorList dws;
+        for (std::int64_t gi = 0; gi < opts.groups; ++gi)
+          dws.push_back(sum(matmul(narrow(x3, 1, gi * ig, ig), narrow(cols, 1, gi * rows, rows).transpose(1, 2)), {0}));
+        dw = reshape(opts.groups == 1 ? dws[0] : cat(dws, 0), w_.shape());
+      }
+    }
+    if (need_b) db = sum(gr, {0, 2, 3});
+    TensorList grads{dx, dw};
+    if (has_bias) grads.push_back(db);
+    return grads;
+  }, inputs);
   return y;
 }
 
@@ -280,6 +322,11 @@ std::vector<OpSample> samples_conv() {
   grouped.groups = 2;
   c.push_back({"conv_transpose2d groups", [grouped](L x) { return conv_transpose2d(x[0], x[1], {}, grouped); },
                {{1, 4, 2, 3}, {4, 1, 2, 2}}});
+  Conv2dOptions dilated;
+  dilated.dilation = {2, 3};
+  dilated.padding = {1, 0};
+  c.push_back({"conv_transpose2d output_padding past the stride (dilated)",
+               [dilated](L x) { return conv_transpose2d(x[0], x[1], x[2], dilated, {1, 2}); }, {{2, 2, 3, 3}, {2, 3, 2, 2}, {3}}});
   c.push_back({"conv_transpose1d", [](L x) { return conv_transpose1d(x[0], x[1], x[2], 2, 1, 1); }, {{2, 2, 4}, {2, 3, 3}, {3}}});
   c.push_back({"pad", [](L x) { return pad(x[0], {1, 2, 0, 1}, 0.5); }, {s23b}});
   c.push_back({"conv2d bias", [](L x) { return conv2d(x[0], x[1], x[2]); }, {{2, 2, 4, 4}, {3, 2, 2, 2}, {3}}});

@@ -82,8 +82,9 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, st
               std::int64_t padding = 0, std::int64_t dilation = 1, std::int64_t groups = 1);
 /// The adjoint of conv2d in its input (PyTorch's conv_transpose2d): x [N, C_in, H, W],
 /// weight [C_in, C_out/groups, kh, kw], bias [C_out]; output H_out = (H − 1)·stride −
-/// 2·padding + dilation·(kh − 1) + output_padding + 1 (likewise W). Composed of
-/// matmul and col2im: dx = conv2d(g, weight) in effect, dweight = Σ x·im2col(g)ᵀ.
+/// 2·padding + dilation·(kh − 1) + output_padding + 1 (likewise W). Runs on
+/// conv2d's kernels: y is conv2d's input gradient, dx = conv2d(g, weight),
+/// dweight = Σ x·im2col(g)ᵀ.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& opts = {},
                         std::pair<std::int64_t, std::int64_t> output_padding = {0, 0});
 /// x [N, C_in, L], weight [C_in, C_out/groups, k]; PyTorch's argument order.
