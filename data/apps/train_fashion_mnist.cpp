@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
   // Numbers are read as text and checked below (whole_number, positive_number).
   std::string epochs_arg = "20", batch_arg = "128", patience_arg = "3", validation_arg = "5000", limit_arg = "0",
               lr_arg, seed_arg = "0", threads_arg = "1";
-  std::string schedule = "cosine";
+  std::string schedule = "cosine", monitor;
   bool resume = false;
   bool distributed = false;
   app.add_option("--model", model_name,
@@ -113,8 +113,13 @@ int main(int argc, char** argv) {
   app.add_option("--optimizer", optimizer_name, "sgd (momentum 0.9), adam or adamw")
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}))
       ->capture_default_str();
-  app.add_option("--patience", patience_arg, "stop after this many epochs without a better validation loss (-1: never)")
+  app.add_option("--patience", patience_arg, "stop after this many epochs without a better validation metric (-1: never)")
       ->capture_default_str();
+  app.add_option("--monitor", monitor,
+                 "the validation metric that picks the best weights and stops early: val_loss or val_accuracy "
+                 "(a batch-normalised ResNet's validation loss climbs from over-confidence while its accuracy still rises)")
+      ->check(CLI::IsMember({"val_loss", "val_accuracy"}))
+      ->default_str("val_loss for mlp and cnn, val_accuracy for resnet");
   app.add_option("--seed", seed_arg, "seed for weights, data split, shuffling and dropout (a non-negative whole number)")
       ->capture_default_str();
   app.add_option("--threads", threads_arg, "threads for OpenBLAS and xgrad's kernels, 1 to 256")->capture_default_str();
@@ -217,6 +222,9 @@ int main(int argc, char** argv) {
     xg::data::FitOptions fit;
     fit.max_epochs = epochs;
     fit.patience = validating ? patience : -1;  // early stopping needs a validation set
+    if (monitor.empty()) monitor = model_name == "resnet" ? "val_accuracy" : "val_loss";
+    fit.monitor = monitor;
+    const char* metric_name = monitor == "val_loss" ? "validation loss" : "validation accuracy";
     if (!validating) {
       fit.monitor = "train_loss";
       fit.restore_best_weights = false;
@@ -248,11 +256,12 @@ int main(int argc, char** argv) {
       return 130;
     }
     if (result.resumed_from > 0) std::printf("resumed after epoch %lld\n", static_cast<long long>(result.resumed_from));
-    if (result.stopped_early) std::printf("early stopping: no better validation loss for %lld epochs\n", static_cast<long long>(patience));
+    if (result.stopped_early)
+      std::printf("early stopping: no better %s for %lld epochs\n", metric_name, static_cast<long long>(patience));
 
     const auto eval = trainer.evaluate(test_loader);
     if (validating) {
-      std::printf("best epoch %lld (validation loss %.4f); weights restored\n", static_cast<long long>(result.best_epoch),
+      std::printf("best epoch %lld (%s %.4f); weights restored\n", static_cast<long long>(result.best_epoch), metric_name,
                   result.best_metric);
     } else {
       std::printf("no validation set: the last epoch's weights are kept\n");
