@@ -51,14 +51,6 @@ std::vector<std::int64_t> mask_row_offsets(const Tensor& expanded, std::int64_t 
   return offsets;
 }
 
-/// −inf above the diagonal of an [L, S] block (j > l), 0 elsewhere.
-Tensor causal_mask(std::int64_t L, std::int64_t S, Dtype dtype) {
-  std::vector<double> blocked(static_cast<std::size_t>(L * S), 0.0);
-  for (std::int64_t l = 0; l < L; ++l)
-    for (std::int64_t j = l + 1; j < S; ++j) blocked[static_cast<std::size_t>(l * S + j)] = -INFINITY;
-  return from_vector(blocked, {L, S}, dtype);
-}
-
 /// The composed attention's backward in differentiable ops (create_graph):
 /// q, k, v as the user gave them, mask additive (or undefined), g shaped like
 /// the output. Returns dq, dk, dv and dS shaped like the scores.
@@ -69,7 +61,7 @@ TensorList composed_backward(const Tensor& g, const Tensor& q, const Tensor& k, 
   const Tensor q3 = reshape(q, {B, L, E}), k3 = reshape(k, {B, S, E}), v3 = reshape(v, {B, S, Ev});
   Tensor scores = reshape(matmul_transposed(q3, k3, false, true) * scale, scores_shape);
   if (mask.defined()) scores = scores + mask;
-  if (causal) scores = scores + causal_mask(L, S, q.dtype());
+  if (causal) scores = scores + triu(full(Shape{L, S}, -INFINITY, q.dtype()), 1);
   const Tensor p = reshape(softmax(scores, -1), {B, L, S});
   const Tensor g3 = reshape(g, {B, L, Ev});
   const Tensor dv = matmul_transposed(p, g3, true, false);

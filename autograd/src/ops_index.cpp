@@ -233,6 +233,26 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
   return where(m, full(Shape{}, value, x.dtype()), x);
 }
 
+namespace {
+/// where(keep, x, 0) with keep[i, j] = upper ? j − i >= diagonal : j − i <= diagonal.
+Tensor triangle(const Tensor& x, std::int64_t diagonal, bool upper, const char* op) {
+  detail::check_defined(x, op);
+  XG_CHECK(x.dim() >= 2, op, "expects at least 2 dims (rows and columns last), got ", x.shape());
+  const std::int64_t rows = x.size(-2), cols = x.size(-1);
+  Tensor keep = detail::make_tensor(Shape{rows, cols}, Dtype::Bool);
+  bool* k = keep.data<bool>();
+  for (std::int64_t i = 0; i < rows; ++i)
+    for (std::int64_t j = 0; j < cols; ++j) {
+      // j − i in int64 cannot overflow: both are sizes of a tensor that exists.
+      k[i * cols + j] = upper ? j - i >= diagonal : j - i <= diagonal;
+    }
+  return where(keep, x, zeros(Shape{}, x.dtype()));
+}
+}  // namespace
+
+Tensor triu(const Tensor& x, std::int64_t diagonal) { return triangle(x, diagonal, true, "triu"); }
+Tensor tril(const Tensor& x, std::int64_t diagonal) { return triangle(x, diagonal, false, "tril"); }
+
 Tensor one_hot(const Tensor& indices_in, std::int64_t num_classes, Dtype dtype) {
   const Tensor indices = detail::dense(indices_in);
   check_index(indices, "one_hot");
@@ -267,6 +287,10 @@ std::vector<OpSample> samples_index() {
   c.push_back({"embedding", [](L x) { return embedding(x[0], tensor({3, 0, 3}, int64)); }, {{4, 2}}});
   c.push_back({"masked_fill", [](L x) { return masked_fill(x[0], tensor({1, 0, 0, 1, 0, 1}, {2, 3}, float64), 2.0); }, {s23b}});
   c.push_back({"take", [](L x) { return take(x[0], tensor({5, 0, 5}, int64)); }, {s23b}});
+  c.push_back({"triu", [](L x) { return triu(x[0]); }, {s234b}});
+  c.push_back({"triu diagonal above, batched", [](L x) { return triu(x[0], 1); }, {{2, 3, 3}}});
+  c.push_back({"tril", [](L x) { return tril(x[0]); }, {{3, 4}}});
+  c.push_back({"tril diagonal below", [](L x) { return tril(x[0], -1); }, {s234b}});
   return c;
 }
 }  // namespace detail

@@ -17,15 +17,8 @@ std::pair<Tensor, Tensor> scaled_dot_product_attention(const Tensor& q, const Te
            k.shape(), ", ", v.shape());
   Tensor scores = matmul_transposed(q, k, false, true) / std::sqrt(static_cast<double>(q.size(2)));  // [B, L, S]
   if (attn_mask.defined()) scores = scores + attn_mask;
-  if (is_causal) {
-    const std::int64_t L = q.size(1), S = k.size(1);
-    // Position i may attend to j <= i only: the upper triangle gets −inf.
-    std::vector<double> blocked(static_cast<std::size_t>(L * S), 0.0);
-    for (std::int64_t i = 0; i < L; ++i)
-      for (std::int64_t j = i + 1; j < S; ++j)
-        blocked[static_cast<std::size_t>(i * S + j)] = -std::numeric_limits<double>::infinity();
-    scores = scores + from_vector(blocked, {L, S}, q.dtype());
-  }
+  // Position i may attend to j <= i only: the upper triangle gets −inf.
+  if (is_causal) scores = scores + triu(full(Shape{q.size(1), k.size(1)}, -std::numeric_limits<double>::infinity(), q.dtype()), 1);
   const Tensor weights = softmax(scores, -1);
   return {matmul(weights, v), weights};
 }

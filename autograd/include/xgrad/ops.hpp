@@ -134,6 +134,11 @@ Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index);  ///< remo
 TensorList unbind(const Tensor& x, std::int64_t dim = 0);              ///< select of every index
 /// The diagonal of the (dim1, dim2) planes, as the last dim; offset > 0 above the main one.
 Tensor diagonal(const Tensor& x, std::int64_t offset = 0, std::int64_t dim1 = 0, std::int64_t dim2 = 1);
+/// The upper (lower) triangle of the last two dims: elements with
+/// column − row ≥ diagonal (≤ diagonal) kept, the rest 0 (never x·0, so an
+/// infinity outside stays out). dx = the same triangle of g.
+Tensor triu(const Tensor& x, std::int64_t diagonal = 0);
+Tensor tril(const Tensor& x, std::int64_t diagonal = 0);
 /// Windows of `size` every `step` along dim, as a new last dim (windows may overlap).
 Tensor unfold(const Tensor& x, std::int64_t dim, std::int64_t size, std::int64_t step);
 /// Any layout over x's storage (storage_offset -1: x's own), checked against the
