@@ -422,3 +422,69 @@ TEST_CASE("a NaN loss stops fit with a message that mentions a checkpoint only w
   CHECK(contains(later, "(the last checkpoint, " + (dir / "checkpoint.safetensors").string() + ", is intact)"));
   fs::remove_all(dir);
 }
+
+TEST_CASE("random_shift_flip: every image is its own zero-filled shift, maybe mirrored, drawn from the seed alone") {
+  const std::int64_t n = 64, c = 2, h = 5, w = 4, pad = 2;
+  const Tensor x = arange(static_cast<double>(n * c * h * w), float32).reshape({n, c, h, w}) + 1.0;  // no zeros inside
+  const Tensor y = data::random_shift_flip(x, pad, true, 42);
+  CHECK(y.shape() == x.shape());
+  CHECK(data::random_shift_flip(x, pad, true, 42).to_vector<float>() == y.to_vector<float>());
+  CHECK(data::random_shift_flip(x, pad, true, 43).to_vector<float>() != y.to_vector<float>());
+  CHECK(data::random_shift_flip(x, 0, false, 42).to_vector<float>() == x.to_vector<float>());
+  const std::vector<float> in = x.to_vector<float>(), out = y.to_vector<float>();
+  int mirrored = 0, shifted = 0;
+  for (std::int64_t i = 0; i < n; ++i) {
+    // The one (dy, dx, mirror) that reproduces image i exactly.
+    int matches = 0;
+    for (std::int64_t dy = -pad; dy <= pad; ++dy)
+      for (std::int64_t dx = -pad; dx <= pad; ++dx)
+        for (bool mirror : {false, true}) {
+          bool same = true;
+          for (std::int64_t ch = 0; ch < c && same; ++ch)
+            for (std::int64_t yy = 0; yy < h && same; ++yy)
+              for (std::int64_t xx = 0; xx < w && same; ++xx) {
+                const std::int64_t col = mirror ? w - 1 - xx : xx, sy = yy + dy, sx = col + dx;
+                const float want = sy >= 0 && sy < h && sx >= 0 && sx < w ? in[static_cast<std::size_t>(((i * c + ch) * h + sy) * w + sx)] : 0.f;
+                same = out[static_cast<std::size_t>(((i * c + ch) * h + yy) * w + xx)] == want;
+              }
+          if (same) {
+            ++matches;
+            mirrored += mirror;
+            shifted += dy != 0 || dx != 0;
+          }
+        }
+    CAPTURE(i);
+    CHECK(matches == 1);
+  }
+  // 64 fair coins and 25 shifts: both kinds show up.
+  CHECK(mirrored > 10);
+  CHECK(mirrored < 54);
+  CHECK(shifted > 40);
+  CHECK(contains(error_of([&] { data::random_shift_flip(ones({3, 4}), 1, true, 0); }), "random_shift_flip"));
+  CHECK(contains(error_of([&] { data::random_shift_flip(x, -1, true, 0); }), "padding -1"));
+  CHECK(contains(error_of([&] { data::shift_and_flip(-2); }), "shift_and_flip"));
+}
+
+TEST_CASE("DataLoader augment: the same batch for the same seed, epoch and index; another for another epoch; targets untouched") {
+  const Tensor x = randn({40, 1, 6, 6}), t = arange(40.0, int64);
+  auto ds = std::make_shared<data::TensorDataset>(x, t);
+  data::LoaderOptions o{8, true, 7, false};
+  o.augment = data::shift_and_flip(2);
+  data::DataLoader a(ds, o), b(ds, o);
+  a.set_epoch(3);
+  b.set_epoch(3);
+  const data::Example ea = a.batch(2), eb = b.batch(2);
+  CHECK(ea.input.to_vector<float>() == eb.input.to_vector<float>());
+  CHECK(ea.target.to_vector<std::int64_t>() == eb.target.to_vector<std::int64_t>());
+  b.set_epoch(4);
+  CHECK(b.batch(2).input.to_vector<float>() != ea.input.to_vector<float>());
+  // Iterating epoch 3 gives the batches batch() gives for it.
+  data::DataLoader c(ds, o);
+  c.set_epoch(3);
+  std::int64_t k = 0;
+  for (const data::Example& e : c) {
+    if (k == 2) CHECK(e.input.to_vector<float>() == ea.input.to_vector<float>());
+    ++k;
+  }
+  CHECK(k == 5);
+}

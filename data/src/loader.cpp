@@ -46,16 +46,23 @@ DataLoader::Order DataLoader::order_for(std::int64_t epoch) const {
   return cached_;
 }
 
-Example DataLoader::batch_of(const Order& order, std::int64_t b) const {
+Example DataLoader::batch_of(const Order& order, std::int64_t epoch, std::int64_t b) const {
   XG_CHECK(b >= 0 && b < num_batches(), "DataLoader", "batch ", b, " is out of range for ", num_batches(), " batches");
   const std::int64_t start = b * options_.batch_size;
   const std::int64_t stop = std::min(start + options_.batch_size, num_examples());
   std::vector<std::int64_t> idx(order->begin() + start, order->begin() + stop);
-  return dataset_->get_batch(idx);
+  Example batch = dataset_->get_batch(idx);
+  if (options_.augment) {
+    // Distinct per (seed, epoch, batch) and per rank, fixed by them alone.
+    const std::uint64_t seed = ((options_.seed * 1000003ULL + static_cast<std::uint64_t>(epoch)) * 1000033ULL +
+                                static_cast<std::uint64_t>(b)) * 31ULL + static_cast<std::uint64_t>(options_.rank);
+    batch.input = options_.augment(batch.input, seed);
+  }
+  return batch;
 }
 
 DataLoader::Iterator DataLoader::begin() {
-  Iterator it(this, order_for(epoch_), 0);
+  Iterator it(this, order_for(epoch_), epoch_, 0);
   ++epoch_;
   return it;
 }

@@ -2,12 +2,18 @@
 // DataLoader: batches of a dataset, optionally shuffled with a seed per epoch
 // (seed + epoch), so every epoch's order is reproducible on its own.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "xgrad/data/dataset.hpp"
 
 namespace xg::data {
+
+/// Training-time augmentation: a batch's inputs in, the augmented inputs out.
+/// `seed` mixes the loader's seed, the epoch and the batch's index, so a run
+/// resumed at any epoch draws what an uninterrupted one did.
+using Augment = std::function<Tensor(const Tensor& inputs, std::uint64_t seed)>;
 
 struct LoaderOptions {
   std::int64_t batch_size = 64;
@@ -19,6 +25,8 @@ struct LoaderOptions {
   /// the order is padded by repeating its start so every shard is as long).
   std::int64_t num_replicas = 1;
   std::int64_t rank = 0;
+  /// Applied to every batch's inputs when set (see augment.hpp).
+  Augment augment{};
 };
 
 class DataLoader {
@@ -35,12 +43,13 @@ class DataLoader {
   const Dataset& dataset() const { return *dataset_; }
   const LoaderOptions& options() const { return options_; }
   /// Batch b of the current epoch.
-  Example batch(std::int64_t b) const { return batch_of(order_for(epoch_), b); }
+  Example batch(std::int64_t b) const { return batch_of(order_for(epoch_), epoch_, b); }
 
   class Iterator {
    public:
-    Iterator(const DataLoader* loader, Order order, std::int64_t b) : loader_(loader), order_(std::move(order)), b_(b) {}
-    Example operator*() const { return loader_->batch_of(order_, b_); }
+    Iterator(const DataLoader* loader, Order order, std::int64_t epoch, std::int64_t b)
+        : loader_(loader), order_(std::move(order)), epoch_(epoch), b_(b) {}
+    Example operator*() const { return loader_->batch_of(order_, epoch_, b_); }
     Iterator& operator++() {
       ++b_;
       return *this;
@@ -50,16 +59,16 @@ class DataLoader {
    private:
     const DataLoader* loader_;
     Order order_;
-    std::int64_t b_;
+    std::int64_t epoch_, b_;
   };
   /// Iterates the current epoch's batches and moves on to the next epoch,
   /// so consecutive loops see differently shuffled orders, like torch.
   Iterator begin();
-  Iterator end() const { return Iterator(this, nullptr, num_batches()); }
+  Iterator end() const { return Iterator(this, nullptr, 0, num_batches()); }
 
  private:
   Order order_for(std::int64_t epoch) const;
-  Example batch_of(const Order& order, std::int64_t b) const;
+  Example batch_of(const Order& order, std::int64_t epoch, std::int64_t b) const;
 
   std::shared_ptr<const Dataset> dataset_;
   LoaderOptions options_;
