@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Golden values cited by tests/test_ops_nn.cpp, tests/test_ops_conv.cpp and
-tests/test_gradcheck_ops.cpp, tests/test_views.cpp, tests/test_dtypes.cpp and tests/test_ops_attention.cpp, computed with PyTorch (python3-torch, 1.13) in
+tests/test_gradcheck_ops.cpp, tests/test_views.cpp, tests/test_nn.cpp, tests/test_dtypes.cpp and tests/test_ops_attention.cpp, computed with PyTorch (python3-torch, 1.13) in
 float64 on the same inputs. Run: /usr/bin/python3 tests/pytorch_golden.py [section]
 Each section prints the numbers the test asserts, under the test's name."""
 import sys
@@ -278,8 +278,25 @@ def pooling_options():
               f"grad sum of squares {(g * g).sum().item()!r}")
 
 
+def group_norm():
+    # tests/test_nn.cpp: nn::GroupNorm(2, 4) with weight 1 + 0.5·arange(4), bias 0.1·arange(4) on
+    # x = cos(arange(2·4·3)) as [2, 4, 3]; gradients of sum(y · arange).
+    x = torch.cos(torch.arange(24.0, dtype=f64)).reshape(2, 4, 3).requires_grad_(True)
+    m = torch.nn.GroupNorm(2, 4).double()
+    with torch.no_grad():
+        m.weight.copy_(1 + 0.5 * torch.arange(4.0, dtype=f64))
+        m.bias.copy_(0.1 * torch.arange(4.0, dtype=f64))
+    y = m(x)
+    gx, gw, gb = torch.autograd.grad((y * torch.arange(24.0, dtype=f64).reshape(2, 4, 3)).sum(), (x, m.weight, m.bias))
+    show("y first 6", y.flatten()[:6])
+    show("dweight", gw)
+    show("dbias", gb)
+    show("dx first 6", gx.flatten()[:6])
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
-                                     degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options]}
+                                     degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
+                                     group_norm]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -465,7 +465,7 @@ TEST_CASE("random_shift_flip: every image is its own zero-filled shift, maybe mi
   CHECK(contains(error_of([&] { data::shift_and_flip(-2); }), "shift_and_flip"));
 }
 
-TEST_CASE("DataLoader augment: the same batch for the same seed, epoch and index; another for another epoch; targets untouched") {
+TEST_CASE("DataLoader augment: the same batch for the same seed, epoch and index, another for another epoch, targets untouched") {
   const Tensor x = randn({40, 1, 6, 6}), t = arange(40.0, int64);
   auto ds = std::make_shared<data::TensorDataset>(x, t);
   data::LoaderOptions o{8, true, 7, false};

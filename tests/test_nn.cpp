@@ -453,6 +453,29 @@ TEST_CASE("RMSNorm module: a weight parameter of the normalized shape, forward i
   test::check_values(plain.forward(x), test::values(x / sqrt(mean(x * x, {1}, true) + 1e-3)), 1e-6);
 }
 
+// PyTorch 1.13, torch.nn.GroupNorm in float64 on the same inputs:
+// /usr/bin/python3 tests/pytorch_golden.py group_norm.
+TEST_CASE("GroupNorm module matches torch.nn.GroupNorm: values and the gradients of x, weight and bias") {
+  nn::GroupNorm norm(2, 4);
+  norm.to(float64);
+  REQUIRE(norm.named_parameters().size() == 2);
+  {
+    NoGradGuard no_grad;
+    norm.weight.copy_(arange(4.0, float64) * 0.5 + 1.0);
+    norm.bias.copy_(arange(4.0, float64) * 0.1);
+  }
+  const Tensor x = cos(arange(24.0, float64)).reshape({2, 4, 3}).requires_grad_(true);
+  const Tensor y = norm.forward(x);
+  const TensorList g = grad({(y * arange(24.0, float64).reshape({2, 4, 3})).sum()}, {x, norm.weight, norm.bias});
+  test::check_values(y.reshape({-1}).narrow(0, 0, 6), {1.4837863738847905, 0.8274877544737463, -0.5380101797490257,
+                                                       -1.935912388063207, -1.2156173802643802, 0.7916338454133203}, 1e-12);
+  test::check_values(g[1], {33.736382958637904, -47.63704184141538, 68.52516360082656, -84.64973763955557}, 1e-10);
+  test::check_values(g[2], {42.0, 60.0, 78.0, 96.0}, 1e-12);
+  test::check_values(g[0].reshape({-1}).narrow(0, 0, 6), {-2.115684303464191, -1.9623927321526713, -3.1862050985683315,
+                                                          -1.2078451515198165, 1.8660992500950355, 6.606028035609978}, 1e-10);
+  CHECK(test::contains(test::error_of([] { nn::GroupNorm(3, 4); }), "divisible by num_groups 3"));
+}
+
 TEST_CASE("ResNet family: torchvision's parameter names and shapes, and a torchvision resnet18's weights give PyTorch's logits") {
   manual_seed(4);
   auto r18 = nn::models::resnet18(10);

@@ -100,6 +100,7 @@ int main(int argc, char** argv) {
   std::string schedule = "cosine", monitor;
   bool resume = false;
   bool distributed = false;
+  bool augment = false;
   app.add_option("--model", model_name,
                  "mlp (784-256-128-10), cnn (conv-pool-conv-pool-linear) or resnet (He et al.'s ResNet-20)")
       ->check(CLI::IsMember({"mlp", "cnn", "resnet"}))
@@ -120,6 +121,10 @@ int main(int argc, char** argv) {
                  "(a batch-normalised ResNet's validation loss climbs from over-confidence while its accuracy still rises)")
       ->check(CLI::IsMember({"val_loss", "val_accuracy"}))
       ->default_str("val_loss for mlp and cnn, val_accuracy for resnet");
+  app.add_flag("--augment", augment,
+               "shift training images by up to 2 pixels and mirror half of them (torchvision's RandomCrop(28, "
+               "padding=2) and RandomHorizontalFlip)")
+      ->default_str("off");
   app.add_option("--seed", seed_arg, "seed for weights, data split, shuffling and dropout (a non-negative whole number)")
       ->capture_default_str();
   app.add_option("--threads", threads_arg, "threads for OpenBLAS and xgrad's kernels, 1 to 256")->capture_default_str();
@@ -214,7 +219,9 @@ int main(int argc, char** argv) {
     std::unique_ptr<xg::optim::CosineAnnealingLR> cosine;
     if (schedule == "cosine") cosine = std::make_unique<xg::optim::CosineAnnealingLR>(*optimizer, epochs);
 
-    xg::data::DataLoader train_loader(parts[0], {batch_size, true, seed, false, world, rank});
+    xg::data::LoaderOptions train_options{batch_size, true, seed, false, world, rank};
+    if (augment) train_options.augment = xg::data::shift_and_flip(2);
+    xg::data::DataLoader train_loader(parts[0], train_options);
     xg::data::DataLoader val_loader(parts[1], {1000, false, 0, false});
     const bool validating = validation > 0;
     xg::data::DataLoader test_loader(test, {1000, false, 0, false});

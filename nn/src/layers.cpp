@@ -137,6 +137,16 @@ LayerNorm::LayerNorm(Shape shape, double eps, bool affine) : Module("LayerNorm")
   }
 }
 
+GroupNorm::GroupNorm(std::int64_t groups, std::int64_t channels, double eps, bool affine)
+    : Module("GroupNorm"), num_groups(groups), num_channels(channels), eps(eps) {
+  XG_CHECK(groups > 0 && channels > 0 && channels % groups == 0, "GroupNorm", "num_channels ", channels,
+           " must be positive and divisible by num_groups ", groups);
+  if (affine) {
+    weight = register_parameter("weight", ones({channels}));
+    bias = register_parameter("bias", zeros({channels}));
+  }
+}
+
 RMSNorm::RMSNorm(Shape shape, std::optional<double> eps, bool affine)
     : Module("RMSNorm"), normalized_shape(shape), eps(eps) {
   if (affine) weight = register_parameter("weight", ones(shape));

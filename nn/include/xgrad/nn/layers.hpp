@@ -145,6 +145,18 @@ class LayerNorm : public Module {
   Tensor weight, bias;
 };
 
+/// GroupNorm (torch.nn.GroupNorm): x [N, C, ...] normalised over each group
+/// of C / num_groups channels (and all positions) per example, then a
+/// per-channel weight and bias (ones and zeros at first).
+class GroupNorm : public Module {
+ public:
+  GroupNorm(std::int64_t num_groups, std::int64_t num_channels, double eps = 1e-5, bool affine = true);
+  Tensor forward(const Tensor& x) override { return group_norm(x, num_groups, weight, bias, eps); }
+  std::int64_t num_groups, num_channels;
+  double eps;
+  Tensor weight, bias;
+};
+
 /// RMSNorm (torch.nn.RMSNorm): x / √(mean(x²) + eps) · weight over the last
 /// dims; eps unset means the input dtype's machine epsilon.
 class RMSNorm : public Module {
