@@ -158,7 +158,8 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
-/// Builds a pass's primitive, or nothing when oneDNN has only its reference kernel for it.
+/// Builds a pass's primitive, or nothing when oneDNN cannot serve it well
+/// (not_worth_it, mostly_padding).
 std::optional<Step> build(const ConvProblem& p, Pass pass, bool bias) {
   const Geometry& g = p.g;
   const Descs any = descs_of(p, false), plain = descs_of(p, true);
@@ -207,11 +208,11 @@ std::optional<Step> build(const ConvProblem& p, Pass pass, bool bias) {
   return s;
 }
 
-using Key = std::array<std::int64_t, 17>;
+using Key = std::array<std::int64_t, 16>;
 Key key_of(const ConvProblem& p, Pass pass, bool bias) {
   const Geometry& g = p.g;
   return {g.n, g.c, g.h, g.w, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, p.o, p.groups,
-          static_cast<std::int64_t>(pass), bias, 0};
+          static_cast<std::int64_t>(pass), bias};
 }
 
 /// This thread's step for (p, pass, bias), built on first use; null when
