@@ -52,7 +52,7 @@ TEST_CASE("bad input: every op family raises an error naming the op and the shap
       {[&] { softmax(i, 0); }, "softmax: expected a float32 or float64 tensor, got int64"},
       {[&] { log_softmax(i, 0); }, "log_softmax: expected a float32 or float64 tensor, got int64"},
       {[&] { logsumexp(i, {0}); }, "logsumexp: expected a float32 or float64 tensor, got int64"},
-      {[&] { xg::std(i); }, "std: expected a float32 or float64 tensor, got int64"},
+      {[&] { xg::std_dev(i); }, "std: expected a float32 or float64 tensor, got int64"},
       {[&] { cross_entropy(i.reshape({1, 2}), tensor({0}, int64)); }, "cross_entropy: expected a float32 or float64 tensor, got int64"},
       {[&] { conv1d(ones({1, 2, 5}), ones({1, 3, 3})); }, "conv1d: input [1, 2, 5] has 2 channels but weight [1, 3, 3] with groups=1 expects 3"},
       {[&] { conv1d(ones({1, 1, 2}), ones({1, 1, 3})); }, "conv1d: input [1, 1, 2] is too small for a kernel of size 3 (padding 0, dilation 1)"},

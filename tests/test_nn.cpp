@@ -111,9 +111,9 @@ TEST_CASE("default initialisation matches libtorch's bounds and is seeded") {
   nn::init::xavier_uniform_(w);
   CHECK(max(abs(w)).item() <= std::sqrt(6.0 / 500));
   nn::init::kaiming_normal_(w, 0.0, nn::init::FanMode::FanIn, nn::init::Nonlinearity::ReLU);
-  CHECK(xg::std(w).item() == doctest::Approx(std::sqrt(2.0 / 300)).epsilon(0.05));
+  CHECK(xg::std_dev(w).item() == doctest::Approx(std::sqrt(2.0 / 300)).epsilon(0.05));
   nn::init::normal_(w);
-  CHECK(xg::std(w).item() == doctest::Approx(0.01).epsilon(0.05));
+  CHECK(xg::std_dev(w).item() == doctest::Approx(0.01).epsilon(0.05));
   nn::init::constant_(w, 0.5);
   CHECK(w.mean().item() == 0.5);
   CHECK(nn::init::calculate_gain(nn::init::Nonlinearity::Tanh) == doctest::Approx(5.0 / 3));

@@ -65,7 +65,7 @@ TEST_CASE("manual_seed makes rand and randn reproducible") {
   manual_seed(1);
   Tensor big = randn({20000}, float64);
   CHECK(big.mean().item() == doctest::Approx(0.0).epsilon(0.03));
-  CHECK(xg::std(big).item() == doctest::Approx(1.0).epsilon(0.03));
+  CHECK(xg::std_dev(big).item() == doctest::Approx(1.0).epsilon(0.03));
   Tensor r = randint(3, 7, {1000});
   CHECK(r.dtype() == int64);
   for (auto x : r.to_vector<std::int64_t>()) CHECK((x >= 3 && x < 7));

@@ -39,7 +39,7 @@ int main(int, char**) {
   critic->to(xg::float64);
   const Tensor points = xg::randn({8, 3}, xg::TensorOptions(xg::float64).requires_grad(true));
   const Tensor scores = critic->forward(points).sum();
-  const Tensor dx = xg::grad({scores}, {points}, {}, std::nullopt, /*create_graph=*/true)[0];
+  const Tensor dx = xg::grad({scores}, {points}, xg::GradOptions().create_graph(true))[0];
   const Tensor penalty = xg::square(xg::sqrt(xg::sum(dx * dx, {1})) - 1.0).mean();
   penalty.backward();
   std::printf("gradient penalty %.4f; its gradient w.r.t. the critic's weight: %s\n", penalty.item(),

@@ -196,6 +196,37 @@ Tensor tensor(std::initializer_list<double> values, TensorOptions opts) {
   return tensor(values, Shape{static_cast<std::int64_t>(values.size())}, opts);
 }
 
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions opts) {
+  const std::size_t width = rows.size() ? rows.begin()->size() : 0;
+  std::vector<double> flat;
+  for (const auto& row : rows) {
+    XG_CHECK(row.size() == width, "tensor", "rows of different lengths (", width, " and ", row.size(),
+             "): nested lists must be rectangular");
+    flat.insert(flat.end(), row.begin(), row.end());
+  }
+  return from_vector(flat, {static_cast<std::int64_t>(rows.size()), static_cast<std::int64_t>(width)}, opts);
+}
+
+Tensor tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> planes,
+              TensorOptions opts) {
+  const std::size_t rows = planes.size() ? planes.begin()->size() : 0;
+  const std::size_t width = rows ? planes.begin()->begin()->size() : 0;
+  std::vector<double> flat;
+  for (const auto& plane : planes) {
+    XG_CHECK(plane.size() == rows, "tensor", "planes with different numbers of rows (", rows, " and ", plane.size(),
+             "): nested lists must be rectangular");
+    for (const auto& row : plane) {
+      XG_CHECK(row.size() == width, "tensor", "rows of different lengths (", width, " and ", row.size(),
+               "): nested lists must be rectangular");
+      flat.insert(flat.end(), row.begin(), row.end());
+    }
+  }
+  return from_vector(flat,
+                     {static_cast<std::int64_t>(planes.size()), static_cast<std::int64_t>(rows),
+                      static_cast<std::int64_t>(width)},
+                     opts);
+}
+
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions opts) {
   const std::int64_t n = checked_numel(shape, "from_vector");
@@ -214,5 +245,6 @@ template Tensor from_vector<float>(const std::vector<float>&, const Shape&, Tens
 template Tensor from_vector<double>(const std::vector<double>&, const Shape&, TensorOptions);
 template Tensor from_vector<std::int64_t>(const std::vector<std::int64_t>&, const Shape&, TensorOptions);
 template Tensor from_vector<std::int32_t>(const std::vector<std::int32_t>&, const Shape&, TensorOptions);
+template Tensor from_vector<bool>(const std::vector<bool>&, const Shape&, TensorOptions);
 
 }  // namespace xg

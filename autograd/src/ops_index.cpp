@@ -215,14 +215,21 @@ Tensor take(const Tensor& x, const Tensor& index) {
   return reshape(gather(reshape(x, Shape{-1}), 0, reshape(index, Shape{-1})), index.shape());
 }
 
-Tensor embedding(const Tensor& weight, const Tensor& indices) {
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<std::int64_t> padding_idx) {
   detail::check_defined(weight, "embedding");
   check_index(indices, "embedding");
   XG_CHECK(weight.dim() == 2, "embedding", "weight must be [num_embeddings, dim], got ", weight.shape());
   check_range_of(indices, weight.size(0), "embedding", weight.size(0), " embeddings (weight ", weight.shape(), ")");
+  const std::int64_t rows = weight.size(0);
+  XG_CHECK(!padding_idx || (*padding_idx >= -rows && *padding_idx < rows), "embedding", "padding_idx ", *padding_idx,
+           " is outside [", -rows, ", ", rows, ") for weight ", weight.shape());
   Shape out = indices.shape();
   out.push_back(weight.size(1));
-  return reshape(index_select(weight, 0, reshape(indices, Shape{-1})), out);
+  Tensor y = reshape(index_select(weight, 0, reshape(indices, Shape{-1})), out);
+  if (!padding_idx || !needs_grad(weight)) return y;
+  // Same values; the padding positions read a detached copy, so no gradient reaches that row.
+  const std::int64_t pad = *padding_idx < 0 ? *padding_idx + rows : *padding_idx;
+  return where(unsqueeze(eq(indices, static_cast<double>(pad)), -1), y.detach(), y);
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {

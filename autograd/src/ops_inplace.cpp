@@ -231,7 +231,7 @@ Tensor& Tensor::copy_(const Tensor& src) {
 }
 
 Tensor& Tensor::clamp_(double lo, double hi) {
-  if (recorded(*this, nullptr, "clamp_")) return rebase(*this, "clamp_", [&](const Tensor& old) { return clamp(old.clone(), lo, hi); });
+  if (recorded(*this, nullptr, "clamp_")) return rebase(*this, "clamp_", [&](const Tensor& old) { return xg::clamp(old.clone(), lo, hi); });
   write_into(*this, detail::clamp_kernel(*this, lo, hi, "clamp_"));
   return *this;
 }

@@ -112,7 +112,7 @@ Tensor var(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correct
   return sum(centred * centred, dims, keepdim) / static_cast<double>(std::max<std::int64_t>(n - correction, 0));
 }
 
-Tensor std(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {
+Tensor std_dev(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {
   reduce_mask(x, dims, "std");
   detail::check_float(x, "std");
   return sqrt(var(x, dims, keepdim, correction));
@@ -166,7 +166,7 @@ std::vector<OpSample> samples_reduce() {
   c.push_back({"min dims 0,2", [](L x) { return min(x[0], {0, 2}); }, {s234}});
   c.push_back({"var all", [](L x) { return var(x[0]); }, {s23}});
   c.push_back({"var dim 1 keepdim", [](L x) { return var(x[0], {1}, true); }, {s234}});
-  c.push_back({"std dim 0 biased", [](L x) { return xg::std(x[0], {0}, false, 0); }, {s234}});
+  c.push_back({"std_dev dim 0 biased", [](L x) { return xg::std_dev(x[0], {0}, false, 0); }, {s234}});
   c.push_back({"sum_to", [](L x) { return sum_to(x[0], {3, 1}); }, {s234}});
   return c;
 }

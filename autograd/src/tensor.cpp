@@ -232,35 +232,4 @@ Tensor Tensor::to(Dtype d) const {
   return out;
 }
 
-// ---- method spellings
-Tensor Tensor::sum() const { return xg::sum(*this); }
-Tensor Tensor::sum(const Dims& dims, bool keepdim) const { return xg::sum(*this, dims, keepdim); }
-Tensor Tensor::mean() const { return xg::mean(*this); }
-Tensor Tensor::mean(const Dims& dims, bool keepdim) const { return xg::mean(*this, dims, keepdim); }
-Tensor Tensor::max() const { return xg::max(*this); }
-Tensor Tensor::min() const { return xg::min(*this); }
-Tensor Tensor::reshape(const Shape& s) const { return xg::reshape(*this, s); }
-Tensor Tensor::flatten(std::int64_t s, std::int64_t e) const { return xg::flatten(*this, s, e); }
-Tensor Tensor::transpose(std::int64_t a, std::int64_t b) const { return xg::transpose(*this, a, b); }
-Tensor Tensor::t() const {
-  XG_CHECK(dim() <= 2, "t", "expects a tensor with <= 2 dims, got shape ", shape());
-  return dim() < 2 ? *this : xg::transpose(*this, 0, 1);
-}
-Tensor Tensor::permute(const Dims& o) const { return xg::permute(*this, o); }
-Tensor Tensor::squeeze() const { return xg::squeeze(*this); }
-Tensor Tensor::squeeze(std::int64_t d) const { return xg::squeeze(*this, d); }
-Tensor Tensor::unsqueeze(std::int64_t d) const { return xg::unsqueeze(*this, d); }
-Tensor Tensor::expand(const Shape& s) const { return xg::expand(*this, s); }
-Tensor Tensor::narrow(std::int64_t d, std::int64_t s, std::int64_t l) const { return xg::narrow(*this, d, s, l); }
-Tensor Tensor::select(std::int64_t d, std::int64_t i) const { return xg::select(*this, d, i); }
-Tensor Tensor::matmul(const Tensor& o) const { return xg::matmul(*this, o); }
-Tensor Tensor::pow(double p) const { return xg::pow(*this, p); }
-Tensor Tensor::exp() const { return xg::exp(*this); }
-Tensor Tensor::log() const { return xg::log(*this); }
-Tensor Tensor::sqrt() const { return xg::sqrt(*this); }
-Tensor Tensor::abs() const { return xg::abs(*this); }
-Tensor Tensor::tanh() const { return xg::tanh(*this); }
-Tensor Tensor::sigmoid() const { return xg::sigmoid(*this); }
-Tensor Tensor::relu() const { return xg::relu(*this); }
-
 }  // namespace xg

@@ -1,5 +1,6 @@
 #include "xgrad/nn/layers.hpp"
 
+#include <charconv>
 #include <cmath>
 #include <sstream>
 
@@ -23,6 +24,28 @@ std::string concat(const Parts&... parts) {
   std::ostringstream os;
   (os << ... << parts);
   return os.str();
+}
+
+// As Python prints a float (1e-05, 0.1, 1.0), so reprs read like torch.nn's.
+std::string py_float(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, r.ptr);
+  if (s.find_first_of(".eni") == std::string::npos) s += ".0";
+  return s;
+}
+
+std::string py_bool(bool b) { return b ? "True" : "False"; }
+
+// A pair as torch prints a module's size argument: one number when both agree.
+std::string py_pair(IntPair p) {
+  return p.first == p.second ? std::to_string(p.first) : concat("(", p.first, ", ", p.second, ")");
+}
+
+std::string py_shape(const Shape& s) {
+  std::string out = "(";
+  for (std::size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
+  return out + (s.size() == 1 ? ",)" : ")");
 }
 
 }  // namespace
@@ -128,7 +151,7 @@ Dropout::Dropout(double p) : Module("Dropout"), p(p) {
   XG_CHECK(p >= 0 && p <= 1, "Dropout", "probability must be in [0, 1], got ", p);
 }
 
-std::string Dropout::extra_repr() const { return concat("p=", p); }
+std::string Dropout::extra_repr() const { return concat("p=", py_float(p), ", inplace=False"); }
 
 LayerNorm::LayerNorm(Shape shape, double eps, bool affine) : Module("LayerNorm"), normalized_shape(shape), eps(eps) {
   if (affine) {
@@ -176,8 +199,54 @@ Tensor BatchNorm::forward(const Tensor& x) {
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
 }
 
-Embedding::Embedding(std::int64_t num, std::int64_t dim) : Module("Embedding") {
+Embedding::Embedding(std::int64_t num, std::int64_t dim, std::optional<std::int64_t> padding)
+    : Module("Embedding"), padding_idx(padding) {
+  XG_CHECK(num > 0 && dim > 0, "Embedding", "sizes must be positive, got num_embeddings=", num,
+           ", embedding_dim=", dim);
+  XG_CHECK(!padding || (*padding >= -num && *padding < num), "Embedding", "padding_idx ", *padding,
+           " must be within num_embeddings (", num, ")");
+  if (padding_idx && *padding_idx < 0) *padding_idx += num;
   weight = register_parameter("weight", randn({num, dim}));
+  if (padding_idx) {
+    NoGradGuard no_grad;
+    weight.select(0, *padding_idx).zero_();
+  }
+}
+
+std::string Embedding::extra_repr() const {
+  return concat(weight.size(0), ", ", weight.size(1), padding_idx ? concat(", padding_idx=", *padding_idx) : "");
+}
+
+std::string Pool2d::extra_repr() const {
+  const std::string common = concat("kernel_size=", py_pair(kernel), ", stride=", py_pair(options.stride.value_or(kernel)),
+                                    ", padding=", py_pair(options.padding));
+  if (type_name() == "MaxPool2d")
+    return concat(common, ", dilation=", py_pair(options.dilation), ", ceil_mode=", py_bool(options.ceil_mode));
+  return concat(common, ", ceil_mode=", py_bool(options.ceil_mode), ", count_include_pad=",
+                py_bool(options.count_include_pad));
+}
+
+std::string AdaptiveAvgPool2d::extra_repr() const {
+  return concat("output_size=(", output_size.first, ", ", output_size.second, ")");
+}
+std::string AdaptiveMaxPool2d::extra_repr() const {
+  return concat("output_size=(", output_size.first, ", ", output_size.second, ")");
+}
+std::string Flatten::extra_repr() const { return concat("start_dim=", start_dim, ", end_dim=", end_dim); }
+
+std::string LayerNorm::extra_repr() const {
+  return concat(py_shape(normalized_shape), ", eps=", py_float(eps), ", elementwise_affine=", py_bool(weight.defined()));
+}
+std::string GroupNorm::extra_repr() const {
+  return concat(num_groups, ", ", num_channels, ", eps=", py_float(eps), ", affine=", py_bool(weight.defined()));
+}
+std::string RMSNorm::extra_repr() const {
+  return concat(py_shape(normalized_shape), ", eps=", eps ? py_float(*eps) : "None", ", elementwise_affine=",
+                py_bool(weight.defined()));
+}
+std::string BatchNorm::extra_repr() const {
+  return concat(running_mean.size(0), ", eps=", py_float(eps), ", momentum=", py_float(momentum),
+                ", affine=", py_bool(weight.defined()), ", track_running_stats=True");
 }
 
 Sequential::Sequential(std::initializer_list<std::shared_ptr<Module>> modules) : Module("Sequential") {

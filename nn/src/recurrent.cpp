@@ -101,6 +101,24 @@ Tensor GRUCell::forward(const Tensor& x, const Tensor& h) {
 
 Tensor GRUCell::forward(const Tensor& x) { return forward(x, zeros({x.size(0), hidden_size}, x.dtype())); }
 
+namespace {
+std::string cell_repr(const Tensor& w_ih, std::int64_t hidden, const Tensor& b_ih) {
+  return std::to_string(w_ih.size(1)) + ", " + std::to_string(hidden) + (b_ih.defined() ? "" : ", bias=False");
+}
+}  // namespace
+
+std::string RNNCell::extra_repr() const { return cell_repr(weight_ih, hidden_size, bias_ih); }
+std::string LSTMCell::extra_repr() const { return cell_repr(weight_ih, hidden_size, bias_ih); }
+std::string GRUCell::extra_repr() const { return cell_repr(weight_ih, hidden_size, bias_ih); }
+
+std::string LSTM::extra_repr() const {
+  std::string s = std::to_string(input_size) + ", " + std::to_string(hidden_size);
+  if (num_layers != 1) s += ", num_layers=" + std::to_string(num_layers);
+  if (!b_ih_[0].defined()) s += ", bias=False";
+  if (batch_first) s += ", batch_first=True";
+  return s;
+}
+
 LSTM::LSTM(std::int64_t in, std::int64_t hidden, std::int64_t layers, bool batch_first, bool bias)
     : Module("LSTM"), input_size(in), hidden_size(hidden), num_layers(layers), batch_first(batch_first) {
   XG_CHECK(in > 0 && hidden > 0 && layers > 0, "LSTM", "sizes must be positive, got input_size=", in,

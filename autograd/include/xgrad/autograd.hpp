@@ -340,4 +340,30 @@ TensorList grad(const TensorList& outputs, const TensorList& inputs,
                 const TensorList& grad_outputs = {}, std::optional<bool> retain_graph = std::nullopt,
                 bool create_graph = false, bool allow_unused = false);
 
+/// grad's options by name, so second order reads
+/// `xg::grad({y}, {x}, xg::GradOptions().create_graph(true))`.
+class GradOptions {
+ public:
+  GradOptions() {}  // not an aggregate: a braced tensor list stays grad_outputs
+  GradOptions& grad_outputs(TensorList g) { grad_outputs_ = std::move(g); return *this; }
+  GradOptions& retain_graph(bool on) { retain_graph_ = on; return *this; }
+  GradOptions& create_graph(bool on) { create_graph_ = on; return *this; }
+  GradOptions& allow_unused(bool on) { allow_unused_ = on; return *this; }
+  const TensorList& grad_outputs() const { return grad_outputs_; }
+  std::optional<bool> retain_graph() const { return retain_graph_; }
+  bool create_graph() const { return create_graph_; }
+  bool allow_unused() const { return allow_unused_; }
+
+ private:
+  TensorList grad_outputs_;
+  std::optional<bool> retain_graph_;
+  bool create_graph_ = false;
+  bool allow_unused_ = false;
+};
+
+inline TensorList grad(const TensorList& outputs, const TensorList& inputs, const GradOptions& options) {
+  return grad(outputs, inputs, options.grad_outputs(), options.retain_graph(), options.create_graph(),
+              options.allow_unused());
+}
+
 }  // namespace xg

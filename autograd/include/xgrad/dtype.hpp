@@ -24,7 +24,10 @@ inline bool is_floating(Dtype d) { return d == Dtype::Float32 || d == Dtype::Flo
 Dtype promote_types(Dtype a, Dtype b);
 std::ostream& operator<<(std::ostream& os, Dtype d);
 
-template <class T> struct dtype_of;
+template <class T> struct dtype_of {
+  // A readable compile-time error instead of an incomplete type (or a link error).
+  static_assert(sizeof(T) == 0, "xgrad tensors hold float, double, int64_t, int32_t or bool: convert the values first");
+};
 template <> struct dtype_of<float> { static constexpr Dtype value = Dtype::Float32; };
 template <> struct dtype_of<double> { static constexpr Dtype value = Dtype::Float64; };
 template <> struct dtype_of<std::int64_t> { static constexpr Dtype value = Dtype::Int64; };

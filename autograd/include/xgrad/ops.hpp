@@ -89,11 +89,17 @@ Tensor min(const Tensor& x);
 Tensor min(const Tensor& x, const Dims& dims, bool keepdim = false);
 /// var with `correction` (1 = unbiased, like torch); composed of mean/sub/mul/sum.
 Tensor var(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
-Tensor std(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
+/// Named std_dev, not std, so `using namespace xg;` cannot make std(x) ambiguous; x.std() also works.
+Tensor std_dev(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
 Tensor any(const Tensor& x);  ///< bool: some element is nonzero
 Tensor any(const Tensor& x, std::int64_t dim, bool keepdim = false);
 Tensor all(const Tensor& x);  ///< bool: every element is nonzero
 Tensor all(const Tensor& x, std::int64_t dim, bool keepdim = false);
+/// (values, int64 indices) along one dim, like torch::max(x, dim); see Tensor::max(dim).
+template <class I, IfInteger<I> = 0>
+std::tuple<Tensor, Tensor> max(const Tensor& x, I dim, bool keepdim = false) { return x.max_along(dim, keepdim); }
+template <class I, IfInteger<I> = 0>
+std::tuple<Tensor, Tensor> min(const Tensor& x, I dim, bool keepdim = false) { return x.min_along(dim, keepdim); }
 Tensor argmax(const Tensor& x);  ///< int64 index into the flattened tensor
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim = false);  ///< int64
 Tensor argmin(const Tensor& x);

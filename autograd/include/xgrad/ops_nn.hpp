@@ -59,7 +59,9 @@ Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index, const T
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index);        ///< dx = scatter_add of g
 /// out = x, then out[index[i][j]][j] += src[i][j] (dim 0; likewise other dims). dx = g, dsrc = gather(g)
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src);
-Tensor embedding(const Tensor& weight, const Tensor& indices);  ///< rows of weight; shape indices.shape + [D]
+/// Rows of weight; shape indices.shape + [D]. Positions holding padding_idx
+/// (negative counts from the end) pass no gradient to the weight.
+Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<std::int64_t> padding_idx = std::nullopt);
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value);  ///< mask: nonzero = fill
 Tensor one_hot(const Tensor& indices, std::int64_t num_classes, Dtype dtype = Dtype::Int64);
 

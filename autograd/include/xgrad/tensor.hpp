@@ -7,6 +7,8 @@
 #include <iosfwd>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "xgrad/detail/tensor_impl.hpp"
@@ -18,6 +20,10 @@ namespace xg {
 
 class Tensor;
 using TensorList = std::vector<Tensor>;
+
+/// Enables an overload for integer arguments only (so a braced list picks the Dims one).
+template <class I>
+using IfInteger = std::enable_if_t<std::is_integral_v<I> && !std::is_same_v<I, bool>, int>;
 
 namespace detail {
 struct TensorAccess;  // autograd's own code reaches a tensor's TensorImpl through it (internal.hpp)
@@ -127,6 +133,33 @@ class Tensor {
   Tensor mean(const Dims& dims, bool keepdim = false) const;
   Tensor max() const;
   Tensor min() const;
+  // A single dim as an integer, as libtorch users write it: x.sum(1),
+  // x.mean(-1, true). (Templates, so x.sum({}) still means every dim.)
+  template <class I, IfInteger<I> = 0>
+  Tensor sum(I dim, bool keepdim = false) const { return sum(Dims{static_cast<std::int64_t>(dim)}, keepdim); }
+  template <class I, IfInteger<I> = 0>
+  Tensor mean(I dim, bool keepdim = false) const { return mean(Dims{static_cast<std::int64_t>(dim)}, keepdim); }
+  /// (values, int64 indices) of the largest along dim, like torch.max(x, dim):
+  /// the gradient goes to the index taken (the first maximum; NaN wins).
+  template <class I, IfInteger<I> = 0>
+  std::tuple<Tensor, Tensor> max(I dim, bool keepdim = false) const { return max_along(dim, keepdim); }
+  template <class I, IfInteger<I> = 0>
+  std::tuple<Tensor, Tensor> min(I dim, bool keepdim = false) const { return min_along(dim, keepdim); }
+  Tensor argmax() const;
+  Tensor argmax(std::int64_t dim, bool keepdim = false) const;
+  Tensor argmin() const;
+  Tensor argmin(std::int64_t dim, bool keepdim = false) const;
+  Tensor var(const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1) const;
+  Tensor std(const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1) const;
+  Tensor any() const;
+  Tensor all() const;
+  Tensor cumsum(std::int64_t dim) const;
+  Tensor logsumexp(const Dims& dims, bool keepdim = false) const;
+  Tensor softmax(std::int64_t dim) const;
+  Tensor log_softmax(std::int64_t dim) const;
+  const Shape& sizes() const { return shape(); }  ///< libtorch's name for shape()
+  /// x[i] selects index i of dim 0 (a view), like libtorch's operator[].
+  Tensor operator[](std::int64_t index) const { return select(0, index); }
   Tensor reshape(const Shape& shape) const;
   /// reshape that never copies: an error when x's strides cannot show the new shape.
   Tensor view(const Shape& shape) const;
@@ -146,14 +179,46 @@ class Tensor {
   Tensor unfold(std::int64_t dim, std::int64_t size, std::int64_t step) const;
   Tensor as_strided(const Shape& size, const Shape& stride, std::int64_t storage_offset = -1) const;
   Tensor matmul(const Tensor& other) const;
+  Tensor mm(const Tensor& other) const;  ///< 2-d only, like torch.mm
   Tensor pow(double exponent) const;
+  Tensor pow(const Tensor& exponent) const;
   Tensor exp() const;
+  Tensor expm1() const;
   Tensor log() const;
+  Tensor log1p() const;
   Tensor sqrt() const;
+  Tensor rsqrt() const;
+  Tensor square() const;
   Tensor abs() const;
+  Tensor neg() const;
+  Tensor sign() const;
+  Tensor sin() const;
+  Tensor cos() const;
   Tensor tanh() const;
   Tensor sigmoid() const;
   Tensor relu() const;
+  Tensor clamp(double lo, double hi) const;
+  Tensor clamp_min(double lo) const;
+  Tensor clamp_max(double hi) const;
+  Tensor where(const Tensor& condition, const Tensor& other) const;  ///< condition ? *this : other
+  Tensor masked_fill(const Tensor& mask, double value) const;
+  Tensor index_select(std::int64_t dim, const Tensor& index) const;
+  Tensor gather(std::int64_t dim, const Tensor& index) const;
+  Tensor triu(std::int64_t diagonal = 0) const;
+  Tensor tril(std::int64_t diagonal = 0) const;
+  Tensor eq(const Tensor& other) const;
+  Tensor ne(const Tensor& other) const;
+  Tensor lt(const Tensor& other) const;
+  Tensor le(const Tensor& other) const;
+  Tensor gt(const Tensor& other) const;
+  Tensor ge(const Tensor& other) const;
+  Tensor logical_not() const;
+  Tensor logical_and(const Tensor& other) const;
+  Tensor logical_or(const Tensor& other) const;
+
+  /// What max(dim) and min(dim) call (not templates, so they live in the library).
+  std::tuple<Tensor, Tensor> max_along(std::int64_t dim, bool keepdim) const;
+  std::tuple<Tensor, Tensor> min_along(std::int64_t dim, bool keepdim) const;
 
   // ---- in-place (no autograd: use under NoGradGuard or on tensors without grad)
   Tensor& add_(const Tensor& other, double alpha = 1.0);
@@ -228,8 +293,17 @@ Tensor randn_like(const Tensor& t);
 /// Values row-major into `shape`; `tensor({1, 2, 3, 4}, {2, 2})`.
 Tensor tensor(std::initializer_list<double> values, const Shape& shape, TensorOptions opts = {});
 Tensor tensor(std::initializer_list<double> values, TensorOptions opts = {});  ///< 1-d
+/// Nested lists give the shape: `tensor({{1, 2}, {3, 4}})` is 2×2 (rows must agree).
+Tensor tensor(std::initializer_list<std::initializer_list<double>> rows, TensorOptions opts = {});
+Tensor tensor(std::initializer_list<std::initializer_list<std::initializer_list<double>>> planes,
+              TensorOptions opts = {});
+/// Any of float, double, int64_t, int32_t (int) or bool; the dtype follows T unless given.
 template <class T>
 Tensor from_vector(const std::vector<T>& values, const Shape& shape, TensorOptions opts = dtype_of<T>::value);
+template <class T>
+Tensor from_vector(const std::vector<T>& values, TensorOptions opts = dtype_of<T>::value) {  ///< 1-d
+  return from_vector(values, Shape{static_cast<std::int64_t>(values.size())}, opts);
+}
 
 /// Seeds the one global generator used by rand/randn/randint and later by
 /// init, dropout and data shuffling: same seed, same numbers.

@@ -49,9 +49,16 @@ class DataLoader {
    public:
     Iterator(const DataLoader* loader, Order order, std::int64_t epoch, std::int64_t b)
         : loader_(loader), order_(std::move(order)), epoch_(epoch), b_(b) {}
-    Example operator*() const { return loader_->batch_of(order_, epoch_, b_); }
+    // Loaded on first use and kept, so `for (auto& batch : loader)` binds to it.
+    Example& operator*() {
+      if (!loaded_) current_ = loader_->batch_of(order_, epoch_, b_);
+      loaded_ = true;
+      return current_;
+    }
+    Example* operator->() { return &**this; }
     Iterator& operator++() {
       ++b_;
+      loaded_ = false;
       return *this;
     }
     bool operator!=(const Iterator& o) const { return b_ != o.b_; }
@@ -60,6 +67,8 @@ class DataLoader {
     const DataLoader* loader_;
     Order order_;
     std::int64_t epoch_, b_;
+    Example current_;
+    bool loaded_ = false;
   };
   /// Iterates the current epoch's batches and moves on to the next epoch,
   /// so consecutive loops see differently shuffled orders, like torch.

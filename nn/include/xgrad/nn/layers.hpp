@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -82,6 +83,7 @@ class Pool2d : public Module {
   Pool2d(const char* type_name, Fn fn, IntPair kernel, Pool2dOptions options)
       : Module(type_name), kernel(kernel), options(options), fn_(fn) {}
   Tensor forward(const Tensor& x) override { return fn_(x, kernel, options); }
+  std::string extra_repr() const override;
   IntPair kernel;
   Pool2dOptions options;
 
@@ -109,6 +111,7 @@ class AdaptiveAvgPool2d : public Module {
  public:
   explicit AdaptiveAvgPool2d(IntPair output_size) : Module("AdaptiveAvgPool2d"), output_size(output_size) {}
   Tensor forward(const Tensor& x) override { return adaptive_avg_pool2d(x, output_size); }
+  std::string extra_repr() const override;
   IntPair output_size;
 };
 
@@ -116,6 +119,7 @@ class AdaptiveMaxPool2d : public Module {
  public:
   explicit AdaptiveMaxPool2d(IntPair output_size) : Module("AdaptiveMaxPool2d"), output_size(output_size) {}
   Tensor forward(const Tensor& x) override { return adaptive_max_pool2d(x, output_size); }
+  std::string extra_repr() const override;
   IntPair output_size;
 };
 
@@ -124,6 +128,7 @@ class Flatten : public Module {
   explicit Flatten(std::int64_t start_dim = 1, std::int64_t end_dim = -1)
       : Module("Flatten"), start_dim(start_dim), end_dim(end_dim) {}
   Tensor forward(const Tensor& x) override { return flatten(x, start_dim, end_dim); }
+  std::string extra_repr() const override;
   std::int64_t start_dim, end_dim;
 };
 
@@ -140,6 +145,7 @@ class LayerNorm : public Module {
  public:
   explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool elementwise_affine = true);
   Tensor forward(const Tensor& x) override { return layer_norm(x, normalized_shape, weight, bias, eps); }
+  std::string extra_repr() const override;
   Shape normalized_shape;
   double eps;
   Tensor weight, bias;
@@ -152,6 +158,7 @@ class GroupNorm : public Module {
  public:
   GroupNorm(std::int64_t num_groups, std::int64_t num_channels, double eps = 1e-5, bool affine = true);
   Tensor forward(const Tensor& x) override { return group_norm(x, num_groups, weight, bias, eps); }
+  std::string extra_repr() const override;
   std::int64_t num_groups, num_channels;
   double eps;
   Tensor weight, bias;
@@ -163,6 +170,7 @@ class RMSNorm : public Module {
  public:
   explicit RMSNorm(Shape normalized_shape, std::optional<double> eps = std::nullopt, bool elementwise_affine = true);
   Tensor forward(const Tensor& x) override { return rms_norm(x, normalized_shape, weight, eps); }
+  std::string extra_repr() const override;
   Shape normalized_shape;
   std::optional<double> eps;
   Tensor weight;
@@ -176,6 +184,7 @@ class BatchNorm : public Module {
   BatchNorm(const char* type_name, std::int64_t expected_dims, std::int64_t num_features, double eps, double momentum,
             bool affine);
   Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
   Tensor weight, bias, running_mean, running_var;
   Tensor num_batches_tracked;  ///< int64, counts training batches (torch's buffer of that name)
   double eps, momentum;
@@ -194,12 +203,16 @@ class BatchNorm2d : public BatchNorm {
       : BatchNorm("BatchNorm2d", 4, num_features, eps, momentum, affine) {}
 };
 
-/// Rows of a [num_embeddings, dim] table, initialised N(0, 1) like libtorch.
+/// Rows of a [num_embeddings, dim] table, initialised N(0, 1) like libtorch;
+/// the padding_idx row starts at zero and gets no gradient (torch.nn.Embedding).
 class Embedding : public Module {
  public:
-  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim);
-  Tensor forward(const Tensor& indices) override { return embedding(weight, indices); }
+  Embedding(std::int64_t num_embeddings, std::int64_t embedding_dim,
+            std::optional<std::int64_t> padding_idx = std::nullopt);
+  Tensor forward(const Tensor& indices) override { return embedding(weight, indices, padding_idx); }
+  std::string extra_repr() const override;
   Tensor weight;
+  std::optional<std::int64_t> padding_idx;  ///< in [0, num_embeddings) once constructed
 };
 
 /// A module around a tensor function: the activations below are these.
@@ -237,6 +250,9 @@ class Sequential : public Module {
  public:
   Sequential() : Module("Sequential") {}
   Sequential(std::initializer_list<std::shared_ptr<Module>> modules);
+  /// std::make_shared<Sequential>(a, b, c) with modules of any types.
+  template <class... M, class = std::enable_if_t<(std::is_base_of_v<Module, M> && ...)>>
+  explicit Sequential(std::shared_ptr<M>... modules) : Sequential({std::shared_ptr<Module>(std::move(modules))...}) {}
   void push_back(std::shared_ptr<Module> m);
   void push_back(const std::string& name, std::shared_ptr<Module> m);
   Tensor forward(const Tensor& x) override;

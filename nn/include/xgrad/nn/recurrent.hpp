@@ -15,6 +15,7 @@ class RNNCell : public Module {
   RNNCell(std::int64_t input_size, std::int64_t hidden_size, bool bias = true);
   Tensor forward(const Tensor& x, const Tensor& h);
   Tensor forward(const Tensor& x) override;  ///< from h = 0
+  std::string extra_repr() const override;
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;
   std::int64_t hidden_size;
 };
@@ -25,6 +26,7 @@ class LSTMCell : public Module {
   LSTMCell(std::int64_t input_size, std::int64_t hidden_size, bool bias = true);
   std::pair<Tensor, Tensor> forward(const Tensor& x, const Tensor& h, const Tensor& c);
   Tensor forward(const Tensor& x) override;  ///< h' from h = c = 0
+  std::string extra_repr() const override;
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;
   std::int64_t hidden_size;
 };
@@ -35,6 +37,7 @@ class GRUCell : public Module {
   GRUCell(std::int64_t input_size, std::int64_t hidden_size, bool bias = true);
   Tensor forward(const Tensor& x, const Tensor& h);
   Tensor forward(const Tensor& x) override;
+  std::string extra_repr() const override;
   Tensor weight_ih, weight_hh, bias_ih, bias_hh;
   std::int64_t hidden_size;
 };
@@ -48,6 +51,7 @@ class LSTM : public Module {
   /// Returns (output [T, N, H], h_n [layers, N, H], c_n [layers, N, H]).
   std::tuple<Tensor, Tensor, Tensor> forward_sequence(const Tensor& x, const Tensor& h0 = {}, const Tensor& c0 = {});
   Tensor forward(const Tensor& x) override;  ///< the output sequence only
+  std::string extra_repr() const override;
   std::int64_t input_size, hidden_size, num_layers;
   bool batch_first;
 

@@ -43,7 +43,11 @@ class Adam : public OptimizerWith<AdamOptions, AdamState> {
 
 /// AdamW: defaults as torch (weight_decay = 0.01), decay applied to θ directly.
 struct AdamWOptions : AdamOptions {
-  AdamWOptions() { weight_decay = 0.01; }
+  // A constructor (not an aggregate, because of the base) so `AdamW o(params, {3e-3})` reads like Adam's.
+  AdamWOptions(double learning_rate = 1e-3) {  // NOLINT: implicit, as the braced form needs
+    lr = learning_rate;
+    weight_decay = 0.01;
+  }
 };
 
 class AdamW : public Adam {
