@@ -294,9 +294,30 @@ def group_norm():
     show("dx first 6", gx.flatten()[:6])
 
 
+def math_functions():
+    # tests/test_ops_elementwise.cpp: trigonometric, hyperbolic and rounding functions on
+    # x = 0.9·sin(arange(6) + 0.5) (inside (−1, 1) for asin/acos), values and gradients of sum(f(x)·(1 + arange)).
+    x = (0.9 * torch.sin(torch.arange(6.0, dtype=f64) + 0.5)).requires_grad_(True)
+    w = 1 + torch.arange(6.0, dtype=f64)
+    for name in ["tan", "asin", "acos", "atan", "sinh", "cosh", "reciprocal"]:
+        y = getattr(torch, name)(x)
+        (g,) = torch.autograd.grad((y * w).sum(), x)
+        show(name, y)
+        show(f"d{name}", g)
+    b = torch.tensor([-1.5, 0.25, -0.0, 2.0, -3.0, 0.5], dtype=f64, requires_grad=True)
+    y = torch.atan2(x, b)
+    ga, gb = torch.autograd.grad((y * w).sum(), (x, b))
+    show("atan2", y)
+    show("datan2 a", ga)
+    show("datan2 b", gb)
+    r = torch.tensor([-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.7, 1.2], dtype=f64)
+    for name in ["floor", "ceil", "round", "trunc"]:
+        show(name, getattr(torch, name)(r))
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
                                      degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
-                                     group_norm]}
+                                     group_norm, math_functions]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -118,3 +118,67 @@ TEST_CASE("log1p, expm1 and rsqrt: values against libm (accurate near 0 where lo
   check_values(grad({rsqrt(p).sum()}, {p})[0], {-0.5 * std::pow(0.5, -1.5), -0.5 * std::pow(3.0, -1.5)}, 1e-14);
   CHECK(contains(error_of([] { log1p(tensor({1.0}, int64)); }), "log1p"));
 }
+
+// PyTorch 1.13 in float64 on the same inputs: /usr/bin/python3 tests/pytorch_golden.py math_functions.
+TEST_CASE("tan, asin, acos, atan, sinh, cosh, reciprocal, atan2: values and gradients match PyTorch") {
+  const Tensor x = (sin(arange(6.0, float64) + 0.5) * 0.9).requires_grad_(true);
+  const Tensor w = arange(6.0, float64) + 1.0;
+  struct Case {
+    const char* name;
+    std::function<Tensor(const Tensor&)> f;
+    std::vector<double> value, gradient;
+  };
+  const std::vector<Case> cases = {
+      {"tan", [](const Tensor& t) { return tan(t); },
+       {0.46041715213414836, 1.254340062967745, 0.5975620064889282, -0.3266293732810377, -1.2091152169534296, -0.736779707111577},
+       {1.2119839539793196, 5.1467379871318535, 4.0712410547972215, 4.426746989959854, 12.309798039341695, 9.257066020868526}},
+      {"asin", [](const Tensor& t) { return asin(t); },
+       {0.4461360185114605, 1.11462461372605, 0.5688042139171131, -0.32119946099812785, -1.0753931275255595, -0.6879907767713022},
+       {1.1084986569576851, 4.540145504850359, 3.5606378989652816, 4.215596457950709, 10.517759528120383, 7.7667549995259755}},
+      {"acos", [](const Tensor& t) { return acos(t); },
+       {1.124660308283436, 0.4561717130688466, 1.0019921128777836, 1.8919957877930245, 2.646189454320456, 2.2587871035661986},
+       {-1.1084986569576851, -4.540145504850359, -3.5606378989652816, -4.215596457950709, -10.517759528120383, -7.7667549995259755}},
+      {"atan", [](const Tensor& t) { return atan(t); },
+       {0.40734895400064836, 0.7315681177565276, 0.494068025960182, -0.30580196947794674, -0.7215292203743082, -0.5657482614785052},
+       {0.8430441011189764, 1.1074522358929806, 2.325370823309401, 3.6374562389646923, 2.818476967144447, 4.2759175711855555}},
+      {"sinh", [](const Tensor& t) { return sinh(t); },
+       {0.4449969148100905, 1.0232884212407067, 0.5650493651540941, -0.32097546511595293, -0.9977435081638467, -0.6785267620313478},
+       {1.0945420294308021, 2.861551462438024, 3.4457984656026244, 4.201000355546573, 7.063094414070755, 7.250817085304169}},
+      {"cosh", [](const Tensor& t) { return cosh(t); },
+       {1.0945420294308021, 1.430775731219012, 1.1485994885342081, 1.0502500888866433, 1.412618882814151, 1.2084695142173614},
+       {0.4449969148100905, 2.0465768424814135, 1.6951480954622822, -1.2839018604638117, -4.988717540819233, -4.071160572188086}},
+      {"reciprocal", [](const Tensor& t) { return reciprocal(t); },
+       {2.31758849214832, 1.1139014491630277, 1.8565794950652001, -3.167514930600516, -1.1366515374125579, -1.5748371437349618},
+       {-5.371216418938324, -2.481552876894986, -10.34066226448966, -40.13260334230876, -6.459883587511657, -14.880672175723756}},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const Tensor y = c.f(x);
+    check_values(y, c.value, 1e-13);
+    check_values(grad({(y * w).sum()}, {x})[0], c.gradient, 1e-12);
+  }
+  // atan2's quadrants, including b = −0 (the angle is +π/2 for a > 0).
+  const Tensor b = tensor({-1.5, 0.25, -0.0, 2.0, -3.0, 0.5}, {6}, f64_grad());
+  const Tensor y = atan2(x, b);
+  check_values(y, {2.8614993720916164, 1.2992019787515314, 1.5707963267948966, -0.15656062087053296, -2.856331646376452, -0.9037742073240306}, 1e-13);
+  const TensorList g = grad({(y * w).sum()}, {x, b});
+  check_values(g[0], {-0.6157186655268699, 0.5757403991066301, -0.0, 1.9513767707977092, -1.5346826372932605, 4.592720653121297}, 1e-12);
+  check_values(g[1], {-0.17711475170932844, -2.067473382099412, -5.5697384851956, 0.30802960894453557, 0.45005954970355866, 5.832629324742714}, 1e-12);
+  CHECK(atan2(tensor({1, -1}, {2}, int64), tensor({0, 0}, {2}, int64)).dtype() == float32);
+  CHECK(values(x.tan()) == values(tan(x)));
+  CHECK(values(x.atan2(b)) == values(y));
+}
+
+TEST_CASE("floor, ceil, round (half to even, like torch.round) and trunc: values, signed zeros, a zero gradient, ints unchanged") {
+  const Tensor r = tensor({-2.5, -1.5, -0.5, 0.5, 1.5, 2.5, -1.7, 1.2}, {8}, f64_grad());
+  CHECK(values(floor(r)) == std::vector<double>{-3.0, -2.0, -1.0, 0.0, 1.0, 2.0, -2.0, 1.0});
+  CHECK(values(ceil(r)) == std::vector<double>{-2.0, -1.0, -0.0, 1.0, 2.0, 3.0, -1.0, 2.0});
+  CHECK(values(round(r)) == std::vector<double>{-2.0, -2.0, -0.0, 0.0, 2.0, 2.0, -2.0, 1.0});
+  CHECK(values(trunc(r)) == std::vector<double>{-2.0, -1.0, -0.0, 0.0, 1.0, 2.0, -1.0, 1.0});
+  CHECK(std::signbit(ceil(r).to_vector<double>()[2]));
+  CHECK(std::signbit(round(r).to_vector<double>()[2]));
+  CHECK(values(grad({(floor(r) * 3.0).sum()}, {r})[0]) == std::vector<double>(8, 0.0));
+  const Tensor i = tensor({-3, 4}, {2}, int64);
+  CHECK(round(i).dtype() == int64);
+  CHECK(values(trunc(i)) == std::vector<double>{-3, 4});
+}

@@ -61,6 +61,16 @@ std::vector<UnaryCase> unary_cases() {
       {simd::Unary::Reciprocal, "reciprocal", [](L x) { return 1.0L / x; }, 1e-30, 1e30, 0.5, 0.5},
       {simd::Unary::Relu, "relu", [](L x) { return x > 0 ? x : 0.0L; }, -1e30, 1e30, 0, 0},
       {simd::Unary::Sign, "sign", [](L x) { return L((x > 0) - (x < 0)); }, -1e30, 1e30, 0, 0},
+      {simd::Unary::Tan, "tan", [](L x) { return std::tan(x); }, -1.5, 1.5, 3, 3},
+      {simd::Unary::Asin, "asin", [](L x) { return std::asin(x); }, -1, 1, 3, 3},
+      {simd::Unary::Acos, "acos", [](L x) { return std::acos(x); }, -1, 1, 3, 3},
+      {simd::Unary::Atan, "atan", [](L x) { return std::atan(x); }, -1e6, 1e6, 3, 3},
+      {simd::Unary::Sinh, "sinh", [](L x) { return std::sinh(x); }, -80, 80, 3, 3},
+      {simd::Unary::Cosh, "cosh", [](L x) { return std::cosh(x); }, -80, 80, 3, 3},
+      {simd::Unary::Floor, "floor", [](L x) { return std::floor(x); }, -1e30, 1e30, 0, 0},
+      {simd::Unary::Ceil, "ceil", [](L x) { return std::ceil(x); }, -1e30, 1e30, 0, 0},
+      {simd::Unary::Round, "round", [](L x) { return std::nearbyint(x); }, -1e30, 1e30, 0, 0},
+      {simd::Unary::Trunc, "trunc", [](L x) { return std::trunc(x); }, -1e30, 1e30, 0, 0},
   };
 }
 

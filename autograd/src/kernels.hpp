@@ -23,7 +23,7 @@ T* data_or_null(Tensor* t) {
 }
 
 using UnaryOp = simd::Unary;
-enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, FloorDiv, Remainder, Eq, Ne, Lt, Le, Gt, Ge };
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, FloorDiv, Remainder, Atan2, Eq, Ne, Lt, Le, Gt, Ge };
 inline bool is_comparison(BinaryOp op) { return op >= BinaryOp::Eq; }
 /// The SIMD table's entry for Add..Min (the float arithmetic ops).
 inline simd::Binary simd_binary_of(BinaryOp op) {

@@ -142,6 +142,7 @@ void with_binary(BinaryOp op, F&& f) {
   if constexpr (!std::is_same_v<T, bool>) {  // refused for bool by check_bool_arithmetic
     if (op == BinaryOp::FloorDiv) return f([](T x, T y) { return floor_div(x, y); });
     if (op == BinaryOp::Remainder) return f([](T x, T y) { return floor_mod(x, y); });
+    if (op == BinaryOp::Atan2) return f([](T x, T y) { return static_cast<T>(std::atan2(x, y)); });
   }
 }
 template <class T, class F>

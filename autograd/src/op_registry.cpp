@@ -52,7 +52,8 @@ const std::vector<std::string>& non_differentiable_ops() {
   static const std::vector<std::string> ops = {"eq",           "ne",          "lt",          "le",         "gt",
                                                "ge",           "sign",        "argmax",      "argmin",     "one_hot",
                                                "floor_divide", "logical_not", "logical_and", "logical_or", "logical_xor",
-                                               "any",          "all"};
+                                               "any",          "all",         "floor",       "ceil",       "round",
+                                               "trunc"};
   return ops;
 }
 

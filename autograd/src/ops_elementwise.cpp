@@ -78,6 +78,9 @@ inline Tensor MinimumPrim::db(const Tensor& g, const O& o) { return g * (1.0 - a
 XG_BINARY_PRIMITIVE(RemainderPrim, "remainder", "RemainderBackward", Remainder, kReadsNone, kReadsA | kReadsB)
 inline Tensor RemainderPrim::da(const Tensor& g, const O&) { return g; }
 inline Tensor RemainderPrim::db(const Tensor& g, const O& o) { return -g * floor_divide(o.a.detach(), o.b.detach()); }
+XG_BINARY_PRIMITIVE(Atan2Prim, "atan2", "Atan2Backward", Atan2, kReadsA | kReadsB, kReadsA | kReadsB)
+inline Tensor Atan2Prim::da(const Tensor& g, const O& o) { return g * o.b / (o.a * o.a + o.b * o.b); }
+inline Tensor Atan2Prim::db(const Tensor& g, const O& o) { return -g * o.a / (o.a * o.a + o.b * o.b); }
 }  // namespace
 
 Tensor add(const Tensor& a, const Tensor& b) { return detail::binary<AddPrim>(a, b); }
@@ -88,6 +91,13 @@ Tensor pow(const Tensor& a, const Tensor& b) { return detail::binary<PowPrim>(a,
 Tensor maximum(const Tensor& a, const Tensor& b) { return detail::binary<MaximumPrim>(a, b); }
 Tensor minimum(const Tensor& a, const Tensor& b) { return detail::binary<MinimumPrim>(a, b); }
 Tensor remainder(const Tensor& a, const Tensor& b) { return detail::binary<RemainderPrim>(a, b); }
+Tensor atan2(const Tensor& a, const Tensor& b) {
+  detail::check_defined(a, "atan2");
+  detail::check_defined(b, "atan2");
+  // An angle is never an integer: integer operands go to float (torch does the same).
+  const Dtype f = is_floating(a.dtype()) ? a.dtype() : is_floating(b.dtype()) ? b.dtype() : Dtype::Float32;
+  return detail::binary<Atan2Prim>(is_floating(a.dtype()) ? a : a.to(f), is_floating(b.dtype()) ? b : b.to(f));
+}
 
 // ---------------------------------------------------------------- with a scalar
 
@@ -183,6 +193,20 @@ XG_PRIMITIVE(SinPrim, "sin", "SinBackward", Sin, Input, false)
 inline Tensor SinPrim::grad(const Tensor& g, const Tensor& x) { return g * cos(x); }
 XG_PRIMITIVE(CosPrim, "cos", "CosBackward", Cos, Input, false)
 inline Tensor CosPrim::grad(const Tensor& g, const Tensor& x) { return -g * sin(x); }
+XG_PRIMITIVE(TanPrim, "tan", "TanBackward", Tan, Output, false)
+inline Tensor TanPrim::grad(const Tensor& g, const Tensor& y) { return g * (1.0 + y * y); }
+XG_PRIMITIVE(AsinPrim, "asin", "AsinBackward", Asin, Input, false)
+inline Tensor AsinPrim::grad(const Tensor& g, const Tensor& x) { return g * rsqrt(1.0 - x * x); }
+XG_PRIMITIVE(AcosPrim, "acos", "AcosBackward", Acos, Input, false)
+inline Tensor AcosPrim::grad(const Tensor& g, const Tensor& x) { return -g * rsqrt(1.0 - x * x); }
+XG_PRIMITIVE(AtanPrim, "atan", "AtanBackward", Atan, Input, false)
+inline Tensor AtanPrim::grad(const Tensor& g, const Tensor& x) { return g / (1.0 + x * x); }
+XG_PRIMITIVE(SinhPrim, "sinh", "SinhBackward", Sinh, Input, false)
+inline Tensor SinhPrim::grad(const Tensor& g, const Tensor& x) { return g * cosh(x); }
+XG_PRIMITIVE(CoshPrim, "cosh", "CoshBackward", Cosh, Input, false)
+inline Tensor CoshPrim::grad(const Tensor& g, const Tensor& x) { return g * sinh(x); }
+XG_PRIMITIVE(ReciprocalPrim, "reciprocal", "ReciprocalBackward", Reciprocal, Output, false)
+inline Tensor ReciprocalPrim::grad(const Tensor& g, const Tensor& y) { return -g * y * y; }
 XG_PRIMITIVE(TanhPrim, "tanh", "TanhBackward", Tanh, Output, true)
 inline Tensor TanhPrim::grad(const Tensor& g, const Tensor& y) { return g * (1.0 - y * y); }
 XG_PRIMITIVE(SigmoidPrim, "sigmoid", "SigmoidBackward", Sigmoid, Output, true)
@@ -198,6 +222,13 @@ Tensor log1p(const Tensor& x) { return detail::unary<Log1pPrim>(x); }
 Tensor sqrt(const Tensor& x) { return detail::unary<SqrtPrim>(x); }
 Tensor rsqrt(const Tensor& x) { return detail::unary<RsqrtPrim>(x); }
 Tensor sin(const Tensor& x) { return detail::unary<SinPrim>(x); }
+Tensor tan(const Tensor& x) { return detail::unary<TanPrim>(x); }
+Tensor asin(const Tensor& x) { return detail::unary<AsinPrim>(x); }
+Tensor acos(const Tensor& x) { return detail::unary<AcosPrim>(x); }
+Tensor atan(const Tensor& x) { return detail::unary<AtanPrim>(x); }
+Tensor sinh(const Tensor& x) { return detail::unary<SinhPrim>(x); }
+Tensor cosh(const Tensor& x) { return detail::unary<CoshPrim>(x); }
+Tensor reciprocal(const Tensor& x) { return detail::unary<ReciprocalPrim>(x); }
 Tensor cos(const Tensor& x) { return detail::unary<CosPrim>(x); }
 Tensor tanh(const Tensor& x) { return detail::unary<TanhPrim>(x); }
 Tensor sigmoid(const Tensor& x) { return detail::unary<SigmoidPrim>(x); }
@@ -231,11 +262,23 @@ Tensor clamp(const Tensor& x, double lo, double hi) {
 Tensor clamp_min(const Tensor& x, double lo) { return clamp(x, lo, std::numeric_limits<double>::infinity()); }
 Tensor clamp_max(const Tensor& x, double hi) { return clamp(x, -std::numeric_limits<double>::infinity(), hi); }
 
-Tensor sign(const Tensor& x) {
-  Tensor y = detail::unary_kernel(UnaryOp::Sign, x, "sign");
-  if (needs_grad(x)) make_node(y, "SignBackward", [](const Tensor& g, Node&) -> TensorList { return {zeros_like(g)}; }, x);
+namespace {
+// Step functions: the gradient is 0 almost everywhere (torch gives 0 too);
+// integer tensors are already whole, so they come back as a copy.
+Tensor step_function(const Tensor& x, UnaryOp op, const char* name, const char* node) {
+  detail::check_defined(x, name);
+  if (!is_floating(x.dtype()) && op != UnaryOp::Sign) return x.clone();
+  Tensor y = detail::unary_kernel(op, x, name);
+  if (needs_grad(x)) make_node(y, node, [](const Tensor& g, Node&) -> TensorList { return {zeros_like(g)}; }, x);
   return y;
 }
+}  // namespace
+
+Tensor sign(const Tensor& x) { return step_function(x, UnaryOp::Sign, "sign", "SignBackward"); }
+Tensor floor(const Tensor& x) { return step_function(x, UnaryOp::Floor, "floor", "FloorBackward"); }
+Tensor ceil(const Tensor& x) { return step_function(x, UnaryOp::Ceil, "ceil", "CeilBackward"); }
+Tensor round(const Tensor& x) { return step_function(x, UnaryOp::Round, "round", "RoundBackward"); }
+Tensor trunc(const Tensor& x) { return step_function(x, UnaryOp::Trunc, "trunc", "TruncBackward"); }
 
 // ---------------------------------------------------------------- integer division
 
@@ -308,6 +351,7 @@ std::vector<OpSample> samples_elementwise() {
   binary("pow", [](L x) { return pow(x[0], x[1]); }, Domain::Positive);
   binary("maximum", [](L x) { return maximum(x[0], x[1]); });
   binary("minimum", [](L x) { return minimum(x[0], x[1]); });
+  binary("atan2", [](L x) { return atan2(x[0], x[1]); }, Domain::AwayFromZero);
 
   auto unary = [&](const std::string& name, std::function<Tensor(L)> f, Domain d = Domain::Any) {
     c.push_back({name + " 0-d", f, {s0}, d});
@@ -325,6 +369,14 @@ std::vector<OpSample> samples_elementwise() {
   unary("sin", [](L x) { return sin(x[0]); });
   unary("cos", [](L x) { return cos(x[0]); });
   unary("tanh", [](L x) { return tanh(x[0]); });
+  // tanh(x)·k keeps the inputs inside the domain (|x| < 1, |x| < π/2) for any draw.
+  unary("tan", [](L x) { return tan(tanh(x[0]) * 1.3); });
+  unary("asin", [](L x) { return asin(tanh(x[0]) * 0.9); });
+  unary("acos", [](L x) { return acos(tanh(x[0]) * 0.9); });
+  unary("atan", [](L x) { return atan(x[0] * 2.0); });
+  unary("sinh", [](L x) { return sinh(x[0]); });
+  unary("cosh", [](L x) { return cosh(x[0]); });
+  unary("reciprocal", [](L x) { return reciprocal(x[0]); }, Domain::AwayFromZero);
   unary("sigmoid", [](L x) { return sigmoid(x[0]); });
   unary("relu", [](L x) { return relu(x[0]); }, Domain::AwayFromZero);
   unary("square", [](L x) { return square(x[0]); });

@@ -63,6 +63,18 @@ Tensor Tensor::neg() const { return xg::neg(*this); }
 Tensor Tensor::sign() const { return xg::sign(*this); }
 Tensor Tensor::sin() const { return xg::sin(*this); }
 Tensor Tensor::cos() const { return xg::cos(*this); }
+Tensor Tensor::tan() const { return xg::tan(*this); }
+Tensor Tensor::asin() const { return xg::asin(*this); }
+Tensor Tensor::acos() const { return xg::acos(*this); }
+Tensor Tensor::atan() const { return xg::atan(*this); }
+Tensor Tensor::sinh() const { return xg::sinh(*this); }
+Tensor Tensor::cosh() const { return xg::cosh(*this); }
+Tensor Tensor::reciprocal() const { return xg::reciprocal(*this); }
+Tensor Tensor::floor() const { return xg::floor(*this); }
+Tensor Tensor::ceil() const { return xg::ceil(*this); }
+Tensor Tensor::round() const { return xg::round(*this); }
+Tensor Tensor::trunc() const { return xg::trunc(*this); }
+Tensor Tensor::atan2(const Tensor& o) const { return xg::atan2(*this, o); }
 Tensor Tensor::clamp(double lo, double hi) const { return xg::clamp(*this, lo, hi); }
 Tensor Tensor::clamp_min(double lo) const { return xg::clamp_min(*this, lo); }
 Tensor Tensor::clamp_max(double hi) const { return xg::clamp_max(*this, hi); }

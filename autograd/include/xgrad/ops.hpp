@@ -48,7 +48,21 @@ Tensor square(const Tensor& x);   ///< y = x²;        dx = 2 g x
 Tensor clamp(const Tensor& x, double lo, double hi);  ///< dx = g where lo ≤ x ≤ hi, else 0
 Tensor clamp_min(const Tensor& x, double lo);
 Tensor clamp_max(const Tensor& x, double hi);
+Tensor tan(const Tensor& x);      ///< y = tan x;     dx = g * (1 + y²)
+Tensor asin(const Tensor& x);     ///< y = asin x;    dx = g / √(1 − x²)
+Tensor acos(const Tensor& x);     ///< y = acos x;    dx = −g / √(1 − x²)
+Tensor atan(const Tensor& x);     ///< y = atan x;    dx = g / (1 + x²)
+Tensor sinh(const Tensor& x);     ///< y = sinh x;    dx = g * cosh x
+Tensor cosh(const Tensor& x);     ///< y = cosh x;    dx = g * sinh x
+Tensor reciprocal(const Tensor& x);  ///< y = 1/x;    dx = −g * y²
+/// atan2(a, b): the angle of (b, a) in (−π, π]; da = g·b/(a² + b²), db = −g·a/(a² + b²)
+Tensor atan2(const Tensor& a, const Tensor& b);
 Tensor sign(const Tensor& x);     ///< not differentiable (gradient 0 almost everywhere)
+/// Rounding (gradient 0, like torch); round takes halves to even. Integers come back as copies.
+Tensor floor(const Tensor& x);
+Tensor ceil(const Tensor& x);
+Tensor round(const Tensor& x);
+Tensor trunc(const Tensor& x);
 
 /// Division rounding toward −∞ (integers stay integers; an integer divisor of 0
 /// is an error); not differentiable.

@@ -194,6 +194,18 @@ class Tensor {
   Tensor sign() const;
   Tensor sin() const;
   Tensor cos() const;
+  Tensor tan() const;
+  Tensor asin() const;
+  Tensor acos() const;
+  Tensor atan() const;
+  Tensor sinh() const;
+  Tensor cosh() const;
+  Tensor reciprocal() const;
+  Tensor floor() const;
+  Tensor ceil() const;
+  Tensor round() const;
+  Tensor trunc() const;
+  Tensor atan2(const Tensor& other) const;
   Tensor tanh() const;
   Tensor sigmoid() const;
   Tensor relu() const;

@@ -12,6 +12,7 @@ namespace xg::detail::simd {
 /// Elementwise functions of one operand, float32 and float64.
 enum class Unary : int {
   Neg, Exp, Log, Log1p, Expm1, Sqrt, Rsqrt, Abs, Sin, Cos, Tanh, Sigmoid, Relu, Sign, Square, Reciprocal, Erf, Silu,
+  Tan, Asin, Acos, Atan, Sinh, Cosh, Floor, Ceil, Round, Trunc,
   Count
 };
 /// Elementwise functions of two operands.

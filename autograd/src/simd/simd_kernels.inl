@@ -136,6 +136,16 @@ XG_UNARY(SquareOp, x* x)
 XG_UNARY(ReciprocalOp, splat(T(1)) / x)
 XG_UNARY(ErfOp, erf(x))
 XG_UNARY(SiluOp, x* sigmoid(x))
+XG_UNARY(TanOp, xsimd::tan(x))
+XG_UNARY(AsinOp, xsimd::asin(x))
+XG_UNARY(AcosOp, xsimd::acos(x))
+XG_UNARY(AtanOp, xsimd::atan(x))
+XG_UNARY(SinhOp, xsimd::sinh(x))
+XG_UNARY(CoshOp, xsimd::cosh(x))
+XG_UNARY(FloorOp, xsimd::floor(x))
+XG_UNARY(CeilOp, xsimd::ceil(x))
+XG_UNARY(RoundOp, xsimd::nearbyint(x))  // halves to even, as torch.round
+XG_UNARY(TruncOp, xsimd::trunc(x))
 #undef XG_UNARY
 
 template <class T, class Op>
@@ -522,6 +532,16 @@ Kernels<T> make_kernels() {
   set_unary(Unary::Reciprocal, &unary_run<T, ReciprocalOp>);
   set_unary(Unary::Erf, &unary_run<T, ErfOp>);
   set_unary(Unary::Silu, &unary_run<T, SiluOp>);
+  set_unary(Unary::Tan, &unary_run<T, TanOp>);
+  set_unary(Unary::Asin, &unary_run<T, AsinOp>);
+  set_unary(Unary::Acos, &unary_run<T, AcosOp>);
+  set_unary(Unary::Atan, &unary_run<T, AtanOp>);
+  set_unary(Unary::Sinh, &unary_run<T, SinhOp>);
+  set_unary(Unary::Cosh, &unary_run<T, CoshOp>);
+  set_unary(Unary::Floor, &unary_run<T, FloorOp>);
+  set_unary(Unary::Ceil, &unary_run<T, CeilOp>);
+  set_unary(Unary::Round, &unary_run<T, RoundOp>);
+  set_unary(Unary::Trunc, &unary_run<T, TruncOp>);
   auto set_binary = [&](Binary op, typename Kernels<T>::BinaryFn f) { k.binary[static_cast<int>(op)] = f; };
   set_binary(Binary::Add, &binary_run<T, AddOp>);
   set_binary(Binary::Sub, &binary_run<T, SubOp>);
