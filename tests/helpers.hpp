@@ -1,6 +1,7 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 #include <xgrad/xgrad.hpp>
@@ -37,5 +38,25 @@ inline bool contains(const std::string& s, const std::string& part) { return s.f
 inline xg::Tensor x24() { return xg::tensor({1.0, -2.0, 0.5, 3.0, 0.1, 0.2, -0.3, 4.0}, {2, 4}, xg::float64); }
 inline xg::Tensor img() { return xg::arange(100.0, xg::float64).reshape({2, 2, 5, 5}) / 10.0; }
 inline xg::Tensor idx(std::initializer_list<double> v, const xg::Shape& s) { return xg::tensor(v, s, xg::int64); }
+
+/// One op checked against PyTorch: its value at x, and the gradient of
+/// sum(f(x) · w) for w = 1, 2, 3, ... in f(x)'s shape (tests/pytorch_golden.py:
+/// weighted_grad), so every output element gets a distinct weight.
+struct GoldenCase {
+  const char* name;
+  std::function<xg::Tensor(const xg::Tensor&)> f;
+  std::vector<double> value, gradient;
+};
+
+inline void check_golden(const xg::Tensor& x, const std::vector<GoldenCase>& cases, double value_tol,
+                         double grad_tol) {
+  for (const GoldenCase& c : cases) {
+    INFO(c.name);
+    const xg::Tensor y = c.f(x);
+    check_values(y, c.value, value_tol);
+    const xg::Tensor w = (xg::arange(static_cast<double>(y.numel()), xg::float64) + 1.0).reshape(y.shape());
+    check_values(xg::grad({(y * w).sum()}, {x})[0], c.gradient, grad_tol);
+  }
+}
 
 }  // namespace test

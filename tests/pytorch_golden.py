@@ -294,16 +294,21 @@ def group_norm():
     show("dx first 6", gx.flatten()[:6])
 
 
+def weighted_grad(name, y, x):
+    # tests/helpers.hpp check_golden: the value of y, and the gradient of sum(y · (1 + arange)) in y's shape.
+    w = 1 + torch.arange(y.numel(), dtype=f64).reshape(y.shape)
+    (g,) = torch.autograd.grad((y * w).sum(), x)
+    show(name, y)
+    show(f"d{name}", g)
+
+
 def math_functions():
     # tests/test_ops_elementwise.cpp: trigonometric, hyperbolic and rounding functions on
     # x = 0.9·sin(arange(6) + 0.5) (inside (−1, 1) for asin/acos), values and gradients of sum(f(x)·(1 + arange)).
     x = (0.9 * torch.sin(torch.arange(6.0, dtype=f64) + 0.5)).requires_grad_(True)
     w = 1 + torch.arange(6.0, dtype=f64)
     for name in ["tan", "asin", "acos", "atan", "sinh", "cosh", "reciprocal"]:
-        y = getattr(torch, name)(x)
-        (g,) = torch.autograd.grad((y * w).sum(), x)
-        show(name, y)
-        show(f"d{name}", g)
+        weighted_grad(name, getattr(torch, name)(x), x)
     b = torch.tensor([-1.5, 0.25, -0.0, 2.0, -3.0, 0.5], dtype=f64, requires_grad=True)
     y = torch.atan2(x, b)
     ga, gb = torch.autograd.grad((y * w).sum(), (x, b))
@@ -315,9 +320,45 @@ def math_functions():
         show(name, getattr(torch, name)(r))
 
 
+def rearrange_and_sort():
+    # tests/test_ops_shape.cpp: x = cos(arange(12)) as [3, 4]; gradients of sum(f(x) · (1 + arange)).
+    x = torch.cos(torch.arange(12.0, dtype=f64)).reshape(3, 4).requires_grad_(True)
+    weighted_grad("flip 0 1", torch.flip(x, [0, 1]), x)
+    weighted_grad("roll 1 -1", torch.roll(x, (1, -1), (0, 1)), x)
+    weighted_grad("roll flat 5", torch.roll(x, 5), x)
+    weighted_grad("repeat 2 1 2", x.repeat(2, 1, 2), x)
+    weighted_grad("tile 2", torch.tile(x, (2,)), x)
+    v, i = torch.sort(x, 1, descending=True)
+    weighted_grad("sort 1 descending", v, x)
+    show("sort indices", i)
+    v, i = torch.topk(x, 2, 0)
+    weighted_grad("topk 2 dim 0", v, x)
+    show("topk indices", i)
+    show("argsort dim 0", torch.argsort(x, 0))
+
+
+def reductions_extra():
+    # tests/test_ops_reduce.cpp: the same x; norms, cumprod, cosine_similarity and kl_div.
+    x = torch.cos(torch.arange(12.0, dtype=f64)).reshape(3, 4).requires_grad_(True)
+    weighted_grad("norm", torch.norm(x), x)
+    weighted_grad("norm 3 dim 1", torch.norm(x, 3, 1), x)
+    weighted_grad("norm inf dim 0", torch.norm(x, float("inf"), 0), x)
+    weighted_grad("norm 0.5 dim 1 keepdim", torch.norm(x, 0.5, 1, True), x)
+    weighted_grad("cumprod 1", torch.cumprod(x, 1), x)
+    z = torch.tensor([2.0, 0.0, 3.0, 0.0, 5.0], dtype=f64, requires_grad=True)
+    (gz,) = torch.autograd.grad((torch.cumprod(z, 0) * torch.arange(1.0, 6.0, dtype=f64)).sum(), z)
+    show("dcumprod with zeros", gz)
+    y = torch.sin(torch.arange(12.0, dtype=f64)).reshape(3, 4)
+    weighted_grad("cosine_similarity dim 1", F.cosine_similarity(x, y, 1), x)
+    weighted_grad("kl_div batchmean", F.kl_div(F.log_softmax(x, 1), F.softmax(y, 1), reduction="batchmean"), x)
+    weighted_grad("kl_div log_target sum", F.kl_div(F.log_softmax(x, 1), F.log_softmax(y, 1), reduction="sum", log_target=True), x)
+    t = torch.tensor([[0.0, 0.5, 0.5, 0.0]] * 3, dtype=f64)
+    weighted_grad("kl_div zero targets none", F.kl_div(F.log_softmax(x, 1), t, reduction="none"), x)
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
                                      degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
-                                     group_norm, math_functions]}
+                                     group_norm, math_functions, rearrange_and_sort, reductions_extra]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -61,7 +61,7 @@ TEST_CASE("gradcheck and gradgradcheck pass for every op in the registry on non-
 
 namespace {
 /// The ops the public op headers declare: lines "Tensor name(", "TensorList
-/// name(" or "std::pair<Tensor, Tensor> name(" in ops.hpp and ops_nn.hpp.
+/// name(", "std::pair<Tensor, Tensor> name(" or "std::tuple<Tensor, Tensor> name(" in ops.hpp and ops_nn.hpp.
 /// With `methods`, the Tensor methods of tensor.hpp instead ("  Tensor clone() const;").
 std::vector<std::string> declared_ops(bool methods = false) {
   std::vector<std::string> out;
@@ -73,7 +73,7 @@ std::vector<std::string> declared_ops(bool methods = false) {
     REQUIRE_MESSAGE(in.good(), header);
     std::string line;
     while (std::getline(in, line)) {
-      for (const std::string kind : {"Tensor ", "TensorList ", "std::pair<Tensor, Tensor> "}) {
+      for (const std::string kind : {"Tensor ", "TensorList ", "std::pair<Tensor, Tensor> ", "std::tuple<Tensor, Tensor> "}) {
         const std::string prefix = indent + kind;
         if (line.rfind(prefix, 0) != 0) continue;
         const std::size_t open = line.find('(', prefix.size());
@@ -189,8 +189,11 @@ TEST_CASE("NaN in, NaN out: every registry op, NaN exactly where the output read
   // NaN score makes its row NaN even where the softmax has one visible
   // column (whose weight is 1 whatever the score), and a NaN value reaches
   // every query through the zero weights of masked keys, as in PyTorch. All
-  // four are checked in the next case.
-  const std::vector<std::string> exceptions = {"where", "dropout (seeded)", "binary_cross_entropy"};
+  // four are checked in the next case. sort and topk move values rather than
+  // combine them: a NaN sorts as the largest value and stays one NaN, while
+  // the values it displaces shift position (checked in the next case too).
+  const std::vector<std::string> exceptions = {"where",         "dropout (seeded)", "binary_cross_entropy", "sort",
+                                               "sort descending", "topk",           "topk smallest"};
   std::uint64_t seed = 99;
   for (const OpSample& op : op_samples()) {
     ++seed;
@@ -230,6 +233,15 @@ TEST_CASE("NaN exceptions behave like PyTorch: where selects, dropout keeps a dr
   CHECK(test::contains(test::error_of([&] { binary_cross_entropy(clamp(abs(x), 0, 1), full({3}, 0.5, float64)); }),
                        "binary_cross_entropy: input values must be in [0, 1]"));
   CHECK(std::isnan(binary_cross_entropy(full({3}, 0.5, float64), x).item()));  // a NaN target gives NaN
+  // torch.sort / torch.topk order NaN above every number and keep it one NaN.
+  const std::vector<double> up = std::get<0>(sort(x)).to_vector<double>();
+  CHECK(up[0] == -2.0);
+  CHECK(up[1] == 1.0);
+  CHECK(std::isnan(up[2]));
+  const std::vector<double> top = std::get<0>(topk(x, 2)).to_vector<double>();
+  CHECK(std::isnan(top[0]));
+  CHECK(top[1] == 1.0);
+  CHECK(std::get<0>(topk(x, 2, -1, false)).to_vector<double>() == std::vector<double>{-2.0, 1.0});
   // A NaN weight reaches every output of its channel through the zero padding.
   Conv2dOptions o;
   o.padding = {1, 1};

@@ -149,7 +149,8 @@ Tensor clamp_kernel(const Tensor& x, double lo, double hi, const char* name);
 Tensor in_range_mask(const Tensor& x, double lo, double hi);
 Tensor where_kernel(const Tensor& cond, const Tensor& a, const Tensor& b, const char* name);
 /// Cumulative sum along dim (contiguous [outer, n, inner] walk).
-Tensor cumsum_kernel(const Tensor& x, std::int64_t dim);
+/// Running sum (or product) along dim.
+Tensor cumulative_kernel(const Tensor& x, std::int64_t dim, bool product);
 /// Fused y = a + alpha * b in place on `a` (b broadcast to a's shape).
 void add_inplace_kernel(Tensor& a, const Tensor& b, double alpha, const char* name);
 void mul_inplace_kernel(Tensor& a, const Tensor& b, const char* name);

@@ -269,13 +269,13 @@ Tensor arg_reduce_kernel(bool is_max, const Tensor& x_in, std::int64_t dim, bool
   return out;
 }
 
-Tensor cumsum_kernel(const Tensor& x_in, std::int64_t dim) {
+Tensor cumulative_kernel(const Tensor& x_in, std::int64_t dim, bool product) {
   const Tensor x = dense(x_in);
   Tensor out = make_tensor(x.shape(), x.dtype());
   if (x.numel() == 0) return out;  // an empty dim would make the first-row copy write past the end (found by fuzzing)
   std::int64_t outer, n, inner;
   split_around(x.shape(), dim, outer, n, inner);
-  dispatch_float(x.dtype(), "cumsum", [&](auto z) {
+  dispatch_float(x.dtype(), product ? "cumprod" : "cumsum", [&](auto z) {
     using T = decltype(z);
     const T* p = x.data<T>();
     T* q = out.data<T>();
@@ -284,7 +284,8 @@ Tensor cumsum_kernel(const Tensor& x_in, std::int64_t dim) {
       for (std::int64_t i = 0; i < inner; ++i) q[base + i] = p[base + i];
       for (std::int64_t k = 1; k < n; ++k)
         for (std::int64_t i = 0; i < inner; ++i)
-          q[base + k * inner + i] = q[base + (k - 1) * inner + i] + p[base + k * inner + i];
+          q[base + k * inner + i] = product ? q[base + (k - 1) * inner + i] * p[base + k * inner + i]
+                                            : q[base + (k - 1) * inner + i] + p[base + k * inner + i];
     }
   });
   return out;

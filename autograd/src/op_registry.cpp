@@ -22,6 +22,7 @@ std::vector<OpSample> build() {
       {"indexing", detail::samples_index},          {"convolution, pooling", detail::samples_conv},
       {"convolution, pooling", detail::samples_pool},
       {"normalisation", detail::samples_norm},       {"attention", detail::samples_attention},
+      {"sorting", detail::samples_sort},
   };
   std::vector<OpSample> all;
   for (const auto& [family, samples] : families)
@@ -53,7 +54,7 @@ const std::vector<std::string>& non_differentiable_ops() {
                                                "ge",           "sign",        "argmax",      "argmin",     "one_hot",
                                                "floor_divide", "logical_not", "logical_and", "logical_or", "logical_xor",
                                                "any",          "all",         "floor",       "ceil",       "round",
-                                               "trunc"};
+                                               "trunc",        "argsort",     "multinomial"};
   return ops;
 }
 

@@ -21,5 +21,6 @@ std::vector<OpSample> samples_conv();
 std::vector<OpSample> samples_pool();
 std::vector<OpSample> samples_norm();
 std::vector<OpSample> samples_attention();
+std::vector<OpSample> samples_sort();
 
 }  // namespace xg::detail

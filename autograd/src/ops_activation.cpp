@@ -195,7 +195,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
 Tensor cumsum(const Tensor& x, std::int64_t dim) {
   detail::check_defined(x, "cumsum");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "cumsum");
-  Tensor y = detail::cumsum_kernel(x, x.dim() == 0 ? 0 : d);
+  Tensor y = detail::cumulative_kernel(x, x.dim() == 0 ? 0 : d, false);
   if (needs_grad(x)) {
     make_node(y, "CumsumBackward", [d, nd = x.dim()](const Tensor& g, Node&) -> TensorList {
       if (nd == 0) return {g};
@@ -206,6 +206,41 @@ Tensor cumsum(const Tensor& x, std::int64_t dim) {
   return y;
 }
 
+
+namespace {
+/// Σ_{j ≥ i} t_j along d.
+Tensor reverse_cumsum(const Tensor& t, std::int64_t d) { return sum(t, {d}, true) - cumsum(t, d) + t; }
+
+/// dx_i = Σ_{j ≥ i} g_j·y_j / x_i where x has no zeros. Where it has, the exact
+/// form: dx_i = (Π_{k<i} x_k)·S_i with S_i = g_i + x_{i+1}·S_{i+1}, one step per
+/// position (only then: it is n small ops instead of a few large ones).
+Tensor cumprod_backward(const Tensor& g, const Tensor& x, const Tensor& y, std::int64_t d) {
+  const bool has_zero = any(eq(x.detach(), 0.0)).item<bool>();
+  if (!has_zero) return reverse_cumsum(g * y, d) / x;
+  const std::int64_t n = x.size(d);
+  const Tensor before = cat({ones_like(narrow(x, d, 0, 1)), narrow(y, d, 0, n - 1)}, d);
+  TensorList s(static_cast<std::size_t>(n));
+  s[static_cast<std::size_t>(n - 1)] = narrow(g, d, n - 1, 1);
+  for (std::int64_t i = n - 2; i >= 0; --i)
+    s[static_cast<std::size_t>(i)] = narrow(g, d, i, 1) + narrow(x, d, i + 1, 1) * s[static_cast<std::size_t>(i + 1)];
+  return before * cat(s, d);
+}
+}  // namespace
+
+Tensor cumprod(const Tensor& x, std::int64_t dim) {
+  detail::check_defined(x, "cumprod");
+  const std::int64_t d = detail::wrap_dim(dim, x.dim(), "cumprod");
+  Tensor y = detail::cumulative_kernel(x, x.dim() == 0 ? 0 : d, true);
+  if (needs_grad(x)) {
+    make_node(y, "CumprodBackward", [d, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](
+                                        const Tensor& g, Node& self) -> TensorList {
+      const Tensor x_ = sx.unpack(self);
+      if (x_.dim() == 0 || x_.numel() == 0) return {g};
+      return {cumprod_backward(g, x_, sy.unpack(self), d)};
+    }, x);
+  }
+  return y;
+}
 
 // ---------------------------------------------------------------- gradient-check samples
 // This family's rows of the op registry (op_registry.hpp): every op above on
@@ -229,6 +264,8 @@ std::vector<OpSample> samples_activation() {
   c.push_back({"logsumexp dims", [](L x) { return logsumexp(x[0], {0, 2}); }, {s234b}});
   c.push_back({"logsumexp keepdim", [](L x) { return logsumexp(x[0], {1}, true); }, {s23b}});
   c.push_back({"cumsum", [](L x) { return cumsum(x[0], 1); }, {s234b}});
+  c.push_back({"cumprod", [](L x) { return cumprod(x[0], 1); }, {s234b}});
+  c.push_back({"cumprod dim 0", [](L x) { return cumprod(x[0].transpose(0, 1), 0); }, {s23b}});
   return c;
 }
 }  // namespace detail

@@ -288,6 +288,40 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   return reduce(loss, r);
 }
 
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim, double eps) {
+  detail::check_same_dtype(x1, x2, "cosine_similarity");
+  detail::check_float(x1, "cosine_similarity");
+  const Shape shape = detail::broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
+  const std::int64_t d = detail::wrap_dim(dim, static_cast<std::int64_t>(shape.size()), "cosine_similarity");
+  const Tensor a = broadcast_to(x1, shape), b = broadcast_to(x2, shape);
+  // torch's form: each vector divided by max(‖v‖, eps) before the dot product,
+  // so a zero vector gives 0 (and finite gradients), not NaN.
+  auto unit = [&](const Tensor& v) { return v / clamp_min(norm(v, 2, {d}, true), eps); };
+  return sum(unit(a) * unit(b), {d});
+}
+
+Tensor kl_div(const Tensor& input, const Tensor& target, KLDivReduction r, bool log_target) {
+  detail::check_same_dtype(input, target, "kl_div");
+  detail::check_float(input, "kl_div");
+  detail::broadcast_shapes(input.shape(), target.shape(), "kl_div");
+  Tensor pointwise;
+  if (log_target) {
+    pointwise = exp(target) * (target - input);
+  } else {
+    // target·log(target) is 0 at target = 0 (xlogy); log reads 1 there so no
+    // 0·(−inf) reaches the value or its gradients.
+    const Tensor safe = where(gt(target.detach(), 0.0), target, ones_like(target));
+    pointwise = target * (log(safe) - input);
+  }
+  switch (r) {
+    case KLDivReduction::None: return pointwise;
+    case KLDivReduction::Sum: return sum(pointwise);
+    case KLDivReduction::Mean: return mean(pointwise);
+    case KLDivReduction::BatchMean:
+      return pointwise.dim() == 0 ? pointwise : sum(pointwise) / static_cast<double>(pointwise.size(0));
+  }
+  return pointwise;
+}
 
 // ---------------------------------------------------------------- gradient-check samples
 // This family's rows of the op registry (op_registry.hpp): every op above on
@@ -330,6 +364,14 @@ std::vector<OpSample> samples_loss() {
          o.reduction = Reduction::None;
          return nll_loss(x[0], tensor({1, 2}, int64), o);
        }, {s23b}});
+  c.push_back({"cosine_similarity", [](L x) { return cosine_similarity(x[0], x[1]); }, {s234b, s234b}});
+  c.push_back({"cosine_similarity broadcast dim -1", [](L x) { return cosine_similarity(x[0], x[1], -1); },
+               {s234b, Shape{3, 1}}});
+  c.push_back({"kl_div batchmean", [](L x) { return kl_div(log_softmax(x[0], 1), softmax(x[1], 1), KLDivReduction::BatchMean); },
+               {s234b, s234b}});
+  c.push_back({"kl_div log_target none", [](L x) {
+         return kl_div(log_softmax(x[0], 1), log_softmax(x[1], 1), KLDivReduction::None, true);
+       }, {s23b, s23b}});
   c.push_back({"binary_cross_entropy", [](L x) { return binary_cross_entropy(sigmoid(x[0]), sigmoid(x[1])); }, {s23b, s23b}});
   c.push_back({"binary_cross_entropy_with_logits pos_weight", [](L x) {
          return binary_cross_entropy_with_logits(x[0], sigmoid(x[1]), Reduction::Sum, {}, full({3}, 1.5, float64));

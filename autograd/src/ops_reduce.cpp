@@ -1,5 +1,7 @@
 // Reductions. sum and max/min have their own nodes; mean, var, std and
 // sum_to are composed of differentiable ops and get gradients for free.
+#include <cmath>
+
 #include "kernels.hpp"
 #include "op_samples.hpp"
 
@@ -118,6 +120,38 @@ Tensor std_dev(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t cor
   return sqrt(var(x, dims, keepdim, correction));
 }
 
+Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
+  const auto mask = reduce_mask(x, dims, "norm");
+  detail::check_float(x, "norm");
+  XG_CHECK(!std::isnan(p), "norm", "p is NaN");
+  if (std::isinf(p)) return p > 0 ? max(abs(x), dims, keepdim) : min(abs(x), dims, keepdim);
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    if (p == 0) y = sum(ne(x, 0.0).to(x.dtype()), dims, keepdim);
+    else if (p == 2) y = sqrt(sum(x * x, dims, keepdim));
+    else y = pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
+  }
+  if (needs_grad(x)) {
+    // dx = g·sign(x)·|x|^(p−1) / y^(p−1), and 0 where y = 0 (torch's subgradient:
+    // the 2-norm of a zero vector would otherwise give 0/0).
+    make_node(y, "NormBackward", [p, mask, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](
+                                     const Tensor& g, Node& self) -> TensorList {
+      const Tensor x_ = sx.unpack(self);
+      if (p == 0) return {zeros_like(x_)};
+      const Shape keep = kept_shape(x_.shape(), mask);
+      const Tensor y_ = reshape(sy.unpack(self), keep);
+      const Tensor g_ = reshape(g, keep);
+      const Tensor zero = eq(y_.detach(), 0.0);
+      if (p == 1) return {g_ * sign(x_.detach()).to(x_.dtype())};
+      if (p == 2) return {x_ * where(zero, zeros_like(y_), g_ / where(zero, ones_like(y_), y_))};
+      const Tensor scale = where(zero, zeros_like(y_), g_ / pow(where(zero, ones_like(y_), y_), p - 1));
+      return {sign(x_.detach()).to(x_.dtype()) * pow(abs(x_), p - 1) * scale};
+    }, x);
+  }
+  return y;
+}
+
 Tensor argmax(const Tensor& x) { return arg_extremum(reshape(x.detach(), Shape{-1}), 0, false, true); }
 Tensor argmin(const Tensor& x) { return arg_extremum(reshape(x.detach(), Shape{-1}), 0, false, false); }
 Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extremum(x, dim, keepdim, true); }
@@ -168,6 +202,11 @@ std::vector<OpSample> samples_reduce() {
   c.push_back({"var dim 1 keepdim", [](L x) { return var(x[0], {1}, true); }, {s234}});
   c.push_back({"std_dev dim 0 biased", [](L x) { return xg::std_dev(x[0], {0}, false, 0); }, {s234}});
   c.push_back({"sum_to", [](L x) { return sum_to(x[0], {3, 1}); }, {s234}});
+  c.push_back({"norm all", [](L x) { return norm(x[0]); }, {s234}});
+  c.push_back({"norm p 3 dim 1 keepdim", [](L x) { return norm(x[0], 3, {1}, true); }, {s234}});
+  c.push_back({"norm p 1.5 non-contiguous", [](L x) { return norm(x[0].transpose(0, 1), 1.5, {-1}); }, {s234}});
+  c.push_back({"norm p 1", [](L x) { return norm(x[0], 1, {0}); }, {s23}});
+  c.push_back({"norm p inf", [](L x) { return norm(x[0], INFINITY, {1}); }, {s23}});
   return c;
 }
 }  // namespace detail

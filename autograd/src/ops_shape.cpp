@@ -2,6 +2,7 @@
 // (narrow). The views themselves are in ops_view.cpp.
 
 #include "kernels.hpp"
+#include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
 
 namespace xg {
@@ -97,6 +98,69 @@ TensorList chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
   return split(x, std::max<std::int64_t>(1, (size + chunks - 1) / chunks), dim);
 }
 
+// flip, roll, repeat and tile are built from index_select, narrow/cat and
+// expand, so their gradients (and the gradients of those) come for free.
+
+Tensor flip(const Tensor& x, const Dims& dims) {
+  detail::check_defined(x, "flip");
+  std::vector<bool> seen(static_cast<std::size_t>(std::max<std::int64_t>(x.dim(), 1)), false);
+  Tensor y = x;
+  for (std::int64_t dim : dims) {
+    const std::int64_t d = detail::wrap_dim(dim, x.dim(), "flip");
+    XG_CHECK(!seen[static_cast<std::size_t>(d)], "flip", "dim ", d, " appears more than once in dims ", dims);
+    seen[static_cast<std::size_t>(d)] = true;
+    if (x.dim() == 0 || x.size(d) < 2) continue;
+    y = index_select(y, d, arange(static_cast<double>(x.size(d) - 1), -1.0, -1.0, Dtype::Int64));
+  }
+  return y.is_same(x) ? x.clone() : y;  // always a new tensor, as torch.flip
+}
+
+Tensor roll(const Tensor& x, const std::vector<std::int64_t>& shifts, const Dims& dims) {
+  detail::check_defined(x, "roll");
+  if (dims.empty()) {
+    XG_CHECK(shifts.size() == 1, "roll", "without dims, expects one shift (the flattened tensor's), got ", shifts.size());
+    return reshape(roll(reshape(x, Shape{-1}), shifts, Dims{0}), x.shape());
+  }
+  XG_CHECK(shifts.size() == dims.size(), "roll", "got ", shifts.size(), " shifts for ", dims.size(), " dims ", dims);
+  Tensor y = x;
+  for (std::size_t i = 0; i < dims.size(); ++i) {
+    const std::int64_t d = detail::wrap_dim(dims[i], x.dim(), "roll");
+    const std::int64_t n = x.size(d);
+    const std::int64_t s = n == 0 ? 0 : ((shifts[i] % n) + n) % n;  // Python's modulo: a negative shift rolls back
+    if (s != 0) y = cat({narrow(y, d, n - s, s), narrow(y, d, 0, n - s)}, d);
+  }
+  return y.is_same(x) ? x.clone() : y;
+}
+
+Tensor roll(const Tensor& x, std::int64_t shift, std::int64_t dim) { return roll(x, std::vector<std::int64_t>{shift}, Dims{dim}); }
+
+Tensor repeat(const Tensor& x, const Shape& repeats) {
+  detail::check_defined(x, "repeat");
+  const std::int64_t k = static_cast<std::int64_t>(repeats.size());
+  XG_CHECK(k >= x.dim(), "repeat", "needs at least as many repeats as dims: got ", repeats, " for shape ", x.shape(),
+           " (torch.tile pads missing repeats with 1)");
+  // [s0, s1] → [1, s0, 1, s1] → expand to [r0, s0, r1, s1] → [r0·s0, r1·s1]
+  Shape split_shape, expanded, out;
+  for (std::int64_t i = 0; i < k; ++i) {
+    const std::int64_t r = repeats[static_cast<std::size_t>(i)];
+    XG_CHECK(r >= 0, "repeat", "repeats must be non-negative, got ", repeats);
+    const std::int64_t s = i < k - x.dim() ? 1 : x.size(i - (k - x.dim()));
+    split_shape.push_back(1);
+    split_shape.push_back(s);
+    expanded.push_back(r);
+    expanded.push_back(s);
+    out.push_back(r * s);
+  }
+  return reshape(expand(reshape(x, split_shape), expanded), out).contiguous();
+}
+
+Tensor tile(const Tensor& x, const Shape& repeats) {
+  detail::check_defined(x, "tile");
+  Shape padded = repeats;
+  while (static_cast<std::int64_t>(padded.size()) < x.dim()) padded.insert(0, 1);
+  return repeat(x, padded);
+}
+
 
 // ---------------------------------------------------------------- gradient-check samples
 // This family's rows of the op registry (op_registry.hpp): every op above on
@@ -112,6 +176,13 @@ std::vector<OpSample> samples_shape() {
   c.push_back({"stack", [](L x) { return stack({x[0], x[1]}, 1); }, {s23, s23}});
   c.push_back({"split", [](L x) { auto p = split(x[0], 2, 1); return p[0] * 2.0 + p[1].sum(); }, {{2, 4}}});
   c.push_back({"chunk", [](L x) { auto p = chunk(x[0], 3, 0); return cat({p[2], p[0]}, 0); }, {{3, 2}}});
+  c.push_back({"flip dims 0 2", [](L x) { return flip(x[0], {0, -1}); }, {{2, 3, 4}}});
+  c.push_back({"flip dim 1", [](L x) { return flip(x[0].transpose(0, 1), {1}); }, {{3, 2}}});
+  c.push_back({"roll", [](L x) { return roll(x[0], {1, -4}, {0, 2}); }, {{2, 3, 4}}});
+  c.push_back({"roll flat", [](L x) { return roll(x[0], {5}); }, {{2, 3}}});
+  c.push_back({"repeat", [](L x) { return repeat(x[0], {2, 1, 3}); }, {{2, 3}}});
+  c.push_back({"repeat non-contiguous", [](L x) { return repeat(x[0].transpose(0, 1), {2, 2}); }, {{3, 2}}});
+  c.push_back({"tile", [](L x) { return tile(x[0], {2}); }, {{2, 3}}});
   return c;
 }
 }  // namespace detail

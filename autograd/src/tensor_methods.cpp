@@ -75,6 +75,17 @@ Tensor Tensor::ceil() const { return xg::ceil(*this); }
 Tensor Tensor::round() const { return xg::round(*this); }
 Tensor Tensor::trunc() const { return xg::trunc(*this); }
 Tensor Tensor::atan2(const Tensor& o) const { return xg::atan2(*this, o); }
+Tensor Tensor::flip(const Dims& dims) const { return xg::flip(*this, dims); }
+Tensor Tensor::roll(std::int64_t shift, std::int64_t dim) const { return xg::roll(*this, shift, dim); }
+Tensor Tensor::repeat(const Shape& repeats) const { return xg::repeat(*this, repeats); }
+Tensor Tensor::tile(const Shape& repeats) const { return xg::tile(*this, repeats); }
+Tensor Tensor::cumprod(std::int64_t dim) const { return xg::cumprod(*this, dim); }
+Tensor Tensor::norm(double p, const Dims& dims, bool keepdim) const { return xg::norm(*this, p, dims, keepdim); }
+std::tuple<Tensor, Tensor> Tensor::sort(std::int64_t dim, bool descending) const { return xg::sort(*this, dim, descending); }
+Tensor Tensor::argsort(std::int64_t dim, bool descending) const { return xg::argsort(*this, dim, descending); }
+std::tuple<Tensor, Tensor> Tensor::topk(std::int64_t k, std::int64_t dim, bool largest, bool sorted) const {
+  return xg::topk(*this, k, dim, largest, sorted);
+}
 Tensor Tensor::clamp(double lo, double hi) const { return xg::clamp(*this, lo, hi); }
 Tensor Tensor::clamp_min(double lo) const { return xg::clamp_min(*this, lo); }
 Tensor Tensor::clamp_max(double hi) const { return xg::clamp_max(*this, hi); }

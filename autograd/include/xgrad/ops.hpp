@@ -105,6 +105,9 @@ Tensor min(const Tensor& x, const Dims& dims, bool keepdim = false);
 Tensor var(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
 /// Named std_dev, not std, so `using namespace xg;` cannot make std(x) ambiguous; x.std() also works.
 Tensor std_dev(const Tensor& x, const Dims& dims = {}, bool keepdim = false, std::int64_t correction = 1);
+/// (Σ|x|^p)^(1/p) over dims (all when empty); p = ±inf: max/min |x|; p = 0: the count of nonzeros.
+/// dx = g·sign(x)·|x|^(p−1)/y^(p−1), 0 where y = 0.
+Tensor norm(const Tensor& x, double p = 2, const Dims& dims = {}, bool keepdim = false);
 Tensor any(const Tensor& x);  ///< bool: some element is nonzero
 Tensor any(const Tensor& x, std::int64_t dim, bool keepdim = false);
 Tensor all(const Tensor& x);  ///< bool: every element is nonzero
@@ -171,6 +174,24 @@ Tensor stack(const TensorList& xs, std::int64_t dim = 0);
 TensorList split(const Tensor& x, std::int64_t split_size, std::int64_t dim = 0);
 TensorList split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim = 0);
 TensorList chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim = 0);
+Tensor flip(const Tensor& x, const Dims& dims);  ///< reverses each of dims; dx = flip(g, dims)
+/// Rolls each dim by its shift (wrapping around); without dims, the flattened tensor. dx = roll(g, −shifts).
+Tensor roll(const Tensor& x, const std::vector<std::int64_t>& shifts, const Dims& dims = {});
+Tensor roll(const Tensor& x, std::int64_t shift, std::int64_t dim);
+/// Tensor.repeat: tiles x repeats[i] times along dim i (extra leading repeats add dims); dx sums g's tiles.
+Tensor repeat(const Tensor& x, const Shape& repeats);
+Tensor tile(const Tensor& x, const Shape& repeats);  ///< torch.tile: like repeat, missing leading repeats are 1
+
+// ---- sorting and sampling (ops_sort.cpp): indices are int64; values are read
+// with gather, so their gradient goes to the positions they came from.
+/// (values, indices) along dim, stable; NaN sorts as the largest value.
+std::tuple<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim = -1, bool descending = false);
+Tensor argsort(const Tensor& x, std::int64_t dim = -1, bool descending = false);
+/// The k largest (or smallest) along dim as (values, indices), always in sorted order.
+std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim = -1, bool largest = true,
+                                bool sorted = true);
+/// num_samples category indices per row of (unnormalised) probabilities, from the global generator.
+Tensor multinomial(const Tensor& probs, std::int64_t num_samples, bool replacement = false);
 
 // ---- operators
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }

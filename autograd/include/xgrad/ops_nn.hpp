@@ -28,6 +28,8 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim);
 /// log Σ eˣ over dims, max-subtracted; own node; dx = g · e^(x − y)
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim = false);
 Tensor cumsum(const Tensor& x, std::int64_t dim);  ///< own node; dx = reverse cumsum of g
+/// Own node; dx = reverse cumsum of g·y, divided by x (exact, without division, where x has zeros).
+Tensor cumprod(const Tensor& x, std::int64_t dim);
 
 // ---- losses (ops_loss.cpp); input first, target second, like torch
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction r = Reduction::Mean);
@@ -45,6 +47,13 @@ struct CrossEntropyOptions {
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts = {});
 /// log-probabilities [N, C] and int64 targets [N].
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts = {});
+/// x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)) along dim, after broadcasting x1 with x2 (torch's form).
+Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim = 1, double eps = 1e-8);
+/// torch's reductions for kl_div: BatchMean (the sum over the batch size) is the mathematically correct mean.
+enum class KLDivReduction { None, Mean, Sum, BatchMean };
+/// Σ target·(log target − input) with input log-probabilities (and target log-probabilities if log_target).
+Tensor kl_div(const Tensor& input, const Tensor& target, KLDivReduction r = KLDivReduction::Mean,
+              bool log_target = false);
 /// probabilities in [0, 1]; log clamped at −100 like torch.
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction r = Reduction::Mean,
                             const Tensor& weight = {});

@@ -206,6 +206,15 @@ class Tensor {
   Tensor round() const;
   Tensor trunc() const;
   Tensor atan2(const Tensor& other) const;
+  Tensor flip(const Dims& dims) const;
+  Tensor roll(std::int64_t shift, std::int64_t dim) const;
+  Tensor repeat(const Shape& repeats) const;
+  Tensor tile(const Shape& repeats) const;
+  Tensor cumprod(std::int64_t dim) const;
+  Tensor norm(double p = 2, const Dims& dims = {}, bool keepdim = false) const;
+  std::tuple<Tensor, Tensor> sort(std::int64_t dim = -1, bool descending = false) const;
+  Tensor argsort(std::int64_t dim = -1, bool descending = false) const;
+  std::tuple<Tensor, Tensor> topk(std::int64_t k, std::int64_t dim = -1, bool largest = true, bool sorted = true) const;
   Tensor tanh() const;
   Tensor sigmoid() const;
   Tensor relu() const;
