@@ -356,9 +356,23 @@ def reductions_extra():
     weighted_grad("kl_div zero targets none", F.kl_div(F.log_softmax(x, 1), t, reduction="none"), x)
 
 
+def spatial_losses():
+    # tests/test_ops_loss.cpp: x = cos(arange(24)) as [N=2, C=3, T=4], class targets [2, 4].
+    x = torch.cos(torch.arange(24.0, dtype=f64)).reshape(2, 3, 4).requires_grad_(True)
+    t = torch.tensor([[2, 0, 1, 1], [2, 0, 2, 1]])
+    w = torch.tensor([0.5, 2.0, 1.0], dtype=f64)
+    weighted_grad("cross_entropy weighted ignore 0", F.cross_entropy(x, t, weight=w, ignore_index=0), x)
+    weighted_grad("cross_entropy none smoothed", F.cross_entropy(x, t, reduction="none", label_smoothing=0.1), x)
+    p = torch.softmax(torch.sin(torch.arange(24.0, dtype=f64)).reshape(2, 3, 4), 1)
+    weighted_grad("cross_entropy soft targets", F.cross_entropy(x, p), x)
+    weighted_grad("nll_loss sum", F.nll_loss(x, t, reduction="sum"), x)
+    x4 = x.reshape(1, 3, 2, 4)
+    weighted_grad("cross_entropy [1, 3, 2, 4]", F.cross_entropy(x4, t.reshape(1, 2, 4)), x)
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
                                      degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
-                                     group_norm, math_functions, rearrange_and_sort, reductions_extra]}
+                                     group_norm, math_functions, rearrange_and_sort, reductions_extra, spatial_losses]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -2,6 +2,7 @@
 // numerically delicate parts done the stable way.
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "internal.hpp"
 #include "kernels.hpp"
@@ -36,8 +37,9 @@ void check_weight(const Tensor& weight, const Tensor& input, const char* op, con
 /// Validates int64 class targets against C classes and returns them as a list.
 std::vector<std::int64_t> class_targets(const Tensor& target, std::int64_t n, std::int64_t classes,
                                         std::int64_t ignore_index, const char* op) {
+  const bool takes_probabilities = std::string(op) == "cross_entropy";
   XG_CHECK(target.dtype() == Dtype::Int64, op, "class targets must be int64, got ", target.dtype(), target.shape(),
-           " (for probabilities as targets pass a float tensor shaped like the input)");
+           takes_probabilities ? " (for probabilities as targets pass a float tensor shaped like the input)" : "");
   XG_CHECK(target.numel() == n && target.dim() <= 1, op, "expected ", n, " class targets, got shape ", target.shape());
   auto t = target.to_vector<std::int64_t>();
   for (std::size_t i = 0; i < t.size(); ++i) {
@@ -152,7 +154,8 @@ detail::CrossEntropyRows class_rows(const Tensor& target, std::int64_t n, std::i
 
 Tensor nll(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts, const char* op) {
   detail::check_defined(log_probs, op);
-  XG_CHECK(log_probs.dim() == 1 || log_probs.dim() == 2, op, "expects input [N, C] or [C], got ", log_probs.shape());
+  XG_CHECK(log_probs.dim() == 1 || log_probs.dim() == 2, op, "expects input [C], [N, C] or [N, C, d1, ...], got ",
+           log_probs.shape());
   const Tensor lp = log_probs.dim() == 1 ? unsqueeze(log_probs, 0) : log_probs;
   const std::int64_t n = lp.size(0), classes = lp.size(1);
   check_loss_options(log_probs, opts, classes, op);
@@ -224,15 +227,59 @@ Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, const Cro
 
 }  // namespace
 
+// Inputs [N, C, d1, ..., dk] (sequence and segmentation losses): PyTorch's
+// loss is that of the N·d1⋯dk rows [C] taken one by one, with the same
+// weighted mean, so moving C last and flattening gives the [rows, C] case;
+// only the unreduced losses need their [N, d1, ..., dk] shape back.
+struct SpatialRows {
+  Tensor input, target;
+  Shape per_element;  // [N, d1, ..., dk]
+};
+
+SpatialRows spatial_rows(const Tensor& input, const Tensor& target, const char* op) {
+  const std::int64_t classes = input.size(1);
+  Dims class_last{0};
+  Shape per_element{input.size(0)};
+  for (std::int64_t d = 2; d < input.dim(); ++d) {
+    class_last.push_back(d);
+    per_element.push_back(input.size(d));
+  }
+  class_last.push_back(1);
+  auto rows = [&](const Tensor& t) { return reshape(permute(t, class_last), Shape{-1, classes}); };
+  if (is_floating(target.dtype())) {
+    XG_CHECK(target.shape() == input.shape(), op, "float targets are read as probabilities and must be shaped like the input ",
+             input.shape(), ", got ", target.dtype(), target.shape(), "; class indices must be int64");
+    return {rows(input), rows(target), per_element};
+  }
+  XG_CHECK(target.shape() == per_element, op, "input ", input.shape(), " [N, C, d1, ...] needs class targets shaped ",
+           per_element, " [N, d1, ...], got ", target.shape());
+  return {rows(input), reshape(target, Shape{-1}), per_element};
+}
+
+template <class Loss>
+Tensor over_spatial_rows(const Tensor& input, const Tensor& target, const CrossEntropyOptions& opts, const char* op,
+                         Loss loss) {
+  detail::check_defined(input, op);
+  detail::check_defined(target, op);
+  const SpatialRows r = spatial_rows(input, target, op);
+  const Tensor out = loss(r.input, r.target);
+  return opts.reduction == Reduction::None ? reshape(out, r.per_element) : out;
+}
+
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts) {
+  if (log_probs.defined() && log_probs.dim() > 2)
+    return over_spatial_rows(log_probs, target, opts, "nll_loss",
+                             [&](const Tensor& x, const Tensor& t) { return nll(x, t, opts, "nll_loss"); });
   return nll(log_probs, target, opts, "nll_loss");
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts) {
   detail::check_defined(logits, "cross_entropy");
   detail::check_defined(target, "cross_entropy");
-  XG_CHECK(logits.dim() == 1 || logits.dim() == 2, "cross_entropy", "expects logits [N, C] or [C], got ",
-           logits.shape());
+  if (logits.dim() > 2)
+    return over_spatial_rows(logits, target, opts, "cross_entropy",
+                             [&](const Tensor& x, const Tensor& t) { return cross_entropy(x, t, opts); });
+  XG_CHECK(logits.dim() >= 1, "cross_entropy", "expects logits [C], [N, C] or [N, C, d1, ...], got ", logits.shape());
   const std::int64_t class_dim = logits.dim() - 1;
   detail::check_float(logits, "cross_entropy");
   check_loss_options(logits, opts, logits.size(class_dim), "cross_entropy");
@@ -364,6 +411,25 @@ std::vector<OpSample> samples_loss() {
          o.reduction = Reduction::None;
          return nll_loss(x[0], tensor({1, 2}, int64), o);
        }, {s23b}});
+  c.push_back({"cross_entropy [N, C, T] weighted ignore_index", [](L x) {
+         CrossEntropyOptions o;
+         o.weight = tensor({0.5, 2.0, 1.0}, float64);
+         o.ignore_index = 0;
+         return cross_entropy(x[0], tensor({2, 0, 1, 1, 2, 0, 2, 1}, Shape{2, 4}, int64), o);
+       }, {Shape{2, 3, 4}}});
+  c.push_back({"cross_entropy [N, C, H, W] none smoothed", [](L x) {
+         CrossEntropyOptions o;
+         o.reduction = Reduction::None;
+         o.label_smoothing = 0.1;
+         return cross_entropy(x[0], tensor({0, 1, 2, 3, 3, 2, 1, 0}, Shape{2, 2, 2}, int64), o);
+       }, {Shape{2, 4, 2, 2}}});
+  c.push_back({"cross_entropy [N, C, T] soft targets", [](L x) { return cross_entropy(x[0], softmax(x[1], 1)); },
+               {s234b, s234b}});
+  c.push_back({"nll_loss [N, C, T] sum", [](L x) {
+         CrossEntropyOptions o;
+         o.reduction = Reduction::Sum;
+         return nll_loss(log_softmax(x[0], 1), tensor({2, 0, 1, 1, 2, 0, 2, 1}, Shape{2, 4}, int64), o);
+       }, {s234b}});
   c.push_back({"cosine_similarity", [](L x) { return cosine_similarity(x[0], x[1]); }, {s234b, s234b}});
   c.push_back({"cosine_similarity broadcast dim -1", [](L x) { return cosine_similarity(x[0], x[1], -1); },
                {s234b, Shape{3, 1}}});

@@ -43,9 +43,11 @@ struct CrossEntropyOptions {
   double label_smoothing = 0.0;  ///< in [0, 1]
   std::int64_t ignore_index = -100;
 };
-/// logits [N, C] (or [C]) and int64 class targets [N] (or []).
+/// logits [N, C] (or [C]) and int64 class targets [N] (or []); or logits
+/// [N, C, d1, ...] and targets [N, d1, ...] (sequences, images), as in PyTorch.
+/// Float targets are probabilities shaped like the logits.
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts = {});
-/// log-probabilities [N, C] and int64 targets [N].
+/// log-probabilities [N, C] (or [C], or [N, C, d1, ...]) and int64 targets [N] ([], [N, d1, ...]).
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts = {});
 /// x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps)) along dim, after broadcasting x1 with x2 (torch's form).
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim = 1, double eps = 1e-8);
