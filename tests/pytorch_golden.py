@@ -370,9 +370,28 @@ def spatial_losses():
     weighted_grad("cross_entropy [1, 3, 2, 4]", F.cross_entropy(x4, t.reshape(1, 2, 4)), x)
 
 
+def resizing():
+    # tests/test_ops_interpolate.cpp: x = cos(arange(24)) as [1, 2, 3, 4] (reshaped for 1-d and 3-d modes).
+    x = torch.cos(torch.arange(24.0, dtype=f64)).reshape(1, 2, 3, 4).requires_grad_(True)
+    weighted_grad("nearest size 5 3", F.interpolate(x, size=(5, 3)), x)
+    weighted_grad("nearest x2", F.interpolate(x, scale_factor=2), x)
+    weighted_grad("bilinear x2", F.interpolate(x, scale_factor=2, mode="bilinear"), x)
+    weighted_grad("bilinear size 4 7 align_corners", F.interpolate(x, size=(4, 7), mode="bilinear", align_corners=True), x)
+    weighted_grad("bilinear scale 1.7 0.6", F.interpolate(x, scale_factor=(1.7, 0.6), mode="bilinear"), x)
+    weighted_grad("linear size 7", F.interpolate(x.reshape(2, 3, 4), size=7, mode="linear"), x)
+    weighted_grad("linear size 1 align_corners", F.interpolate(x.reshape(2, 3, 4), size=1, mode="linear", align_corners=True), x)
+    weighted_grad("trilinear x1.5", F.interpolate(x.reshape(1, 1, 2, 3, 4), scale_factor=1.5, mode="trilinear"), x)
+    # nearest in float32: the source index floor(j · in/out) computed in float, as torch does.
+    r = torch.arange(10.0).reshape(1, 1, 10)
+    for n in [3, 4, 7, 13, 17, 30]:
+        show(f"nearest float32 10 to {n}", F.interpolate(r, size=n))
+    show("nearest float32 10 x 0.35", F.interpolate(r, scale_factor=0.35))
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
                                      degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
-                                     group_norm, math_functions, rearrange_and_sort, reductions_extra, spatial_losses]}
+                                     group_norm, math_functions, rearrange_and_sort, reductions_extra, spatial_losses,
+                                     resizing]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

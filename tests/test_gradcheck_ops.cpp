@@ -192,6 +192,8 @@ TEST_CASE("NaN in, NaN out: every registry op, NaN exactly where the output read
   // four are checked in the next case. sort and topk move values rather than
   // combine them: a NaN sorts as the largest value and stays one NaN, while
   // the values it displaces shift position (checked in the next case too).
+  // interpolate's linear modes weigh both neighbours, one by 0 where a sample
+  // falls on the input grid, and 0 · NaN is NaN, as in PyTorch (next case).
   const std::vector<std::string> exceptions = {"where",         "dropout (seeded)", "binary_cross_entropy", "sort",
                                                "sort descending", "topk",           "topk smallest"};
   std::uint64_t seed = 99;
@@ -199,6 +201,7 @@ TEST_CASE("NaN in, NaN out: every registry op, NaN exactly where the output read
     ++seed;
     if (std::find(exceptions.begin(), exceptions.end(), op.name) != exceptions.end()) continue;
     if (op.name.rfind("scaled_dot_product_attention", 0) == 0) continue;
+    if (op.name.rfind("interpolate", 0) == 0 && op.name.find("nearest") == std::string::npos) continue;
     SUBCASE(op.name.c_str()) {
       const TensorList inputs = sample_inputs(op, seed);
       for (std::size_t which = 0; which < inputs.size(); ++which) {
@@ -233,6 +236,18 @@ TEST_CASE("NaN exceptions behave like PyTorch: where selects, dropout keeps a dr
   CHECK(test::contains(test::error_of([&] { binary_cross_entropy(clamp(abs(x), 0, 1), full({3}, 0.5, float64)); }),
                        "binary_cross_entropy: input values must be in [0, 1]"));
   CHECK(std::isnan(binary_cross_entropy(full({3}, 0.5, float64), x).item()));  // a NaN target gives NaN
+  // torch.nn.functional.interpolate(x, scale_factor=(1.5, 2, 0.5), mode="trilinear")
+  // with x = arange(24) as [1, 1, 2, 3, 4] and x[12] = NaN: NaN exactly at these outputs.
+  Tensor grid = arange(24.0, float64);
+  grid.data<double>()[12] = NAN;
+  InterpolateOptions tri;
+  tri.mode = InterpolateMode::Trilinear;
+  tri.scale_factor = {1.5, 2.0, 0.5};
+  const std::vector<double> resized = interpolate(grid.reshape({1, 1, 2, 3, 4}), tri).to_vector<double>();
+  std::vector<std::size_t> nan_at;
+  for (std::size_t i = 0; i < resized.size(); ++i)
+    if (std::isnan(resized[i])) nan_at.push_back(i);
+  CHECK(nan_at == std::vector<std::size_t>{0, 2, 4, 12, 14, 16, 24, 26, 28});
   // torch.sort / torch.topk order NaN above every number and keep it one NaN.
   const std::vector<double> up = std::get<0>(sort(x)).to_vector<double>();
   CHECK(up[0] == -2.0);

@@ -22,7 +22,7 @@ std::vector<OpSample> build() {
       {"indexing", detail::samples_index},          {"convolution, pooling", detail::samples_conv},
       {"convolution, pooling", detail::samples_pool},
       {"normalisation", detail::samples_norm},       {"attention", detail::samples_attention},
-      {"sorting", detail::samples_sort},
+      {"sorting", detail::samples_sort},           {"resizing", detail::samples_interpolate},
   };
   std::vector<OpSample> all;
   for (const auto& [family, samples] : families)

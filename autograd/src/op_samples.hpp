@@ -22,5 +22,6 @@ std::vector<OpSample> samples_pool();
 std::vector<OpSample> samples_norm();
 std::vector<OpSample> samples_attention();
 std::vector<OpSample> samples_sort();
+std::vector<OpSample> samples_interpolate();
 
 }  // namespace xg::detail

@@ -232,6 +232,27 @@ std::string AdaptiveAvgPool2d::extra_repr() const {
 std::string AdaptiveMaxPool2d::extra_repr() const {
   return concat("output_size=(", output_size.first, ", ", output_size.second, ")");
 }
+Upsample::Upsample(InterpolateOptions o) : Module("Upsample"), options(std::move(o)) {
+  XG_CHECK(options.size.empty() != options.scale_factor.empty(), "Upsample", "give exactly one of size and scale_factor");
+}
+
+Upsample::Upsample(double scale_factor, InterpolateMode mode, std::optional<bool> align_corners)
+    : Upsample(InterpolateOptions{{}, {scale_factor}, mode, align_corners}) {}
+
+std::string Upsample::extra_repr() const {
+  static const char* const modes[] = {"nearest", "linear", "bilinear", "trilinear"};
+  std::string info;
+  if (!options.scale_factor.empty()) {
+    const auto& f = options.scale_factor;
+    info = "scale_factor=" + (f.size() == 1 ? py_float(f[0]) : "(");
+    for (std::size_t i = 0; f.size() > 1 && i < f.size(); ++i) info += (i ? ", " : "") + py_float(f[i]);
+    if (f.size() > 1) info += ")";
+  } else {
+    info = "size=" + (options.size.size() == 1 ? std::to_string(options.size[0]) : py_shape(options.size));
+  }
+  return concat(info, ", mode=", modes[static_cast<int>(options.mode)]);
+}
+
 std::string Flatten::extra_repr() const { return concat("start_dim=", start_dim, ", end_dim=", end_dim); }
 
 std::string LayerNorm::extra_repr() const {

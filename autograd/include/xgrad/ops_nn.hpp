@@ -132,6 +132,22 @@ Tensor avg_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> kernel,
 /// Mean / max over PyTorch's adaptive windows to the given output size.
 Tensor adaptive_avg_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> output_size);
 Tensor adaptive_max_pool2d(const Tensor& x, std::pair<std::int64_t, std::int64_t> output_size);
+/// How interpolate fills in samples: torch's "nearest" (the sample at
+/// floor(j·in/out)) and the linear family, "linear" for [N, C, L], "bilinear"
+/// for [N, C, H, W], "trilinear" for [N, C, D, H, W].
+enum class InterpolateMode { Nearest, Linear, Bilinear, Trilinear };
+/// torch.nn.functional.interpolate's arguments: exactly one of size and
+/// scale_factor (one value for every spatial dim, or one per dim);
+/// align_corners only with the linear modes (default false, as in torch).
+struct InterpolateOptions {
+  Shape size;
+  std::vector<double> scale_factor;
+  InterpolateMode mode = InterpolateMode::Nearest;
+  std::optional<bool> align_corners;
+};
+/// Resizes the spatial dims of x [N, C, ...] (ops_interpolate.cpp), one dim at
+/// a time (the linear modes are separable); dx sums g back onto the samples read.
+Tensor interpolate(const Tensor& x, const InterpolateOptions& opts);
 /// Flat gather: y[i] = x.flatten()[index[i]]; shape of index. dx = put of g. (Used by max_pool2d.)
 Tensor take(const Tensor& x, const Tensor& index);
 /// Constant padding; pads = {left, right} for the last dim, then {top, bottom} for the one before, ...

@@ -215,6 +215,18 @@ class Embedding : public Module {
   std::optional<std::int64_t> padding_idx;  ///< in [0, num_embeddings) once constructed
 };
 
+/// torch.nn.Upsample: interpolate (ops_nn.hpp) with fixed options.
+class Upsample : public Module {
+ public:
+  explicit Upsample(InterpolateOptions options);
+  /// Upsample(2.0) doubles every spatial dim, as torch.nn.Upsample(scale_factor=2).
+  explicit Upsample(double scale_factor, InterpolateMode mode = InterpolateMode::Nearest,
+                    std::optional<bool> align_corners = std::nullopt);
+  Tensor forward(const Tensor& x) override { return interpolate(x, options); }
+  std::string extra_repr() const override;
+  InterpolateOptions options;
+};
+
 /// A module around a tensor function: the activations below are these.
 class Lambda : public Module {
  public:
