@@ -13,7 +13,9 @@ TEST_CASE("bad input: every op family raises an error naming the op and the shap
   const std::vector<std::pair<std::function<void()>, std::string>> cases = {
       {[&] { add(a, b); }, "add: shapes [2, 3] and [4] cannot be broadcast"},
       {[&] { matmul(a, ones({2, 2})); }, "matmul: shapes [2, 3] and [2, 2] cannot be multiplied"},
-      {[&] { matmul(ones({2, 2, 2, 2}), a); }, "matmul: supports 1-d, 2-d and 3-d operands"},
+      {[&] { matmul(ones({2, 3, 2, 2}), ones({4, 2, 2})); },
+       "matmul: batch dims [2, 3] of [2, 3, 2, 2] and [4] of [4, 2, 2] cannot be broadcast"},
+      {[&] { matmul(ones({2, 1, 2, 3}), ones({4, 2, 2})); }, "matmul: shapes [2, 1, 2, 3] and [4, 2, 2] cannot be multiplied"},
       {[&] { a.sum({-3}); }, "sum: dim -3 is out of range for a tensor of rank 2"},
       {[&] { a.mean({0, 0}); }, "mean: dim 0 appears more than once"},
       {[&] { max(e); }, "max: cannot reduce an empty tensor of shape [0, 3]"},

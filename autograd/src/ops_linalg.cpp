@@ -30,6 +30,45 @@ Tensor product(const Tensor& x, const Tensor& y, bool tx, bool ty, bool transpos
   return transposed ? matmul_transposed(y, x, !ty, !tx).transpose(-1, -2) : matmul_transposed(x, y, tx, ty);
 }
 
+/// x [..., r, c] broadcast to `batch` + [r, c] and flattened to [B, r, c] (a
+/// view when x is contiguous), or, when x's last two dims are a transposed
+/// view (k.transpose(-2, -1) in attention), its untransposed [B, c, r] and
+/// `true`, so the GEMM reads the memory as it lies instead of copying it.
+std::pair<Tensor, bool> batched_3d(const Tensor& x, const Shape& batch) {
+  Shape full = batch;
+  full.push_back(x.size(-2));
+  full.push_back(x.size(-1));
+  std::int64_t b = 1;
+  for (std::int64_t d : batch) b *= d;
+  const Tensor e = broadcast_to(x, full);
+  const Tensor t = e.transpose(-1, -2);
+  if (!e.is_contiguous() && t.is_contiguous()) return {reshape(t, Shape{b, x.size(-1), x.size(-2)}), true};
+  return {reshape(e, Shape{b, x.size(-2), x.size(-1)}), false};
+}
+
+/// matmul of operands with more than 3 dims: the batch dims broadcast as in
+/// PyTorch ([B, H, T, d] @ [B, H, d, T] for attention) and flatten to one.
+Tensor matmul_nd(const Tensor& a, const Tensor& b) {
+  if (b.dim() == 2) {
+    // One big GEMM over every row of every batch.
+    Shape out = a.shape();
+    out[out.size() - 1] = b.size(1);
+    return reshape(matmul(reshape(a, Shape{-1, a.size(-1)}), b), out);
+  }
+  const Shape batch_a(a.shape().begin(), a.shape().end() - 2), batch_b(b.shape().begin(), b.shape().end() - 2);
+  for (std::size_t i = 1; i <= std::min(batch_a.size(), batch_b.size()); ++i) {
+    const std::int64_t x = batch_a[batch_a.size() - i], y = batch_b[batch_b.size() - i];
+    XG_CHECK(x == y || x == 1 || y == 1, "matmul", "batch dims ", batch_a, " of ", a.shape(), " and ", batch_b, " of ",
+             b.shape(), " cannot be broadcast");
+  }
+  Shape out = detail::broadcast_shapes(batch_a, batch_b, "matmul");
+  const auto [a3, ta] = batched_3d(a, out);
+  const auto [b3, tb] = batched_3d(b, out);
+  out.push_back(a.size(-2));
+  out.push_back(b.size(-1));
+  return reshape(matmul_transposed(a3, b3, ta, tb), out);
+}
+
 }  // namespace
 
 Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
@@ -72,13 +111,13 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
 Tensor matmul(const Tensor& a, const Tensor& b) {
   detail::check_same_dtype(a, b, "matmul");
   const std::int64_t da = a.dim(), db = b.dim();
-  XG_CHECK(da >= 1 && da <= 3 && db >= 1 && db <= 3, "matmul", "supports 1-d, 2-d and 3-d operands, got shapes ",
-           a.shape(), " and ", b.shape());
+  XG_CHECK(da >= 1 && db >= 1, "matmul", "needs operands of at least 1 dim, got shapes ", a.shape(), " and ", b.shape());
   XG_CHECK(a.size(-1) == b.size(db == 1 ? 0 : -2), "matmul", "shapes ", a.shape(), " and ", b.shape(),
            " cannot be multiplied (", a.size(-1), " != ", b.size(db == 1 ? 0 : -2), ")");
   if (da == 1 && db == 1) return reshape(matmul_transposed(unsqueeze(a, 0), unsqueeze(b, 1), false, false), Shape{});
   if (da == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (db == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
+  if (da > 3 || db > 3) return matmul_nd(a, b);
   if (da == 3 && db == 2) {
     // One big GEMM instead of a batch of small ones.
     const std::int64_t batch = a.size(0), m = a.size(1);
@@ -110,6 +149,11 @@ std::vector<OpSample> samples_linalg() {
   c.push_back({"matmul 3d.3d", [](L x) { return matmul(x[0], x[1]); }, {s234, {2, 4, 2}}});
   c.push_back({"matmul 3d.2d", [](L x) { return matmul(x[0], x[1]); }, {s234, {4, 2}}});
   c.push_back({"matmul 2d.3d", [](L x) { return matmul(x[0], x[1]); }, {s23, {2, 3, 2}}});
+  c.push_back({"matmul 4d.4d attention scores", [](L x) { return matmul(x[0], x[1].transpose(-2, -1)); },
+               {Shape{2, 2, 3, 4}, Shape{2, 2, 3, 4}}});
+  c.push_back({"matmul 4d.3d broadcast batch", [](L x) { return matmul(x[0], x[1]); }, {Shape{2, 1, 3, 4}, Shape{3, 4, 2}}});
+  c.push_back({"matmul 4d.2d", [](L x) { return matmul(x[0], x[1]); }, {Shape{2, 2, 1, 3}, Shape{3, 2}}});
+  c.push_back({"matmul 1d.5d", [](L x) { return matmul(x[0], x[1]); }, {s3, Shape{2, 1, 2, 3, 2}}});
   c.push_back({"matmul batch-1 broadcast", [](L x) { return matmul(x[0], x[1]); }, {{1, 2, 3}, {2, 3, 2}}});
   c.push_back({"matmul_transposed a^T b", [](L x) { return matmul_transposed(x[0], x[1], true, false); }, {{3, 2}, {3, 4}}});
   c.push_back({"matmul_transposed a b^T", [](L x) { return matmul_transposed(x[0], x[1], false, true); }, {s23, {4, 3}}});

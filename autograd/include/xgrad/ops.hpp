@@ -125,7 +125,7 @@ Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim = false);
 Tensor sum_to(const Tensor& g, const Shape& shape);
 
 // ---- linear algebra (ops_linalg.cpp): OpenBLAS sgemm/dgemm, transposes as flags
-/// 1-d·1-d dot, 2-d·2-d, 1-d/2-d mixes, and batched 3-d (batch broadcast from 1 or 2-d).
+/// 1-d·1-d dot, 2-d·2-d, 1-d/2-d mixes, and batched N-d with the batch dims broadcast as in PyTorch.
 /// y = a @ b;  da = g @ bᵀ, db = aᵀ @ g (summed over broadcast batches)
 Tensor matmul(const Tensor& a, const Tensor& b);
 /// y = op(a) @ op(b), op = transpose when the flag is set (2-d or 3-d, no copies).
