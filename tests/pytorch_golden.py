@@ -3,8 +3,10 @@
 tests/test_gradcheck_ops.cpp, tests/test_views.cpp, tests/test_nn.cpp, tests/test_dtypes.cpp and tests/test_ops_attention.cpp, computed with PyTorch (python3-torch, 1.13) in
 float64 on the same inputs. Run: /usr/bin/python3 tests/pytorch_golden.py [section]
 Each section prints the numbers the test asserts, under the test's name."""
+import io
 import sys
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -388,10 +390,27 @@ def resizing():
     show("nearest float32 10 x 0.35", F.interpolate(r, scale_factor=0.35))
 
 
+def npy_files():
+    # tests/test_xtensor_interop.cpp: the bytes numpy.save writes, which load_npy must read.
+    arrays = {
+        "float64 [2, 3]": np.arange(6.0).reshape(2, 3) / 4,
+        "float32 [2, 3] fortran": np.asfortranarray(np.arange(6, dtype=np.float32).reshape(2, 3)),
+        "int64 [3]": np.array([-1, 0, 2**40]),
+        "bool [2, 2]": np.array([[True, False], [False, True]]),
+        "int32 []": np.array(7, dtype=np.int32),
+        "uint8 [4]": np.array([0, 1, 200, 255], dtype=np.uint8),
+        "float64 [0, 2]": np.zeros((0, 2)),
+    }
+    for name, a in arrays.items():
+        buf = io.BytesIO()
+        np.save(buf, a)
+        print(f"  {name}: {buf.getvalue().hex()}")
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
                                      degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
                                      group_norm, math_functions, rearrange_and_sort, reductions_extra, spatial_losses,
-                                     resizing]}
+                                     resizing, npy_files]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

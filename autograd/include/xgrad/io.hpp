@@ -20,4 +20,12 @@ void write_file_atomic(const std::string& path, const std::string& bytes, const 
 /// The whole file; an error naming `op` when it cannot be read.
 std::string read_file(const std::string& path, const char* op);
 
+/// NumPy's .npy format (numpy.save / numpy.load), through xtensor's xnpy:
+/// float32, float64, int64, int32 and bool tensors, written atomically.
+void save_npy(const std::string& path, const Tensor& t);
+/// A C- or Fortran-order .npy of float32, float64, int64, int32, bool, or
+/// uint8 (read as int64). A header that disagrees with the file's size, an
+/// unsupported dtype or a big-endian file is an error naming the path.
+Tensor load_npy(const std::string& path);
+
 }  // namespace xg
