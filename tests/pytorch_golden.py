@@ -407,10 +407,32 @@ def npy_files():
         print(f"  {name}: {buf.getvalue().hex()}")
 
 
+def recurrent_stacks():
+    # tests/test_nn.cpp: GRU and LSTM stacks (2 layers, bidirectional, batch_first) on shared weights:
+    # the k-th parameter in named_parameters order is 0.3·sin(0.37·arange + k); x = cos(arange(2·3·4)) as [N=2, T=3, 4].
+    for kind in [torch.nn.GRU, torch.nn.LSTM]:
+        m = kind(4, 5, num_layers=2, batch_first=True, bidirectional=True, dropout=0.5).double().eval()
+        names = []
+        with torch.no_grad():
+            for k, (name, p) in enumerate(m.named_parameters()):
+                p.copy_(0.3 * torch.sin(0.37 * torch.arange(p.numel(), dtype=f64) + k).reshape(p.shape))
+                names.append(name)
+        print(f"  {kind.__name__} parameters: {' '.join(names)}")
+        x = torch.cos(torch.arange(24.0, dtype=f64)).reshape(2, 3, 4).requires_grad_(True)
+        out, state = m(x)
+        h = state[0] if kind is torch.nn.LSTM else state
+        weighted_grad(f"{kind.__name__} output", out, x)
+        show(f"{kind.__name__} h_n", h)
+        w = 1 + torch.arange(out.numel(), dtype=f64).reshape(out.shape)
+        (gw,) = torch.autograd.grad((m(x)[0] * w).sum(), m.weight_hh_l1_reverse)
+        show(f"{kind.__name__} dweight_hh_l1_reverse first 8", gw.flatten()[:8])
+        print(f"  {kind.__name__} repr: {m}")
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
                                      degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
                                      group_norm, math_functions, rearrange_and_sort, reductions_extra, spatial_losses,
-                                     resizing, npy_files]}
+                                     resizing, npy_files, recurrent_stacks]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -5,8 +5,19 @@
 #include <sstream>
 
 #include "xgrad/nn/init.hpp"
+#include "repr.hpp"
 
 namespace xg::nn {
+
+// As Python prints a float (1e-05, 0.1, 1.0), so reprs read like torch.nn's.
+std::string py_float(double v) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  std::string s(buf, r.ptr);
+  if (s.find_first_of(".eni") == std::string::npos) s += ".0";
+  return s;
+}
+
 namespace {
 
 /// libtorch's default for Linear/Conv: kaiming_uniform(a=√5) on the weight,
@@ -24,15 +35,6 @@ std::string concat(const Parts&... parts) {
   std::ostringstream os;
   (os << ... << parts);
   return os.str();
-}
-
-// As Python prints a float (1e-05, 0.1, 1.0), so reprs read like torch.nn's.
-std::string py_float(double v) {
-  char buf[32];
-  const auto r = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, r.ptr);
-  if (s.find_first_of(".eni") == std::string::npos) s += ".0";
-  return s;
 }
 
 std::string py_bool(bool b) { return b ? "True" : "False"; }
