@@ -572,3 +572,72 @@ TEST_CASE("GRU and LSTM stacks (2 layers, bidirectional, batch_first) match torc
   CHECK(contains(error_of([&] { gru.forward_sequence(x, zeros({2, 2, 5}, float64)); }),
                  "GRU: initial state must be [4, 2, 5], got [2, 2, 5]"));
 }
+
+TEST_CASE("forward hooks and pre-hooks: capture activations, replace input and output, removable, fire inside containers") {
+  manual_seed(3);
+  auto fc1 = std::make_shared<nn::Linear>(3, 4);
+  auto act = std::make_shared<nn::ReLU>();
+  auto fc2 = std::make_shared<nn::Linear>(4, 2);
+  nn::Sequential net(fc1, act, fc2);
+  const Tensor x = randn({5, 3});
+
+  // Capture the hidden activation and, through a tensor hook, its gradient (Grad-CAM's two ingredients).
+  Tensor activation, activation_grad;
+  std::vector<std::string> order;
+  HookHandle pre = act->register_forward_pre_hook([&](nn::Module& m, const Tensor&) {
+    order.push_back("pre " + m.type_name());
+    return Tensor();
+  });
+  HookHandle post = act->register_forward_hook([&](nn::Module& m, const Tensor&, const Tensor& out) {
+    order.push_back("post " + m.type_name());
+    activation = out;
+    activation.register_hook([&](const Tensor& g) {
+      activation_grad = g;
+      return Tensor();
+    });
+    return Tensor();
+  });
+  const Tensor y = net(x);
+  y.sum().backward();
+  CHECK(order == std::vector<std::string>{"pre ReLU", "post ReLU"});
+  check_values(activation, relu(fc1->forward(x)).to_vector<double>());
+  // d(sum y)/d(hidden) is every row of fc2's weight summed over outputs.
+  const Tensor expected_grad = fc2->weight.detach().sum(0, true).expand({5, 4});
+  check_values(activation_grad, expected_grad.to_vector<double>());
+
+  // A pre-hook replaces the input, a forward hook the output.
+  HookHandle zero_input = fc1->register_forward_pre_hook([](nn::Module&, const Tensor& in) { return zeros_like(in); });
+  HookHandle doubled = fc2->register_forward_hook([](nn::Module&, const Tensor&, const Tensor& out) { return out * 2.0; });
+  const Tensor bias_path = fc2->forward(relu(fc1->bias.detach().expand({5, 4})));
+  check_values(net(x), (bias_path * 2.0).to_vector<double>());
+
+  // Removed hooks no longer run; removing twice, or after the module is gone, does nothing.
+  zero_input.remove();
+  doubled.remove();
+  pre.remove();
+  post.remove();
+  post.remove();
+  order.clear();
+  check_values(net(x), net.forward(x).to_vector<double>());
+  check_values(net(x), y.detach().to_vector<double>());
+  CHECK(order.empty());
+  HookHandle dangling;
+  {
+    nn::Linear temp(2, 2);
+    dangling = temp.register_forward_hook([](nn::Module&, const Tensor&, const Tensor&) { return Tensor(); });
+  }
+  dangling.remove();
+
+  // A hook that removes itself while hooks run.
+  int calls = 0;
+  HookHandle once;
+  once = fc2->register_forward_hook([&](nn::Module&, const Tensor&, const Tensor&) {
+    ++calls;
+    once.remove();
+    return Tensor();
+  });
+  net(x);
+  net(x);
+  CHECK(calls == 1);
+  CHECK(contains(error_of([&] { fc2->register_forward_hook(nn::ForwardHook()); }), "register_forward_hook"));
+}

@@ -62,7 +62,7 @@ std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const
   else heads_out = xg::scaled_dot_product_attention(q, k, v, mask, is_causal, std::nullopt);
   // [N·H, L, d] -> [N, L, E]
   const Tensor merged = reshape(permute(reshape(heads_out, {n, num_heads, L, d}), {0, 2, 1, 3}), {n, L, embed_dim});
-  Tensor out = out_proj->forward(merged);
+  Tensor out = (*out_proj)(merged);
   if (!batch_first) out = transpose(out, 0, 1);
   if (!need_weights) return {out, Tensor()};
   return {out, mean(reshape(weights, {n, num_heads, L, S}), {1})};

@@ -1,5 +1,6 @@
 #include "xgrad/nn/module.hpp"
 
+#include <algorithm>
 #include <set>
 #include <sstream>
 
@@ -15,6 +16,43 @@ void check_name(const std::string& name, const std::string& owner, const char* o
 
 Tensor Module::forward(const Tensor&) {
   detail::fail("forward", type_name_, " has no single-tensor forward; call its own forward overload");
+}
+
+Tensor Module::operator()(const Tensor& x) {
+  if (hooks_->pre.empty() && hooks_->post.empty()) return forward(x);
+  // Copies, so a hook may remove itself (or add another) while they run.
+  const auto pre = hooks_->pre;
+  Tensor input = x;
+  for (const auto& [id, hook] : pre)
+    if (Tensor replaced = hook(*this, input); replaced.defined()) input = std::move(replaced);
+  Tensor output = forward(input);
+  const auto post = hooks_->post;
+  for (const auto& [id, hook] : post)
+    if (Tensor replaced = hook(*this, input, output); replaced.defined()) output = std::move(replaced);
+  return output;
+}
+
+namespace {
+template <class List>
+HookHandle add_hook(const std::shared_ptr<void>& owner, std::int64_t id, List* list, typename List::value_type::second_type hook,
+                    const char* op) {
+  XG_CHECK(static_cast<bool>(hook), op, "the hook is empty (a default-constructed std::function)");
+  list->emplace_back(id, std::move(hook));
+  std::weak_ptr<void> weak = owner;
+  return HookHandle([weak, list, id] {
+    if (weak.expired()) return;  // the module is gone, and its hooks with it
+    auto it = std::find_if(list->begin(), list->end(), [id](const auto& e) { return e.first == id; });
+    if (it != list->end()) list->erase(it);
+  });
+}
+}  // namespace
+
+HookHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
+  return add_hook(hooks_, hooks_->next_id++, &hooks_->pre, std::move(hook), "register_forward_pre_hook");
+}
+
+HookHandle Module::register_forward_hook(ForwardHook hook) {
+  return add_hook(hooks_, hooks_->next_id++, &hooks_->post, std::move(hook), "register_forward_hook");
 }
 
 Tensor& Module::register_parameter(const std::string& name, Tensor t, bool requires_grad) {

@@ -38,9 +38,9 @@ BasicBlock::BasicBlock(std::int64_t in, std::int64_t channels, std::int64_t stri
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {
-  const Tensor h = relu(bn1->forward(conv1->forward(x)));
-  const Tensor out = bn2->forward(conv2->forward(h));
-  return relu(out + (downsample ? downsample->forward(x) : x));
+  const Tensor h = relu((*bn1)((*conv1)(x)));
+  const Tensor out = (*bn2)((*conv2)(h));
+  return relu(out + (downsample ? (*downsample)(x) : x));
 }
 
 ResNet::ResNet(const ResNetOptions& o) : Module("ResNet"), options(o) {
@@ -64,11 +64,11 @@ ResNet::ResNet(const ResNetOptions& o) : Module("ResNet"), options(o) {
 }
 
 Tensor ResNet::forward(const Tensor& x) {
-  Tensor h = relu(bn1->forward(conv1->forward(x)));
+  Tensor h = relu((*bn1)((*conv1)(x)));
   if (options.imagenet_stem) h = max_pool2d(h, {3, 3}, std::make_pair<std::int64_t, std::int64_t>(2, 2), {1, 1});
-  for (const auto& stage : layers) h = stage->forward(h);
+  for (const auto& stage : layers) h = (*stage)(h);
   h = h.mean(std::vector<std::int64_t>{2, 3});  // global average pool to [N, C]
-  return fc->forward(h);
+  return (*fc)(h);
 }
 
 namespace models {

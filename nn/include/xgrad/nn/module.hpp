@@ -2,6 +2,8 @@
 // nn::Module: owns named parameters, buffers and submodules, like libtorch's
 // torch::nn::Module but without the macros: modules are plain classes held by
 // std::shared_ptr, parameters are named when registered.
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -24,6 +26,16 @@ struct LoadResult {
   std::vector<std::string> unexpected_keys;  ///< in the dict, not in the module
 };
 
+class Module;
+
+/// Runs before forward with the input; return a tensor to replace the input,
+/// or an undefined Tensor to keep it (torch's register_forward_pre_hook).
+using ForwardPreHook = std::function<Tensor(Module& module, const Tensor& input)>;
+/// Runs after forward; return a tensor to replace the output, or an undefined
+/// Tensor to keep it (torch's register_forward_hook). Capturing `output` here
+/// and registering a hook on it gives the activation and its gradient (Grad-CAM).
+using ForwardHook = std::function<Tensor(Module& module, const Tensor& input, const Tensor& output)>;
+
 class Module {
  public:
   explicit Module(std::string type_name = "Module") : type_name_(std::move(type_name)) {}
@@ -33,7 +45,14 @@ class Module {
 
   /// The single-tensor forward; modules with other signatures add overloads.
   virtual Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  /// forward(x) with this module's forward pre-hooks and hooks around it.
+  /// Containers call their children this way, so hooks fire inside models;
+  /// calling forward() directly, or another forward overload, skips them.
+  Tensor operator()(const Tensor& x);
+
+  // ---- hooks (run in registration order; a handle removes its hook)
+  HookHandle register_forward_pre_hook(ForwardPreHook hook);
+  HookHandle register_forward_hook(ForwardHook hook);
 
   // ---- registration (names may not contain '.')
   Tensor& register_parameter(const std::string& name, Tensor t, bool requires_grad = true);
@@ -78,6 +97,14 @@ class Module {
   void collect(const std::string& prefix, bool params, bool recurse,
                std::vector<std::pair<std::string, Tensor>>& out) const;
   void print(std::ostream& os, const std::string& name, int indent) const;
+
+  // Shared so a HookHandle can outlive the module (removing then does nothing).
+  struct Hooks {
+    std::int64_t next_id = 0;
+    std::vector<std::pair<std::int64_t, ForwardPreHook>> pre;
+    std::vector<std::pair<std::int64_t, ForwardHook>> post;
+  };
+  std::shared_ptr<Hooks> hooks_ = std::make_shared<Hooks>();
 
   std::string type_name_;
   bool training_ = true;
