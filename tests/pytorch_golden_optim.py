@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Golden values cited by tests/test_optim.cpp ("first steps match PyTorch for
-every optimizer", "learning-rate schedulers match PyTorch"), computed with
+every optimizer", "learning-rate schedulers match PyTorch", "LBFGS matches
+torch.optim.LBFGS"), computed with
 PyTorch (python3-torch, 1.13) in float64. Run: /usr/bin/python3 tests/pytorch_golden_optim.py"""
 import torch
 
@@ -63,3 +64,23 @@ for m in [5, 4, 4, 4, 4, 4, 4, 4, 3, 3]:
     plateau.step(m)
     seq.append(opt.param_groups[0]["lr"])
 print("  ReduceLROnPlateau(min, 0.5, patience 2, cooldown 1):", seq)
+
+print("LBFGS on Rosenbrock")
+# tests/test_optim.cpp: torch.optim.LBFGS on the Rosenbrock function from (-1.5, 2) in float64,
+# with and without the strong-Wolfe line search; the parameters after each step(closure).
+for line_search, lr, max_iter, history in [("strong_wolfe", 1.0, 20, 100), (None, 0.1, 5, 3), ("strong_wolfe", 1.0, 4, 2)]:
+    x = torch.tensor([-1.5, 2.0], dtype=f64, requires_grad=True)
+    opt = torch.optim.LBFGS([x], lr=lr, max_iter=max_iter, history_size=history, line_search_fn=line_search)
+
+    def closure():
+        opt.zero_grad()
+        loss = (1 - x[0]) ** 2 + 100 * (x[1] - x[0] ** 2) ** 2
+        loss.backward()
+        return loss
+
+    print(f"  line_search={line_search} lr={lr} max_iter={max_iter} history_size={history}")
+    for step in range(6):
+        loss = opt.step(closure)
+        state = opt.state[x]
+        print(f"    step {step}: loss {loss.item():.17g} x {x[0].item():.17g} {x[1].item():.17g}"
+              f" func_evals {state['func_evals']} n_iter {state['n_iter']}")

@@ -3,6 +3,7 @@
 #include "xgrad/optim/adagrad.hpp"
 #include "xgrad/optim/adam.hpp"
 #include "xgrad/optim/clip.hpp"
+#include "xgrad/optim/lbfgs.hpp"
 #include "xgrad/optim/lion.hpp"
 #include "xgrad/optim/optimizer.hpp"
 #include "xgrad/optim/rmsprop.hpp"
