@@ -429,10 +429,40 @@ def recurrent_stacks():
         print(f"  {kind.__name__} repr: {m}")
 
 
+def transformers():
+    # tests/test_nn.cpp: torch.nn.Transformer (d_model 8, nhead 2, 2 + 2 layers, dim_feedforward 16, dropout 0,
+    # batch_first) with post-norm + relu and pre-norm + gelu. The k-th parameter in named_parameters order is
+    # 0.3·sin(0.37·arange + k) (LayerNorm weights 1 + that); src = sin(0.5·arange(2·5·8)) as [2, 5, 8],
+    # tgt = cos(0.3·arange(2·4·8)) as [2, 4, 8]; tgt_mask causal; the last src position of sample 1 is padding
+    # (src and memory key_padding_mask); the last tgt position of sample 0 is padding. Train mode, so torch
+    # runs the composed path and not its eval-only fast path.
+    for norm_first, activation in [(False, "relu"), (True, "gelu")]:
+        m = torch.nn.Transformer(8, 2, 2, 2, 16, 0.0, activation, batch_first=True, norm_first=norm_first).double()
+        names = []
+        with torch.no_grad():
+            for k, (name, p) in enumerate(m.named_parameters()):
+                v = 0.3 * torch.sin(0.37 * torch.arange(p.numel(), dtype=f64) + k).reshape(p.shape)
+                p.copy_(1 + v if "norm" in name and name.endswith("weight") else v)
+                names.append(name)
+        if not norm_first:
+            print(f"  parameters: {' '.join(names)}")
+        src = torch.sin(0.5 * torch.arange(80, dtype=f64)).reshape(2, 5, 8).requires_grad_(True)
+        tgt = torch.cos(0.3 * torch.arange(64, dtype=f64)).reshape(2, 4, 8)
+        src_pad = torch.zeros(2, 5, dtype=torch.bool)
+        src_pad[1, 4] = True
+        tgt_pad = torch.zeros(2, 4, dtype=torch.bool)
+        tgt_pad[0, 3] = True
+        out = m(src, tgt, tgt_mask=m.generate_square_subsequent_mask(4).double(), src_key_padding_mask=src_pad,
+                tgt_key_padding_mask=tgt_pad, memory_key_padding_mask=src_pad)
+        weighted_grad(f"transformer norm_first={norm_first} {activation}", out, src)
+    layer = torch.nn.TransformerEncoderLayer(8, 2, 16, 0.0)
+    print(f"  encoder layer repr: {layer}")
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
                                      degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
                                      group_norm, math_functions, rearrange_and_sort, reductions_extra, spatial_losses,
-                                     resizing, npy_files, recurrent_stacks]}
+                                     resizing, npy_files, recurrent_stacks, transformers]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

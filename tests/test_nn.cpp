@@ -641,3 +641,195 @@ TEST_CASE("forward hooks and pre-hooks: capture activations, replace input and o
   CHECK(calls == 1);
   CHECK(contains(error_of([&] { fc2->register_forward_hook(nn::ForwardHook()); }), "register_forward_hook"));
 }
+
+TEST_CASE("Transformer (post-norm relu, pre-norm gelu) matches torch.nn.Transformer on shared weights, with causal and padding masks") {
+  // tests/pytorch_golden.py transformers: the same weights, inputs and masks; values and d(sum out·w)/d src.
+  struct Case {
+    const char* name;
+    bool norm_first;
+    const char* activation;
+    std::vector<double> value, gradient;
+  };
+  const std::vector<Case> cases = {
+      {"norm_first=false relu", false, "relu",
+       {0.33345508364229703, -0.06225986128443198, 1.3016603812119343, -0.39004335379522953, 
+       1.6482418224623692, -1.1228722934572626, 1.5160947192045753, -1.996520960958576, 
+       0.5584893595166732, -0.6571719996989386, 0.6008416567257238, -1.2448047443415218, 
+       1.2749922105673763, -0.9508791073530128, 2.4004565687229378, -0.17866022116390554, 
+       -0.9182825049224245, -0.21516666202004958, 0.535458524314841, 0.0018594333212289549, 
+       1.8885836801067666, -0.25487436564353516, 2.4606704722510138, -1.2372956020559889, 
+       0.7690984567314658, 0.029066442507482047, 1.164989329488264, -0.7380154726771693, 
+       1.2939041160259614, -1.386123834334597, 1.5418050246464967, -1.6253309025659985, 
+       -0.251019350045222, -0.7860811580338477, 0.5337173061045313, -0.8013257691928405, 
+       1.6920671155787455, -0.5109317495923547, 2.694725216606003, -0.2855368805574499, 
+       -0.22312998008614116, -0.30601868897449747, 1.0895111940654283, -0.2867047479017485, 
+       1.9257759842473423, -0.7605725423357013, 2.016922734961379, -1.7260344591227577, 
+       0.9425412018075461, -0.5201809286535456, 0.8665124326356823, -1.2450956860140552, 
+       1.1090611097713872, -1.1812367522694478, 1.8787797135901276, -0.43464311664148814, 
+       -0.7752465318899772, -0.7332628838809804, 0.44294320071361487, -0.3804715912797267, 
+       1.8045924367900632, -0.13403836226057392, 2.645725065970736, -0.3379943794573221},
+       {0.7155878517773417, 0.057597835310317966, 0.253264192063416, -0.45041842859719267, 
+       -0.09578636555129078, -0.4251473992732537, 0.13134804482593726, 0.024531970669533245, 
+       -3.369095957228391, -0.14529098854740205, -0.422496118319331, 1.392058760831397, 
+       0.08394572352192567, 1.2632966607217213, -0.47611426131746193, 0.3925457381852904, 
+       0.05658372841151223, 0.17387967053870784, -0.08762876878746789, 0.16074771840530433, 
+       -0.1630436134754454, 0.010872136431098297, -0.19184885221123826, 0.18510926302927475, 
+       0.0511939388207413, -0.3417621330598365, 0.1189123181963824, -0.4610089088859083, 
+       0.007085728989103292, -0.18817057458728634, 0.45929444315058476, 0.6186451999900987, 
+       1.8290386637174296, 1.1983650590584074, 0.48713409893052073, -0.3358088320606343, 
+       -0.513475326916342, -0.960705999974274, -0.4664867078167091, -0.6985672738803311, 
+       0.3812100014220423, 0.2224464040910289, -0.40798749483481256, -0.035660858538357945, 
+       -0.32268545340956517, -0.0058201509209518595, -0.12479293779383242, 0.3509907140746731, 
+       -1.1918763733734228, 0.37342047862088895, -1.6067315636371167, 0.7141050920906331, 
+       -0.7069906048429044, 1.275087423625466, -0.23131268496392315, 1.39830680347265, 
+       -0.3400796040160343, 1.379166707417024, 0.9997544469221371, 0.6561409870301658, 
+       0.21378351066146795, -0.3331536555747538, -0.14185312534586542, -0.6263097641995722, 
+       0.11765927724359174, 0.10075867893409018, -0.11674610736343075, 0.07132542461236044, 
+       -0.030236528101492077, 0.05800383473081312, -0.03641990903076755, 0.053331324045248284, 0.0, 0.0, 
+       0.0, 0.0, 0.0, 0.0, 0.0, 0.0}},
+      {"norm_first=true gelu", true, "gelu",
+       {0.6013856859684404, 0.18698130043190353, 1.3036245374978035, -0.16784230343639447, 
+       1.5034049208585418, -1.1438828740221492, 0.9231340606186645, -2.3099045734598147, 
+       0.4144163624781348, -0.19254253158125165, 0.9844243711176944, -0.738161871142422, 
+       1.5863215304020648, -1.2799000853816245, 2.0556243461890786, -1.4072991422931624, 
+       -0.4320022347393148, -0.4356896178582435, 0.9383539957140639, -0.14520434360276116, 
+       2.0444177317705683, -0.5157077789798653, 2.0928945354505175, -1.611320618913827, 
+       0.7318865933101355, 0.09619959244497923, 1.2637406378431881, -0.40214367682252594, 
+       1.4445131771223065, -1.2698271556140457, 1.1053489758040955, -2.0456854463403222, 
+       -0.39958328254655945, -0.6882050223769105, 0.2901012955817095, -0.7955188343630737, 
+       1.504584527813874, -0.4896029754554397, 2.8935044734231927, 0.1175289765404969, 0.3810999257685482, 
+       -0.07721711358695392, 1.3093403895854054, -0.21627229782925458, 1.7393864432117254, 
+       -1.0160582227431065, 1.2234711353877203, -2.1890412052317125, 0.6378363827733892, 
+       -0.17961400830984564, 1.175771514825212, -0.6560596022493711, 1.5537731903106402, -1.269314956702, 
+       1.573256257220434, -1.644255417337091, -1.014405386763617, -0.6433356004548558, 
+       -0.01297345012665458, -0.2871283815370934, 1.4563464426111232, 0.17797063889702164, 
+       2.774020320150788, 0.3525091221445234},
+       {0.09844604486589971, 0.024631810778919537, 0.04795096004077496, -0.07629755386922552, 
+       -0.01863276209142555, -0.11289713215007494, 0.032080624346280576, 0.004718008078851345, 
+       -0.04605236523898321, -0.06181069746456817, -0.27500820007073096, -0.010389723429819607, 
+       -0.3115739255491132, 0.2214827452569267, -0.12290617451647172, 0.6062583410127602, 
+       -0.08078875630877838, -0.02270939133304098, 0.050570769233612416, 0.05398506583761458, 
+       0.06907079893397321, 0.015323424799009808, -0.007108953711847081, -0.07834295745054363, 
+       0.10468728484990376, -0.0023814160725552213, 0.03734158554723438, -0.13741995021578823, 
+       0.005469530602082866, -0.15858649606775055, 0.1282219999097585, 0.022667461447114536, 
+       -0.5203132028071638, -0.2948132754859369, -0.3046607759160883, 0.10880884235642567, 
+       -0.10572008857226718, 0.40941793718633307, 0.04768363739311229, 0.6595969258455848, 
+       -0.3957258220135531, 0.13735065696582582, -0.14866771768586334, 0.5689192535631693, 
+       0.05440975254188472, 0.5024150280786581, -0.4191421192796566, -0.2995590321704644, 
+       -0.8779642080592767, -0.5492591074265236, -1.1056584504631548, -0.07498970910803432, 
+       -0.7244639586853954, 0.9077591870685604, 0.23436748704987811, 2.190208759623944, 
+       -1.0671607917695312, 1.617376229472463, 1.4425827020588413, 3.459242552830089, 1.300362843356779, 
+       1.215174682212651, -3.1745639065442783, -4.793014311617015, -0.4040970059169265, 
+       0.023026294491188357, -0.14462265277980296, 0.4267856221410304, 0.10007423685988631, 
+       0.44859869754252646, -0.23433533888818617, -0.21542985344971577, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 
+       0.0}}};
+  const std::string torch_names =
+      "encoder.layers.0.self_attn.in_proj_weight encoder.layers.0.self_attn.in_proj_bias "
+      "encoder.layers.0.self_attn.out_proj.weight encoder.layers.0.self_attn.out_proj.bias "
+      "encoder.layers.0.linear1.weight encoder.layers.0.linear1.bias "
+      "encoder.layers.0.linear2.weight encoder.layers.0.linear2.bias "
+      "encoder.layers.0.norm1.weight encoder.layers.0.norm1.bias encoder.layers.0.norm2.weight "
+      "encoder.layers.0.norm2.bias encoder.layers.1.self_attn.in_proj_weight "
+      "encoder.layers.1.self_attn.in_proj_bias encoder.layers.1.self_attn.out_proj.weight "
+      "encoder.layers.1.self_attn.out_proj.bias encoder.layers.1.linear1.weight "
+      "encoder.layers.1.linear1.bias encoder.layers.1.linear2.weight "
+      "encoder.layers.1.linear2.bias encoder.layers.1.norm1.weight encoder.layers.1.norm1.bias "
+      "encoder.layers.1.norm2.weight encoder.layers.1.norm2.bias encoder.norm.weight "
+      "encoder.norm.bias decoder.layers.0.self_attn.in_proj_weight "
+      "decoder.layers.0.self_attn.in_proj_bias decoder.layers.0.self_attn.out_proj.weight "
+      "decoder.layers.0.self_attn.out_proj.bias decoder.layers.0.multihead_attn.in_proj_weight "
+      "decoder.layers.0.multihead_attn.in_proj_bias "
+      "decoder.layers.0.multihead_attn.out_proj.weight "
+      "decoder.layers.0.multihead_attn.out_proj.bias decoder.layers.0.linear1.weight "
+      "decoder.layers.0.linear1.bias decoder.layers.0.linear2.weight "
+      "decoder.layers.0.linear2.bias decoder.layers.0.norm1.weight decoder.layers.0.norm1.bias "
+      "decoder.layers.0.norm2.weight decoder.layers.0.norm2.bias decoder.layers.0.norm3.weight "
+      "decoder.layers.0.norm3.bias decoder.layers.1.self_attn.in_proj_weight "
+      "decoder.layers.1.self_attn.in_proj_bias decoder.layers.1.self_attn.out_proj.weight "
+      "decoder.layers.1.self_attn.out_proj.bias decoder.layers.1.multihead_attn.in_proj_weight "
+      "decoder.layers.1.multihead_attn.in_proj_bias "
+      "decoder.layers.1.multihead_attn.out_proj.weight "
+      "decoder.layers.1.multihead_attn.out_proj.bias decoder.layers.1.linear1.weight "
+      "decoder.layers.1.linear1.bias decoder.layers.1.linear2.weight "
+      "decoder.layers.1.linear2.bias decoder.layers.1.norm1.weight decoder.layers.1.norm1.bias "
+      "decoder.layers.1.norm2.weight decoder.layers.1.norm2.bias decoder.layers.1.norm3.weight "
+      "decoder.layers.1.norm3.bias decoder.norm.weight decoder.norm.bias";
+  for (const Case& c : cases) {
+    INFO(c.name);
+    nn::TransformerLayerOptions o(8, 2);
+    o.dim_feedforward = 16, o.dropout = 0.0, o.activation = c.activation, o.batch_first = true, o.norm_first = c.norm_first;
+    nn::Transformer m(o, 2, 2);
+    m.to(float64);
+    std::string names;
+    std::int64_t k = 0;
+    for (auto& [name, p] : m.named_parameters()) {
+      names += (names.empty() ? "" : " ") + name;
+      Tensor v = 0.3 * sin(0.37 * arange(static_cast<double>(p.numel()), float64) + static_cast<double>(k++));
+      const bool norm_weight = name.find("norm") != std::string::npos && name.size() >= 6 &&
+                               name.compare(name.size() - 6, 6, "weight") == 0;
+      NoGradGuard no_grad;
+      p.copy_((norm_weight ? v + 1.0 : v).reshape(p.shape()));
+    }
+    CHECK(names == torch_names);
+    const Tensor src = sin(0.5 * arange(80.0, float64)).reshape({2, 5, 8}).requires_grad_(true);
+    const Tensor tgt = cos(0.3 * arange(64.0, float64)).reshape({2, 4, 8});
+    const Tensor src_pad = eq(arange(10.0, float64).reshape({2, 5}), 9.0);  // sample 1, position 4
+    const Tensor tgt_pad = eq(arange(8.0, float64).reshape({2, 4}), 3.0);   // sample 0, position 3
+    const Tensor out = m.forward(src, tgt, {}, nn::Transformer::generate_square_subsequent_mask(4, float64), {}, src_pad,
+                                 tgt_pad, src_pad);
+    CHECK(out.shape() == Shape{2, 4, 8});
+    check_values(out, c.value, 1e-10);
+    const Tensor w = (arange(static_cast<double>(out.numel()), float64) + 1.0).reshape(out.shape());
+    check_values(grad({(out * w).sum()}, {src})[0], c.gradient, 1e-9);
+  }
+}
+
+TEST_CASE("transformer layers: sequence-first layout, dropout only in training, safetensors round trip, argument errors") {
+  manual_seed(11);
+  nn::TransformerLayerOptions o(8, 2);
+  o.dim_feedforward = 16;  // dropout 0.1, sequence-first [T, N, E], as torch's defaults
+  auto encoder = std::make_shared<nn::TransformerEncoder>(o, 2, true);
+  const Tensor src = randn({5, 3, 8});  // [T, N, E]
+
+  // Sequence-first gives what batch-first gives on the transposed input.
+  nn::TransformerLayerOptions bf = o;
+  bf.batch_first = true;
+  nn::TransformerEncoder encoder_bf(bf, 2, true);
+  encoder_bf.load_state_dict(encoder->state_dict());
+  encoder->eval(), encoder_bf.eval();
+  const Tensor out = encoder->forward(src, {}, {}, true);
+  check_values(out.transpose(0, 1), encoder_bf.forward(src.transpose(0, 1), {}, {}, true).to_vector<double>(), 1e-5);
+  // Causal: changing the last position leaves the earlier outputs as they were.
+  const Tensor changed = cat({narrow(src, 0, 0, 4), randn({1, 3, 8})}, 0);
+  check_values(narrow(encoder->forward(changed, {}, {}, true), 0, 0, 4), narrow(out, 0, 0, 4).to_vector<double>(), 1e-5);
+
+  // Dropout (on activations and attention weights) acts only in training.
+  CHECK(encoder->forward(src).to_vector<double>() == encoder->forward(src).to_vector<double>());
+  encoder->train();
+  CHECK(encoder->forward(src).to_vector<double>() != encoder->forward(src).to_vector<double>());
+  encoder->eval();
+
+  // Weights round-trip through a safetensors file under torch's names.
+  const std::string path = "xgrad_test_transformer.safetensors";
+  nn::save(*encoder, path);
+  nn::TransformerEncoder reloaded(o, 2, true);
+  nn::load(reloaded, path);
+  reloaded.eval();
+  std::remove(path.c_str());
+  CHECK(reloaded.forward(src).to_vector<double>() == encoder->forward(src).to_vector<double>());
+
+  // Errors name the module, the shapes and the arguments.
+  CHECK(contains(error_of([&] { encoder->forward(randn({5, 3, 6})); }), "TransformerEncoderLayer"));
+  CHECK(contains(error_of([&] { encoder->forward(src, {}, zeros({3, 4}, Dtype::Bool)); }), "key_padding_mask must be [N, S] = [3, 5]"));
+  CHECK(contains(error_of([&] { encoder->forward(src, zeros({4, 4})); }), "attn_mask must be [L, S]"));
+  nn::TransformerLayerOptions bad(8, 3);
+  CHECK(contains(error_of([&] { nn::TransformerEncoderLayer layer(bad); }), "multiple of nhead 3"));
+  bad = o;
+  bad.activation = "swish";
+  CHECK(contains(error_of([&] { nn::TransformerDecoderLayer layer(bad); }), "\"swish\""));
+  nn::TransformerDecoderLayer decoder(o);
+  CHECK(contains(error_of([&] { decoder.forward(randn({4, 2, 8}), src); }), "same batch size"));
+  nn::Transformer model(o, 1, 1);
+  CHECK(contains(error_of([&] { model.forward(src, randn({4, 2, 8})); }), "Transformer"));
+  CHECK(nn::Transformer::generate_square_subsequent_mask(2).to_vector<double>() == std::vector<double>{0, -INFINITY, 0, 0});
+}

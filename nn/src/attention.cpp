@@ -9,6 +9,16 @@
 
 namespace xg::nn {
 
+namespace {
+
+/// A bool mask (true = blocked) as an additive one (−inf where blocked).
+Tensor additive(const Tensor& mask, Dtype dtype) {
+  if (!mask.defined() || mask.dtype() != Dtype::Bool) return mask;
+  return masked_fill(zeros(mask.shape(), dtype), mask, -std::numeric_limits<double>::infinity());
+}
+
+}  // namespace
+
 std::pair<Tensor, Tensor> scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v,
                                                        const Tensor& attn_mask, bool is_causal) {
   XG_CHECK(q.dim() == 3 && k.dim() == 3 && v.dim() == 3 && q.size(0) == k.size(0) && k.size(0) == v.size(0) &&
@@ -35,7 +45,8 @@ MultiheadAttention::MultiheadAttention(std::int64_t e, std::int64_t heads, bool 
 }
 
 std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                                                      const Tensor& attn_mask, bool is_causal, bool need_weights) {
+                                                      const Tensor& attn_mask, bool is_causal, bool need_weights,
+                                                      const Tensor& key_padding_mask) {
   for (const Tensor* t : {&query, &key, &value})
     XG_CHECK(t->dim() == 3 && t->size(2) == embed_dim, "MultiheadAttention", "inputs must be [",
              batch_first ? "N, L, " : "L, N, ", embed_dim, "], got ", t->shape());
@@ -51,15 +62,34 @@ std::pair<Tensor, Tensor> MultiheadAttention::forward(const Tensor& query, const
     const std::int64_t t = x.size(1);
     return reshape(permute(reshape(y, {n, t, num_heads, d}), {0, 2, 1, 3}), {n * num_heads, t, d});
   };
-  Tensor mask = attn_mask;
   // A bool mask marks the positions that may NOT attend, as in torch.nn.MultiheadAttention.
-  if (mask.defined() && mask.dtype() == Dtype::Bool)
-    mask = masked_fill(zeros(mask.shape(), q_in.dtype()), mask, -std::numeric_limits<double>::infinity());
-  if (mask.defined() && mask.dim() == 2) mask = reshape(mask, {1, L, S});
+  Tensor mask = additive(attn_mask, q_in.dtype());
+  if (mask.defined()) {
+    const bool per_head = mask.dim() == 3 && mask.size(0) == n * num_heads;
+    XG_CHECK((mask.dim() == 2 || per_head) && mask.size(-2) == L && mask.size(-1) == S, "MultiheadAttention",
+             "attn_mask must be [L, S] = [", L, ", ", S, "] or [N·H, L, S] = [", n * num_heads, ", ", L, ", ", S,
+             "], got ", attn_mask.shape());
+    mask = reshape(mask, {per_head ? n : 1, per_head ? num_heads : 1, L, S});
+  }
+  if (key_padding_mask.defined()) {
+    XG_CHECK(key_padding_mask.dim() == 2 && key_padding_mask.size(0) == n && key_padding_mask.size(1) == S,
+             "MultiheadAttention", "key_padding_mask must be [N, S] = [", n, ", ", S, "], got ", key_padding_mask.shape());
+    const Tensor padding = reshape(additive(key_padding_mask, q_in.dtype()), {n, 1, 1, S});
+    mask = mask.defined() ? mask + padding : padding;
+  }
+  // Heads are batched as N·H: a mask with per-sample or per-head rows is spread to match.
+  if (mask.defined())
+    mask = mask.size(0) == 1 && mask.size(1) == 1 ? reshape(mask, {1, L, S})
+                                                  : reshape(expand(mask, {n, num_heads, L, S}), {n * num_heads, L, S});
   const Tensor q = project(q_in, 0), k = project(k_in, 1), v = project(v_in, 2);
   Tensor heads_out, weights;
-  if (need_weights) std::tie(heads_out, weights) = nn::scaled_dot_product_attention(q, k, v, mask, is_causal);
-  else heads_out = xg::scaled_dot_product_attention(q, k, v, mask, is_causal, std::nullopt);
+  const bool drop = dropout > 0 && is_training();
+  if (need_weights || drop) {
+    std::tie(heads_out, weights) = nn::scaled_dot_product_attention(q, k, v, mask, is_causal);
+    if (drop) heads_out = matmul(xg::dropout(weights, dropout, true), v);
+  } else {
+    heads_out = xg::scaled_dot_product_attention(q, k, v, mask, is_causal, std::nullopt);
+  }
   // [N·H, L, d] -> [N, L, E]
   const Tensor merged = reshape(permute(reshape(heads_out, {n, num_heads, L, d}), {0, 2, 1, 3}), {n, L, embed_dim});
   Tensor out = (*out_proj)(merged);
@@ -73,6 +103,7 @@ Tensor MultiheadAttention::forward(const Tensor& x) { return forward(x, x, x, {}
 std::string MultiheadAttention::extra_repr() const {
   std::ostringstream os;
   os << "embed_dim=" << embed_dim << ", num_heads=" << num_heads;
+  if (dropout > 0) os << ", dropout=" << dropout;
   return os.str();
 }
 

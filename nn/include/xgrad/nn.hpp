@@ -8,3 +8,4 @@
 #include "xgrad/nn/module.hpp"
 #include "xgrad/nn/recurrent.hpp"
 #include "xgrad/nn/serialize.hpp"
+#include "xgrad/nn/transformer.hpp"

@@ -25,14 +25,18 @@ class MultiheadAttention : public Module {
   /// Returns (output like query, attention weights averaged over heads
   /// [N, L, S]); with need_weights = false the weights are undefined and the
   /// fused xg::scaled_dot_product_attention runs (Note [Fused attention]).
+  /// key_padding_mask [N, S]: bool with true at the keys to ignore (padding),
+  /// or added to the scores, as torch's.
   std::pair<Tensor, Tensor> forward(const Tensor& query, const Tensor& key, const Tensor& value,
-                                    const Tensor& attn_mask = {}, bool is_causal = false, bool need_weights = true);
+                                    const Tensor& attn_mask = {}, bool is_causal = false, bool need_weights = true,
+                                    const Tensor& key_padding_mask = {});
   Tensor forward(const Tensor& x) override;  ///< self-attention, output only (need_weights = false)
   std::string extra_repr() const override;
   Tensor in_proj_weight, in_proj_bias;
   std::shared_ptr<Linear> out_proj;
   std::int64_t embed_dim, num_heads;
   bool batch_first;
+  double dropout = 0;  ///< on the attention weights, in training (torch's `dropout` argument)
 };
 
 }  // namespace xg::nn
