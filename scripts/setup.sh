@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config xtensor-dev libxsimd-dev libopenblas-dev doctest-dev
-          libbenchmark-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libdnnl-dev)
+          libbenchmark-dev zlib1g-dev nlohmann-json3-dev libcli11-dev libdnnl-dev libpng-dev)
 packages+=("$@")  # callers add what only they need
 
 missing=()
