@@ -73,17 +73,18 @@ inline Image field_image(const xg::Tensor& field, int scale) {
   return image;
 }
 
-/// Images [n, h, w] with values in [0, 1] as a grid `columns` wide, 2 pixels apart.
-inline Image tile_grid(const xg::Tensor& images, int columns) {
+/// Images [n, h, w] with values in [0, 1] as a grid `columns` wide, 2 pixels
+/// apart, each pixel drawn as a `scale`×`scale` block.
+inline Image tile_grid(const xg::Tensor& images, int columns, int scale = 2) {
   const auto v = images.to_vector<double>();
   const int n = static_cast<int>(images.size(0)), h = static_cast<int>(images.size(1)), w = static_cast<int>(images.size(2));
-  const int rows = (n + columns - 1) / columns, gap = 2;
-  Image image(columns * (w + gap) + gap, rows * (h + gap) + gap);
+  const int rows = (n + columns - 1) / columns, gap = 2, tw = w * scale, th = h * scale;
+  Image image(columns * (tw + gap) + gap, rows * (th + gap) + gap);
   for (int k = 0; k < n; ++k)
-    for (int y = 0; y < h; ++y)
-      for (int x = 0; x < w; ++x) {
-        const double t = std::clamp(v[(static_cast<std::size_t>(k) * h + y) * w + x], 0.0, 1.0);
-        std::uint8_t* p = image.at(gap + (k % columns) * (w + gap) + x, gap + (k / columns) * (h + gap) + y);
+    for (int y = 0; y < th; ++y)
+      for (int x = 0; x < tw; ++x) {
+        const double t = std::clamp(v[(static_cast<std::size_t>(k) * h + y / scale) * w + x / scale], 0.0, 1.0);
+        std::uint8_t* p = image.at(gap + (k % columns) * (tw + gap) + x, gap + (k / columns) * (th + gap) + y);
         p[0] = p[1] = p[2] = static_cast<std::uint8_t>(std::lround(255 * t));
       }
   return image;
