@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fuzzes under ASan+UBSan: random op programs (tests/fuzz/fuzz_ops.cpp) for
-# FUZZ_SECONDS (default 60), then each file reader (safetensors, IDX, CSV;
+# FUZZ_SECONDS (default 60), then each file reader (safetensors, IDX, CSV, npy;
 # tests/fuzz/fuzz_readers.cpp) for a third of that, each from its seed corpus.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,7 +9,7 @@ if [ ! -f build-fuzz/CMakeCache.txt ]; then
   CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DXGRAD_FUZZ=ON \
     -DXGRAD_BUILD_TESTS=OFF -DXGRAD_BUILD_BENCH=OFF -DXGRAD_BUILD_TUTORIALS=OFF >/dev/null
 fi
-cmake --build build-fuzz -j "${XGRAD_JOBS:-2}" --target fuzz_ops fuzz_safetensors fuzz_idx fuzz_csv
+cmake --build build-fuzz -j "${XGRAD_JOBS:-2}" --target fuzz_ops fuzz_safetensors fuzz_idx fuzz_csv fuzz_npy
 seconds=${FUZZ_SECONDS:-60}
 
 # fuzz <target> <seed corpus dir> <seconds>: new inputs go to a scratch copy;
@@ -23,6 +23,6 @@ fuzz() {
   rm -rf "$work"
 }
 fuzz fuzz_ops tests/fuzz/corpus "$seconds"
-for reader in safetensors idx csv; do
+for reader in safetensors idx csv npy; do
   fuzz "fuzz_$reader" "tests/fuzz/readers/$reader" $((seconds / 3 > 5 ? seconds / 3 : 5))
 done

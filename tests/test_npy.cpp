@@ -118,6 +118,8 @@ TEST_CASE("load_npy refuses files that lie, with the path and the reason") {
   CHECK(contains(error("negative", with("(2, 3)", "(-2, 3)")), "holds -2, not a size"));
   CHECK(contains(error("noshape", with("'shape'", "'shope'")), "the header has no 'shape'"));
   CHECK(contains(error("order", with("False", "Maybe")), "fortran_order is Maybe"));
+  // Found by fuzz_npy: a stray byte in the header's padding, which xnpy's own parser refuses.
+  CHECK(contains(error("padding", with("}  ", "} \xff")), "xgrad_test_padding.npy: the header is malformed"));
   CHECK(contains(error_of([] { load_npy("xgrad_test_does_not_exist.npy"); }), "load_npy"));
   CHECK(contains(error_of([] { save_npy("xgrad_test_x.npy", Tensor()); }), "save_npy: cannot save an undefined tensor"));
 }

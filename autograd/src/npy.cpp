@@ -86,9 +86,14 @@ NpyHeader parse_header(const std::string& bytes, const std::string& path) {
 
 /// The data as xnpy reads it (T: the file's type), stored as U in an xgrad tensor.
 template <class T, class U = T>
-Tensor decode(const std::string& bytes, const NpyHeader& h) {
+Tensor decode(const std::string& bytes, const NpyHeader& h, const std::string& path) {
   std::istringstream stream(bytes);
-  const xt::xarray<T> row_major = xt::load_npy<T>(stream);  // Fortran order arrives column-major; this copies it
+  xt::xarray<T> row_major;
+  try {
+    row_major = xt::load_npy<T>(stream);  // Fortran order arrives column-major; this copies it
+  } catch (const std::exception& e) {  // what the checks above let through but xnpy's parser refuses
+    detail::fail("load_npy", path, ": the header is malformed (", e.what(), ")");
+  }
   Shape shape;
   for (std::size_t n : h.shape) shape.push_back(static_cast<std::int64_t>(n));
   return from_vector(std::vector<U>(row_major.begin(), row_major.end()), shape, dtype_of<U>::value);
@@ -130,12 +135,12 @@ Tensor load_npy(const std::string& path) {
   const std::size_t data = bytes.size() - h.data_offset;
   XG_CHECK(count * item == data, "load_npy", path, ": the header's shape and dtype '", d, "' need ", count * item,
            " bytes of data, the file has ", data);
-  if (d == "<f4") return decode<float>(bytes, h);
-  if (d == "<f8") return decode<double>(bytes, h);
-  if (d == "<i8") return decode<std::int64_t>(bytes, h);
-  if (d == "<i4") return decode<std::int32_t>(bytes, h);
-  if (d == "|u1") return decode<std::uint8_t, std::int64_t>(bytes, h);
-  return decode<bool>(bytes, h);
+  if (d == "<f4") return decode<float>(bytes, h, path);
+  if (d == "<f8") return decode<double>(bytes, h, path);
+  if (d == "<i8") return decode<std::int64_t>(bytes, h, path);
+  if (d == "<i4") return decode<std::int32_t>(bytes, h, path);
+  if (d == "|u1") return decode<std::uint8_t, std::int64_t>(bytes, h, path);
+  return decode<bool>(bytes, h, path);
 }
 
 }  // namespace xg

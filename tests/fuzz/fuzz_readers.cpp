@@ -1,6 +1,6 @@
 // libFuzzer targets for the file readers: safetensors (the checkpoint loader),
-// IDX (raw and gzip) and CSV. Built three times with XGRAD_FUZZ_READER set to
-// 1, 2 or 3. Every input must end in a value or a clean xg::Error: a crash, a
+// IDX (raw and gzip), CSV and NumPy's .npy. Built four times with
+// XGRAD_FUZZ_READER set to 1, 2, 3 or 4. Every input must end in a value or a clean xg::Error: a crash, a
 // sanitizer report, a hang or any other exception stops the fuzzer.
 #include <unistd.h>
 #include <xgrad/xgrad.hpp>
@@ -41,9 +41,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 #elif XGRAD_FUZZ_READER == 2
     const xg::Tensor t = xg::data::read_idx(scratch(), size % 2 ? xg::int64 : xg::float32);
     if (t.numel() > 0) (void)t.sum().item();
-#else
+#elif XGRAD_FUZZ_READER == 3
     const xg::Tensor t = xg::data::read_csv(scratch(), size % 2 == 1);
     (void)t.sum().item();
+#else
+    const xg::Tensor t = xg::load_npy(scratch());
+    (void)t.to_vector<double>();
 #endif
   } catch (const xg::Error&) {
     // a clean, named error: what bad files must give
