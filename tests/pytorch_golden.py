@@ -459,10 +459,23 @@ def transformers():
     print(f"  encoder layer repr: {layer}")
 
 
+def einsums():
+    # tests/test_ops_linalg.cpp: torch.einsum on operands cos(0.7·arange + k) (k = the operand's position) in
+    # the given shapes, float64; the value and d(sum y·(1 + arange))/d(first operand).
+    for eq, shapes in [("ij,jk->ik", [(2, 3), (3, 4)]), ("bhqd,bhkd->bhqk", [(2, 2, 3, 4), (2, 2, 2, 4)]),
+                       ("ii", [(3, 3)]), ("ii,j->ij", [(3, 3), (2,)]), ("bn,anm,bm->ba", [(2, 3), (2, 3, 4), (2, 4)]),
+                       ("...ij,...jk", [(2, 1, 2, 3), (3, 3, 2)]), ("i,i", [(4,), (4,)]), ("ijk->kj", [(2, 3, 2)]),
+                       ("Ab,bA->", [(2, 3), (3, 2)])]:
+        xs = [torch.cos(0.7 * torch.arange(float(torch.Size(s).numel()), dtype=f64) + k).reshape(s) for k, s in
+              enumerate(shapes)]
+        xs[0].requires_grad_(True)
+        weighted_grad(f"einsum {eq}", torch.einsum(eq, *xs), xs[0])
+
+
 SECTIONS = {f.__name__: f for f in [activations, losses, conv_and_pool, normalisation, conv_left_padding, kinks,
                                      degenerate, nan_patterns, views, dtypes, attention, conv_transpose, pooling_options,
                                      group_norm, math_functions, rearrange_and_sort, reductions_extra, spatial_losses,
-                                     resizing, npy_files, recurrent_stacks, transformers]}
+                                     resizing, npy_files, recurrent_stacks, transformers, einsums]}
 
 if __name__ == "__main__":
     print(f"PyTorch {torch.__version__}")

@@ -17,7 +17,8 @@ namespace {
 std::vector<OpSample> build() {
   const std::pair<const char*, std::vector<OpSample> (*)()> families[] = {
       {"elementwise", detail::samples_elementwise}, {"reductions", detail::samples_reduce},
-      {"linear algebra", detail::samples_linalg},   {"shape", detail::samples_shape}, {"view", detail::samples_view},
+      {"linear algebra", detail::samples_linalg},   {"linear algebra", detail::samples_einsum},
+      {"shape", detail::samples_shape}, {"view", detail::samples_view},
       {"activations", detail::samples_activation},  {"losses", detail::samples_loss},
       {"indexing", detail::samples_index},          {"convolution, pooling", detail::samples_conv},
       {"convolution, pooling", detail::samples_pool},

@@ -12,6 +12,7 @@ namespace xg::detail {
 std::vector<OpSample> samples_elementwise();
 std::vector<OpSample> samples_reduce();
 std::vector<OpSample> samples_linalg();
+std::vector<OpSample> samples_einsum();
 std::vector<OpSample> samples_shape();
 std::vector<OpSample> samples_view();
 std::vector<OpSample> samples_activation();

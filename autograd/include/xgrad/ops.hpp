@@ -6,6 +6,7 @@
 // int64 < float; Note [Type promotion]), except that mixing float32 and
 // float64 is an error: convert with to().
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "xgrad/tensor.hpp"
@@ -136,6 +137,11 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool transpose_a, boo
   return matmul_transposed(a, b, transpose_a, transpose_b);
 }
 Tensor outer(const Tensor& a, const Tensor& b);  ///< y = a bᵀ for 1-d a, b
+/// torch.einsum (ops_einsum.cpp): "ij,jk->ik", "bhqd,bhkd->bhqk", "ii" (trace),
+/// "...ij,...jk" (ellipsis dims broadcast); without "->" the output is the
+/// ellipsis then the letters used once, sorted. Any number of operands,
+/// contracted left to right, each pair as one batched matmul.
+Tensor einsum(const std::string& equation, const TensorList& operands);
 
 // ---- views (ops_view.cpp): each shares x's storage, so writing through it
 // changes x (Note [Views]); dx is the view's adjoint.
