@@ -24,12 +24,21 @@ enum class Keep { Input, Output };
 template <class P>
 Tensor unary(const Tensor& x) {
   Tensor y = unary_kernel(P::kernel, x, P::name);
+  constexpr bool keep_output = P::keep == Keep::Output;
+  if (has_tangent(x)) {
+    // The Jacobian is diagonal, so J·t is the gradient formula applied to t.
+    const Tensor t = tangent_of(x);
+    set_tangent_by(y, [&] {
+      const Tensor& v = keep_output ? y : x;
+      if constexpr (P::fused) return fused_unary_backward(P::kernel, t, v);
+      return P::grad(t, v);
+    });
+  }
   if (needs_grad(x)) {
-    constexpr bool keep_output = P::keep == Keep::Output;
     make_node(y, P::node, [kept = SavedTensor(keep_output ? y : x, keep_output)](const Tensor& g, Node& self) -> TensorList {
       const Tensor v = kept.unpack(self);
       if constexpr (P::fused) {
-        if (!GradMode::is_enabled()) return {fused_unary_backward(P::kernel, g, v)};
+        if (plain_backward(g, v)) return {fused_unary_backward(P::kernel, g, v)};
       }
       return {P::grad(g, v)};
     }, x);
@@ -47,8 +56,21 @@ struct Operands {
 template <class P>
 Tensor binary(const Tensor& a, const Tensor& b) {
   Tensor y = binary_kernel(P::kernel, a, b, P::name);
+  if (has_tangent(a) || has_tangent(b)) {
+    // Each operand's Jacobian is diagonal (up to broadcasting): the gradient
+    // formulas applied to the tangents.
+    const Tensor ta = tangent_of(a), tb = tangent_of(b);
+    set_tangent_by(y, [&] {
+      const Operands o{a, b, y};
+      Tensor t;
+      if (ta.defined()) t = P::da(ta, o);
+      if (tb.defined()) t = t.defined() ? t + P::db(tb, o) : P::db(tb, o);
+      return t.shape() == y.shape() ? t : t.expand(y.shape());
+    });
+  }
   if (needs_grad(a, b)) {
-    const unsigned reads = (a.requires_grad() ? P::da_reads : 0u) | (b.requires_grad() ? P::db_reads : 0u);
+    const unsigned reads = (a.requires_grad() || has_tangent(a) ? P::da_reads : 0u) |
+                           (b.requires_grad() || has_tangent(b) ? P::db_reads : 0u);
     auto keep = [&](const Tensor& t, unsigned bit) { return SavedTensor(reads & bit ? t : Tensor(), bit == kReadsY); };
     make_node(y, P::node, [sa = a.shape(), sb = b.shape(), ka = keep(a, kReadsA), kb = keep(b, kReadsB),
                            ky = keep(y, kReadsY)](const Tensor& g, Node& self) -> TensorList {

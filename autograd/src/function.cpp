@@ -24,7 +24,7 @@ struct FunctionAccess {
 };
 
 TensorList apply_function(const char* name, const ContextFn& forward, ContextFn backward, const TensorList& inputs,
-                          bool always_record) {
+                          bool always_record, const JvpFn& jvp) {
   using A = FunctionAccess;
   auto ctx = std::make_shared<AutogradContext>();
   for (const Tensor& t : inputs) A::needs(*ctx).push_back(t.defined() && t.requires_grad());
@@ -40,6 +40,33 @@ TensorList apply_function(const char* name, const ContextFn& forward, ContextFn 
   for (Tensor& o : outputs)
     for (const Tensor& i : inputs)
       if (shares_storage(o, i)) o = alias(o);
+  if (has_tangent(inputs)) {
+    XG_CHECK(jvp != nullptr, name,
+             "was given a dual tensor but has no forward-mode rule: define static xg::TensorList jvp(xg::AutogradContext&, "
+             "const xg::TensorList& inputs, const xg::TensorList& tangents) returning J·t for each output");
+    TensorList tangents, primals;
+    for (const Tensor& t : inputs) {
+      const Tensor dot = tangent_of(t);
+      tangents.push_back(dot.defined() || !t.defined() || !is_floating(t.dtype()) ? dot : zeros_like(t));
+      primals.push_back(t.defined() ? t.detach() : t);
+    }
+    const std::uint64_t level = forward_level;
+    TensorList out_tangents;
+    {
+      ForwardPause pause;
+      NoGradGuard no_grad;
+      out_tangents = jvp(*ctx, primals, tangents);
+    }
+    XG_CHECK(out_tangents.size() == outputs.size(), name, "jvp returned ", out_tangents.size(), " tangents for ",
+             outputs.size(), " outputs");
+    for (std::size_t k = 0; k < outputs.size(); ++k)
+      if (out_tangents[k].defined()) {
+        XG_CHECK(out_tangents[k].shape() == outputs[k].shape() && out_tangents[k].dtype() == outputs[k].dtype(), name,
+                 "jvp returned ", out_tangents[k].dtype(), out_tangents[k].shape(), " for output ", k, " of ",
+                 outputs[k].dtype(), outputs[k].shape());
+        set_tangent(outputs[k], out_tangents[k], level);
+      }
+  }
   // always_record: outputs may need gradients through state f reaches
   // other than its inputs (checkpoint's parameters).
   if (!needs_grad(inputs) && !(always_record && GradMode::is_enabled())) return outputs;

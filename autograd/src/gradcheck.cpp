@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "internal.hpp"
+#include "xgrad/forward_ad.hpp"
 
 namespace xg::detail {
 namespace {
@@ -193,6 +194,102 @@ GradcheckResult gradgradcheck_impl(const MultiFunction& f, const TensorList& inp
   GradcheckResult r = gradcheck_impl(vjp, all, opts);
   if (!r.ok) r.report = "gradgradcheck (second order): " + r.report;
   return r;
+}
+
+GradcheckResult check_jvp_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts) {
+  // One random direction over all float inputs (those that require grad).
+  TensorList primals, directions;
+  bool any = false;
+  for (const Tensor& x : inputs) {
+    primals.push_back(x.defined() ? x.detach() : x);
+    const bool wrt = x.defined() && x.requires_grad();
+    if (wrt)
+      XG_CHECK(x.dtype() == Dtype::Float64, "check_jvp", "input ", directions.size(), " is ", x.dtype(), x.shape(),
+               "; check_jvp needs float64 inputs");
+    directions.push_back(wrt ? randn(x.shape(), float64) : Tensor());
+    any = any || wrt;
+  }
+  XG_CHECK(any, "check_jvp", "no input requires grad, so there is no direction to check");
+
+  // Forward mode: the tangents of f at (x, v).
+  TensorList values, tangents;
+  {
+    fwad::DualLevel level;
+    TensorList duals;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      duals.push_back(directions[i].defined() ? fwad::make_dual(primals[i], directions[i]) : primals[i]);
+    NoGradGuard no_grad;
+    for (const Tensor& y : f(duals)) {
+      const fwad::UnpackedDual d = y.defined() ? fwad::unpack_dual(y) : fwad::UnpackedDual{};
+      values.push_back(d.primal.defined() ? d.primal.detach() : Tensor());
+      const bool differentiable = y.defined() && is_floating(y.dtype());
+      tangents.push_back(!differentiable ? Tensor() : d.tangent.defined() ? d.tangent.detach() : zeros_like(y));
+    }
+  }
+  std::ostringstream report;
+  auto fail_with = [&](const std::string& text) { return GradcheckResult{false, text}; };
+
+  // Against central differences along v.
+  auto shifted = [&](double step) {
+    TensorList moved;
+    NoGradGuard no_grad;
+    for (std::size_t i = 0; i < inputs.size(); ++i)
+      moved.push_back(directions[i].defined() ? primals[i] + directions[i] * step : primals[i]);
+    return f(moved);
+  };
+  const TensorList plus = shifted(opts.eps), minus = shifted(-opts.eps);
+  const TensorList plain = [&] {
+    NoGradGuard no_grad;
+    return f(primals);
+  }();
+  for (std::size_t o = 0; o < tangents.size(); ++o) {
+    if (!tangents[o].defined()) continue;
+    const std::vector<double> t = tangents[o].to_vector<double>(), p = plus[o].to_vector<double>(),
+                              m = minus[o].to_vector<double>(), y0 = plain[o].to_vector<double>(),
+                              y1 = values[o].to_vector<double>();
+    for (std::size_t k = 0; k < t.size(); ++k) {
+      if (!(y0[k] == y1[k] || (std::isnan(y0[k]) && std::isnan(y1[k]))))
+        return fail_with((report << "output " << o << " element " << k << ": f on dual inputs gave " << y1[k]
+                                 << " but f gave " << y0[k], report.str()));
+      const double numeric = (p[k] - m[k]) / (2 * opts.eps);
+      if (!(std::abs(t[k] - numeric) <= opts.atol + opts.rtol * std::abs(numeric)))
+        return fail_with((report << "jvp of output " << o << " (shape " << tangents[o].shape() << ") element " << k
+                                 << ": forward mode " << t[k] << ", finite differences " << numeric, report.str()));
+    }
+  }
+
+  // <u, J v> by forward mode equals <Jᵀu, v> by reverse mode.
+  TensorList leaves, outs, cotangents;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    leaves.push_back(directions[i].defined() ? primals[i].detach().requires_grad_(true) : primals[i]);
+  const TensorList ys = f(leaves);
+  double forward_dot = 0, reverse_dot = 0, scale = 0;
+  for (std::size_t o = 0; o < ys.size(); ++o) {
+    if (!tangents[o].defined() || !ys[o].requires_grad()) continue;  // constant: a zero tangent, checked above
+    const Tensor u = randn(ys[o].shape(), float64);
+    outs.push_back(ys[o]);
+    cotangents.push_back(u);
+    forward_dot += sum(u * tangents[o]).item<double>();
+  }
+  TensorList wrt;
+  for (std::size_t i = 0; i < leaves.size(); ++i)
+    if (directions[i].defined()) wrt.push_back(leaves[i]);
+  if (!outs.empty()) {
+    const TensorList g = grad(outs, wrt, cotangents, false, false, true);
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < leaves.size(); ++i) {
+      if (!directions[i].defined()) continue;
+      if (g[j].defined()) {
+        reverse_dot += sum(g[j] * directions[i]).item<double>();
+        scale += sum(abs(g[j] * directions[i])).item<double>();
+      }
+      ++j;
+    }
+  }
+  if (!(std::abs(forward_dot - reverse_dot) <= 1e-9 * (1 + scale)))
+    return fail_with((report << "<u, J v> by forward mode is " << forward_dot << " but <Jᵀu, v> by reverse mode is "
+                             << reverse_dot, report.str()));
+  return {};
 }
 
 }  // namespace xg::detail

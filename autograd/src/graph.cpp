@@ -101,6 +101,13 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
   // A saved output must not own its node (that would be a cycle), so keep
   // a history-free alias; a saved input is kept as it is.
   data_ = is_output ? detail::alias(t) : t;
+  // A saved output sees the tangent forward mode gives t after this point
+  // (make_node derives it once the closure holding this is built).
+  if (is_output && detail::forward_level != 0) {
+    auto& block = detail::impl_of(t)->forward_grad;
+    if (!block) block = std::make_shared<detail::ForwardGrad>();
+    detail::impl_of(data_)->forward_grad = block;
+  }
   version_ = detail::impl_of(t)->storage->version;
   output_nr_ = detail::impl_of(t)->output_nr;
   is_output_ = is_output;
@@ -118,6 +125,7 @@ Tensor SavedTensor::unpack(Node& owner) const {
   // create_graph: re-attach the output to its node so that the gradient of
   // this backward formula flows through it.
   Tensor t = detail::alias(data_);
+  detail::impl_of(t)->forward_grad = detail::impl_of(data_)->forward_grad;
   detail::impl_of(t)->requires_grad = true;
   detail::impl_of(t)->grad_fn = owner.shared_from_this();
   detail::impl_of(t)->output_nr = output_nr_;
@@ -235,12 +243,14 @@ void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_n
   impl->requires_grad = true;
 }
 
-bool needs_grad(const TensorList& ts) {
+bool records(const TensorList& ts) {
   if (!GradMode::is_enabled()) return false;
-  bool any = false;
-  for (const Tensor& t : ts) any = any || (t.defined() && needs_grad(t));
-  return any;
+  for (const Tensor& t : ts)
+    if (t.defined() && records(t)) return true;
+  return false;
 }
+
+bool needs_grad(const TensorList& ts) { return records(ts) || has_tangent(ts); }
 
 bool stale_view(const Tensor& t) {
   const TensorImpl* impl = impl_of(t);

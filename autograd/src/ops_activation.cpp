@@ -69,7 +69,7 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
   if (needs_grad(x)) {
     make_node(y, "GeluBackward", [tanh_approximation, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       const Tensor x_ = sx.unpack(self);
-      if (!GradMode::is_enabled()) return {detail::gelu_backward_kernel(g, x_, tanh_approximation)};
+      if (detail::plain_backward(g, x_)) return {detail::gelu_backward_kernel(g, x_, tanh_approximation)};
       if (tanh_approximation) {
         const double k = std::sqrt(2.0 / M_PI);
         const Tensor t = tanh((x_ + pow(x_, 3.0) * 0.044715) * k);
@@ -128,7 +128,7 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
   if (needs_grad(x)) {
     make_node(y, "SoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
-      if (!GradMode::is_enabled() && y_.numel() > 0)
+      if (detail::plain_backward(g, y_) && y_.numel() > 0)
         return {detail::softmax_backward_kernel(g, y_, dims.empty() ? 0 : dims[0], false)};
       return {y_ * (g - sum(g * y_, dims, true))};
     }, x);
@@ -146,7 +146,7 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   if (needs_grad(x)) {
     make_node(y, "LogSoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
-      if (!GradMode::is_enabled() && y_.numel() > 0)
+      if (detail::plain_backward(g, y_) && y_.numel() > 0)
         return {detail::softmax_backward_kernel(g, y_, dims.empty() ? 0 : dims[0], true)};
       return {g - exp(y_) * sum(g, dims, true)};
     }, x);

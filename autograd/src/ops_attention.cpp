@@ -131,8 +131,8 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
     out_shape.push_back(Ev);
     y = reshape(out, out_shape);
   }
-  const bool mask_grad = mask.defined() && mask.requires_grad();
-  if (needs_grad(TensorList{q, k, v}) || (mask_grad && GradMode::is_enabled())) {
+  const bool mask_grad = mask.defined() && (mask.requires_grad() || detail::has_tangent(mask));
+  if (needs_grad(TensorList{q, k, v}) || (mask_grad && needs_grad(mask))) {
     TensorList inputs{q, k, v};
     if (mask_grad) inputs.push_back(attn_mask);
     make_node(y, "ScaledDotProductAttentionBackward",
@@ -146,7 +146,7 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
                 Tensor m = smask.unpack(self);
                 if (m.defined() && m.dtype() == Dtype::Bool)
                   m = where(m, zeros(Shape{}, g.dtype()), full(Shape{}, -INFINITY, g.dtype()));
-                if (GradMode::is_enabled()) {
+                if (!detail::plain_backward(g, sq.unpack(self), sk.unpack(self), sv.unpack(self), m)) {
                   const TensorList d = composed_backward(g, sq.unpack(self), sk.unpack(self), sv.unpack(self), m,
                                                          is_causal, scale, scores_shape);
                   TensorList out{d[0], d[1], d[2]};

@@ -99,7 +99,7 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     const bool need_x = self.needs_input_grad(0), need_w = self.needs_input_grad(1),
                need_b = has_bias && self.needs_input_grad(2);
     Tensor dx, dw, db;
-    if (!GradMode::is_enabled()) {
+    if (detail::plain_backward(gr, x_, w_)) {
       detail::conv2d_backward_kernel(gr, x_, x_.shape(), w_, opts, need_x ? &dx : nullptr, need_w ? &dw : nullptr,
                                      need_b ? &db : nullptr);
     } else {  // create_graph: the same products in differentiable ops, group by group
@@ -212,6 +212,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   {
     NoGradGuard no_grad;
     detail::conv2d_backward_kernel(conv_sized(x), Tensor(), image, weight, opts, &y, nullptr, nullptr);
+    detail::ForwardPause plain;  // the node below carries the tangents
     if (bias.defined()) y.add_(reshape(bias, Shape{1, out_ch, 1, 1}));
   }
   TensorList inputs{x, weight};
@@ -224,7 +225,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
     const bool need_x = self.needs_input_grad(0), need_w = self.needs_input_grad(1),
                need_b = has_bias && self.needs_input_grad(2);
     Tensor dx, dw, db;
-    if (!GradMode::is_enabled()) {
+    if (detail::plain_backward(gr, x_, w_)) {
       if (need_x) dx = crop(detail::conv2d_kernel(gr, w_, Tensor(), opts));
       if (need_w) detail::conv2d_backward_kernel(x_, gr, gr.shape(), w_, opts, nullptr, &dw, nullptr);
     } else {  // create_graph: dW = Σₙ x·im2col(g)ᵀ per group, in differentiable ops

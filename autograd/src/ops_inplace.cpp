@@ -53,15 +53,19 @@ bool recorded(const Tensor& self, const Tensor* other, const char* op, bool writ
   detail::check_defined(self, op);
   if (other) detail::check_defined(*other, op);
   if (!writes_one_value) check_writable_layout(self, op);
-  if (!GradMode::is_enabled()) return false;
+  // Forward mode: the out-of-place formula carries the tangents (rebase).
+  const auto& view_base = detail::impl_of(self)->view_base;
+  const bool dual = detail::has_tangent(self) || (other && detail::has_tangent(*other)) ||
+                    (view_base && detail::has_tangent(Tensor(view_base)));
+  if (!GradMode::is_enabled()) return dual;
   XG_CHECK(!(self.is_leaf() && self.requires_grad()), op, "a leaf tensor that requires grad (", self.dtype(),
            self.shape(), ") cannot be modified in place while grad mode is on; wrap the update in xg::NoGradGuard");
   const bool with_history = self.requires_grad() || (other && other->requires_grad());
   const auto* impl = detail::impl_of(self);
-  if (!impl->view_base) return with_history;
+  if (!impl->view_base) return with_history || dual;
   detail::stale_view(self);  // throws if the base's history moved on since the view was made
   const detail::TensorImpl* base = impl->view_base.get();
-  if (!(with_history || base->requires_grad)) return false;
+  if (!(with_history || base->requires_grad)) return dual;
   auto refuse = [&](const char* why) {
     detail::fail(op, "the tensor changed in place is a view (", impl->view_op, ", shape ", self.shape(), ") of a ",
                  base->dtype, base->shape, " tensor ", why, " (Note [In-place on views]). Build the new value out of "
@@ -110,7 +114,16 @@ void take_history(const Tensor& dst, const Tensor& src) {
 Tensor with_old_history(const Tensor& t) {
   Tensor old = detail::alias(t);
   take_history(old, t);
+  detail::impl_of(old)->forward_grad = detail::impl_of(t)->forward_grad;  // and its old tangent
   return old;
+}
+
+/// self's tangent becomes the one forward mode gave `value` (in a block of
+/// its own: saved aliases keep the old one).
+void take_tangent(const Tensor& self, const Tensor& value) {
+  if (detail::forward_level == 0) return;
+  detail::impl_of(self)->forward_grad.reset();
+  detail::set_tangent(self, detail::tangent_of(value), detail::forward_level);
 }
 
 void write_into(Tensor& self, const Tensor& value) {
@@ -130,7 +143,13 @@ Tensor& rebase_view(Tensor& self, const char* op, F out_of_place) {
   const Tensor value = out_of_place(as_strided(old_base, shape, strides, offset));
   XG_CHECK(value.shape() == shape && value.dtype() == self.dtype(), op, "the result ", value.dtype(), value.shape(),
            " does not fit the in-place target ", self.dtype(), shape);
+  const Tensor old_tangent = detail::tangent_of(old_base);
   write_into(self, value);
+  if (detail::forward_level != 0) {  // CopySlices derives the base's new tangent from the old one and value's
+    detail::impl_of(old_base)->forward_grad.reset();
+    detail::set_tangent(old_base, old_tangent, detail::forward_level);
+    detail::impl_of(base)->forward_grad.reset();
+  }
   make_node(base, "CopySlices", [shape, strides, rel, base_shape = base.shape()](const Tensor& g, Node& node) -> TensorList {
     Tensor g_base, g_value;
     if (node.needs_input_grad(0)) {  // g outside the view's elements
@@ -147,8 +166,11 @@ Tensor& rebase_view(Tensor& self, const char* op, F out_of_place) {
     }
     return {g_base, g_value};
   }, old_base, value);
-  // The view again, now from the base's new history.
-  take_history(self, as_strided(base, shape, strides, offset));
+  // The view again, now from the base's new history (and tangent).
+  const Tensor again = as_strided(base, shape, strides, offset);
+  take_tangent(self, again);
+  if (!GradMode::is_enabled()) return self;  // forward mode only: self keeps its history
+  take_history(self, again);
   impl->view_base_grad_fn = base.grad_fn();
   return self;
 }
@@ -160,7 +182,8 @@ Tensor& rebase(Tensor& self, const char* op, F out_of_place) {
   XG_CHECK(result.shape() == self.shape() && result.dtype() == self.dtype(), op, "the result ", result.dtype(),
            result.shape(), " does not fit the in-place target ", self.dtype(), self.shape());
   write_into(self, result);
-  take_history(self, result);
+  take_tangent(self, result);
+  if (GradMode::is_enabled()) take_history(self, result);  // else forward mode only: self keeps its history
   return self;
 }
 

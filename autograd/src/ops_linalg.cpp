@@ -87,9 +87,17 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const bool batched = a.dim() == 3 || b.dim() == 3;
   Tensor y = detail::make_tensor(batched ? Shape{batch, m, n} : Shape{m, n}, a.dtype());
   detail::gemm_batched(a, b, y, batch, m, n, k, ta, tb);
+  if (detail::has_tangent(a) || detail::has_tangent(b)) {
+    const Tensor dot_a = detail::tangent_of(a), dot_b = detail::tangent_of(b);  // product rule
+    detail::set_tangent_by(y, [&] {
+      Tensor t = dot_a.defined() ? matmul_transposed(dot_a, b, ta, tb) : Tensor();
+      if (dot_b.defined()) t = t.defined() ? t + matmul_transposed(a, dot_b, ta, tb) : matmul_transposed(a, dot_b, ta, tb);
+      return t.shape() == y.shape() ? t : t.expand(y.shape());
+    });
+  }
   if (needs_grad(a, b)) {
-    SavedTensor saved_a(b.requires_grad() ? a : Tensor(), false);
-    SavedTensor saved_b(a.requires_grad() ? b : Tensor(), false);
+    SavedTensor saved_a(needs_grad(b) ? a : Tensor(), false);
+    SavedTensor saved_b(needs_grad(a) ? b : Tensor(), false);
     // A gradient is made in its input's memory order (Note [Gradients in the input's layout]).
     make_node(y, "MatmulBackward", [ta, tb, sa = a.shape(), sb = b.shape(), a_t = transposed_layout(a), b_t = transposed_layout(b),
                                  saved_a = std::move(saved_a), saved_b = std::move(saved_b)](const Tensor& g, Node& self) -> TensorList {

@@ -87,7 +87,7 @@ Tensor pointwise_loss(const Tensor& input, const Tensor& target, Reduction r, Po
                                             const Tensor& g, Node& self) -> TensorList {
       const Tensor x_ = sx.unpack(self), t_ = st.unpack(self);
       Tensor dx;
-      if (!GradMode::is_enabled()) {
+      if (detail::plain_backward(g, x_, t_)) {
         dx = detail::pointwise_loss_backward_kernel(kind, p, x_, t_, g, scale);
       } else {
         dx = loss_slope(kind, p, x_ - t_) * (scale == 1.0 ? g : g * scale);
@@ -205,7 +205,7 @@ Tensor fused_cross_entropy(const Tensor& logits, const Tensor& target, const Cro
   if (detail::needs_grad(x)) {
     make_node(per_sample, "CrossEntropyBackward", [rows, lse, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       const Tensor x_ = sx.unpack(self);
-      if (!GradMode::is_enabled()) return {detail::cross_entropy_backward_kernel(g, x_, lse, *rows)};
+      if (detail::plain_backward(g, x_)) return {detail::cross_entropy_backward_kernel(g, x_, lse, *rows)};
       const std::int64_t n_ = x_.size(0), c = x_.size(1);
       const double eps = rows->smoothing;
       const Tensor cw = rows->class_w.defined() ? reshape(rows->class_w, Shape{1, c}) : ones(Shape{1, c}, x_.dtype());

@@ -69,7 +69,7 @@ Tensor normalize_rows(const Tensor& x, const Shape& normalized_shape, const Tens
   record_normalisation(y, centred ? "LayerNormBackward" : "RmsNormBackward", x, weight, bias,
                        [=](const Tensor& g, const Tensor& x_, const Tensor& w_, bool need_x, bool need_w, bool need_b) {
     NormGrads d;
-    if (!GradMode::is_enabled()) {
+    if (detail::plain_backward(g, x_, w_)) {
       detail::layer_norm_backward_kernel(g, x_, w_, row_mean, row_rstd, n, centred, need_x ? &d.dx : nullptr,
                                          need_w ? &d.dw : nullptr, need_b ? &d.db : nullptr);
       if (d.dw.defined()) d.dw = reshape(d.dw, normalized_shape);
@@ -162,7 +162,7 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
   record_normalisation(y, "BatchNormBackward", x, weight, bias,
                        [=](const Tensor& g, const Tensor& x_, const Tensor& w_, bool need_x, bool need_w, bool need_b) {
     NormGrads d;
-    if (!GradMode::is_enabled()) {
+    if (detail::plain_backward(g, x_, w_)) {
       detail::batch_norm_backward_kernel(channels_first(g), channels_first(x_), w_, ch_mean, ch_rstd, training,
                                          need_x ? &d.dx : nullptr, need_w ? &d.dw : nullptr, need_b ? &d.db : nullptr);
       if (d.dx.defined()) d.dx = channels_back(d.dx);
@@ -211,7 +211,7 @@ Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight
   record_normalisation(y, "GroupNormBackward", x, weight, bias,
                        [=](const Tensor& g, const Tensor& x_, const Tensor& w_, bool need_x, bool need_w, bool need_b) {
     NormGrads d;
-    if (!GradMode::is_enabled()) {
+    if (detail::plain_backward(g, x_, w_)) {
       detail::group_norm_backward_kernel(g, x_, w_, row_mean, row_rstd, num_groups, need_x ? &d.dx : nullptr,
                                          need_w ? &d.dw : nullptr, need_b ? &d.db : nullptr);
     } else {  // create_graph: the same derivatives in differentiable ops
@@ -248,7 +248,7 @@ Tensor dropout(const Tensor& x, double p, bool training) {
   detail::dropout_kernel(x, p, random_u64(), y, keep);
   if (detail::needs_grad(x)) {
     make_node(y, "DropoutBackward", [p, keep](const Tensor& g, Node&) -> TensorList {
-      if (!GradMode::is_enabled()) return {detail::dropout_backward_kernel(g, keep, p)};
+      if (detail::plain_backward(g)) return {detail::dropout_backward_kernel(g, keep, p)};
       return {g * keep.to(g.dtype()) * (1.0 / (1.0 - p))};
     }, x);
   }

@@ -7,18 +7,21 @@
 #include <cstdio>
 
 int main(int argc, char** argv) {
-  CLI::App app{"Check every xgrad op's first and second derivatives against finite differences."};
+  CLI::App app{"Check every xgrad op's first and second derivatives and its forward-mode tangents (check_jvp) against finite differences."};
   xg::SweepOptions o;
   app.add_option("--filter", o.filter, "only ops whose name contains this text");
   app.add_flag("--fast", o.fast, "random-projection mode: compare u^T J v instead of whole Jacobians");
   bool first_only = false, markdown = false;
   app.add_flag("--markdown", markdown, "print the README's op table (one line per family) instead of one line per row");
   app.add_flag("--first-order-only", first_only, "skip gradgradcheck");
+  bool no_jvp = false;
+  app.add_flag("--no-jvp", no_jvp, "skip check_jvp (forward mode)");
   app.add_option("--seed", o.seed, "seed for the sample inputs")->capture_default_str();
   app.add_option("--atol", o.tolerances.atol, "absolute tolerance")->capture_default_str();
   app.add_option("--rtol", o.tolerances.rtol, "relative tolerance")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   o.second_order = !first_only;
+  o.forward_mode = !no_jvp;
   const auto rows = xg::gradcheck_sweep(xg::op_samples(), o);
   if (rows.empty()) {
     std::fprintf(stderr, "xgrad-gradcheck: --filter '%s' matches none of the %zu registered ops (names look like "

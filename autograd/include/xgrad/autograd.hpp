@@ -227,11 +227,70 @@ void set_history(Tensor& out, std::shared_ptr<Node> node, std::uint32_t output_n
 /// Throws when view t was made from its base before an in-place op gave the
 /// base new history (Note [In-place on views]); returns false otherwise.
 bool stale_view(const Tensor& t);
-inline bool needs_grad(const Tensor& t) {
+/// Whether an op on t records a node for reverse mode.
+inline bool records(const Tensor& t) {
   return GradMode::is_enabled() && (t.requires_grad() || (t.is_view() && stale_view(t)));
 }
+bool records(const TensorList& ts);
+
+// Forward mode (Note [Forward mode] in forward_ad.cpp). The open dual level,
+// 0 when none is; every check below is one load when forward mode is off.
+inline thread_local std::uint64_t forward_level = 0;
+bool has_tangent_at_level(const Tensor& t);
+/// t is a dual tensor of the open level.
+inline bool has_tangent(const Tensor& t) { return forward_level != 0 && has_tangent_at_level(t); }
+bool has_tangent(const TensorList& ts);
+/// t's tangent at the open level (undefined when it has none: a zero tangent).
+Tensor tangent_of(const Tensor& t);
+
+/// Whether an op must make a node: to record it for reverse mode, or to
+/// carry its inputs' tangents forward.
+inline bool needs_grad(const Tensor& t) { return records(t) || has_tangent(t); }
 inline bool needs_grad(const Tensor& a, const Tensor& b) { return needs_grad(a) || needs_grad(b); }
 bool needs_grad(const TensorList& ts);
+/// A backward may take its fused (not differentiable) path: no graph is being
+/// built and none of the tensors it reads carries a tangent.
+template <class... T>
+bool plain_backward(const T&... ts) {
+  return !GradMode::is_enabled() && !(has_tangent(ts) || ...);
+}
+
+/// Pauses the open dual level: ops inside carry no tangents (rules, derivations).
+class ForwardPause {
+ public:
+  ForwardPause();
+  ~ForwardPause();
+  ForwardPause(const ForwardPause&) = delete;
+  ForwardPause& operator=(const ForwardPause&) = delete;
+
+ private:
+  std::uint64_t level_;
+};
+/// Gives out `tangent` at `level` (shape and dtype checked).
+void set_tangent(const Tensor& out, const Tensor& tangent, std::uint64_t level);
+/// An op's own forward-mode rule: out's tangent is rule(), computed in
+/// no-grad mode with the level paused. Read the inputs' tangents (tangent_of)
+/// before, outside rule.
+template <class Rule>
+void set_tangent_by(const Tensor& out, Rule&& rule) {
+  const std::uint64_t level = forward_level;
+  if (level == 0) return;
+  Tensor t;
+  {
+    ForwardPause pause;
+    NoGradGuard no_grad;
+    t = rule();
+  }
+  set_tangent(out, t, level);
+}
+
+/// Derives the outputs' tangents from node's backward, which is linear in
+/// its gradient (Note [Forward mode]): unless an op's own rule has set them.
+void derive_tangents(Node& node, TensorList outputs, const TensorList& inputs);
+template <class... Inputs>
+void derive_tangent(Node& node, const Tensor& out, const Inputs&... inputs) {
+  if (forward_level != 0 && (has_tangent(inputs) || ...)) derive_tangents(node, {out}, TensorList{inputs...});
+}
 
 /// A node with several outputs whose backward is `TensorList(TensorList&& grads, Node& self)`.
 template <class F>
@@ -284,9 +343,12 @@ Tensor alias(const Tensor& t);
 template <class F, class... Inputs>
 void make_node(Tensor& out, const char* name, F&& backward, const Inputs&... inputs) {
   auto node = std::make_shared<detail::FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  const std::size_t saved = detail::take_pending_saved_bytes();
+  detail::derive_tangent(*node, out, inputs...);
+  if (!(detail::records(inputs) || ...) && (detail::has_tangent(inputs) || ...)) return;  // forward mode only
   node->next_edges.reserve(sizeof...(Inputs));
   (node->next_edges.push_back(detail::gradient_edge(inputs)), ...);
-  node->set_saved_bytes(detail::take_pending_saved_bytes());
+  node->set_saved_bytes(saved);
   detail::set_history(out, std::move(node));
 }
 
@@ -303,9 +365,14 @@ template <class F, class... Inputs>
 template <class F>
 void make_node(Tensor& out, const char* name, F&& backward, const TensorList& inputs) {
   auto node = std::make_shared<detail::FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
+  const std::size_t saved = detail::take_pending_saved_bytes();
+  if (detail::has_tangent(inputs)) {
+    detail::derive_tangents(*node, {out}, inputs);
+    if (!detail::records(inputs)) return;  // forward mode only
+  }
   node->next_edges.reserve(inputs.size());
-  for (const Tensor& t : inputs) node->next_edges.push_back(detail::gradient_edge(t));
-  node->set_saved_bytes(detail::take_pending_saved_bytes());
+  for (const Tensor& t : inputs) node->next_edges.push_back(t.defined() ? detail::gradient_edge(t) : Edge{});
+  node->set_saved_bytes(saved);
   detail::set_history(out, std::move(node));
 }
 
@@ -316,6 +383,11 @@ template <class F>
 void make_node(TensorList& outputs, const char* name, F&& backward, const TensorList& inputs) {
   auto node = std::make_shared<detail::MultiOutputNode<std::decay_t<F>>>(
       name, static_cast<std::uint32_t>(outputs.size()), std::forward<F>(backward));
+  const std::size_t saved = detail::take_pending_saved_bytes();
+  if (detail::has_tangent(inputs)) {
+    detail::derive_tangents(*node, outputs, inputs);
+    if (!detail::records(inputs)) return;  // forward mode only
+  }
   node->next_edges.reserve(inputs.size());
   for (const Tensor& t : inputs) node->next_edges.push_back(t.defined() ? detail::gradient_edge(t) : Edge{});
   for (std::uint32_t k = 0; k < outputs.size(); ++k) {
@@ -325,7 +397,7 @@ void make_node(TensorList& outputs, const char* name, F&& backward, const Tensor
       node->set_output_meta(k, {outputs[k].shape(), outputs[k].dtype()});
     }
   }
-  node->set_saved_bytes(detail::take_pending_saved_bytes());
+  node->set_saved_bytes(saved);
 }
 
 // ---------------------------------------------------------------- engine

@@ -13,6 +13,11 @@
 //   };
 //   xg::Tensor y = Cube::apply({x})[0];
 //
+// For forward mode (forward_ad.hpp) a type also defines
+//     static xg::TensorList jvp(xg::AutogradContext& ctx, const xg::TensorList& inputs,
+//                               const xg::TensorList& tangents);   // J·t, one per output
+// (tangents: zeros for inputs without one); without it, applying the
+// function to a dual tensor is an error naming it.
 // Several inputs and outputs are fine; backward returns one gradient per
 // input (undefined for none) and receives zeros for outputs that got no
 // gradient. A type may name its node with `static constexpr const char* name`.
@@ -56,17 +61,27 @@ namespace detail {
 using ContextFn = std::function<TensorList(AutogradContext&, const TensorList&)>;
 /// Function<T>::apply: forward without a graph, then make_node with a backward
 /// that calls T::backward (Note [Writing an op] in autograd.hpp).
+/// T::jvp: (ctx, inputs, tangents) -> one tangent per output.
+using JvpFn = std::function<TensorList(AutogradContext&, const TensorList&, const TensorList&)>;
 TensorList apply_function(const char* name, const ContextFn& forward, ContextFn backward, const TensorList& inputs,
-                          bool always_record = false);
+                          bool always_record = false, const JvpFn& jvp = {});
 }  // namespace detail
 
 template <class T>
 struct Function {
   static TensorList apply(const TensorList& inputs) {
-    return detail::apply_function(node_name(), &T::forward, &T::backward, inputs);
+    if constexpr (has_jvp<T>::value) {
+      return detail::apply_function(node_name(), &T::forward, &T::backward, inputs, false, &T::jvp);
+    } else {
+      return detail::apply_function(node_name(), &T::forward, &T::backward, inputs);
+    }
   }
 
  private:
+  template <class U, class = void>
+  struct has_jvp : std::false_type {};
+  template <class U>
+  struct has_jvp<U, std::void_t<decltype(&U::jvp)>> : std::true_type {};
   template <class U, class = void>
   struct has_name : std::false_type {};
   template <class U>

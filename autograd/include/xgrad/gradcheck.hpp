@@ -30,6 +30,7 @@ using MultiFunction = std::function<TensorList(const TensorList&)>;
 namespace detail {
 GradcheckResult gradcheck_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts);
 GradcheckResult gradgradcheck_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts);
+GradcheckResult check_jvp_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts);
 
 template <class F>
 MultiFunction as_multi(F&& f) {
@@ -54,6 +55,16 @@ GradcheckResult gradcheck(F&& f, const TensorList& inputs, const GradcheckOption
 template <class F>
 GradcheckResult gradgradcheck(F&& f, const TensorList& inputs, const GradcheckOptions& opts = {}) {
   return detail::gradgradcheck_impl(detail::as_multi(std::forward<F>(f)), inputs, opts);
+}
+
+/// Checks forward mode (forward_ad.hpp): along a random direction v over the
+/// inputs that require grad, the tangents f gives on dual inputs equal
+/// central finite differences, f's values on dual inputs equal f's, and
+/// <u, J v> computed by forward mode equals <Jᵀu, v> computed by reverse mode
+/// for a random u. Inputs must be float64.
+template <class F>
+GradcheckResult check_jvp(F&& f, const TensorList& inputs, const GradcheckOptions& opts = {}) {
+  return detail::check_jvp_impl(detail::as_multi(std::forward<F>(f)), inputs, opts);
 }
 
 }  // namespace xg

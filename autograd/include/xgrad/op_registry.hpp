@@ -41,6 +41,7 @@ struct SweepOptions {
   std::string filter;          ///< only ops whose name contains this
   bool fast = false;           ///< random-projection gradcheck (GradcheckOptions::fast_mode)
   bool second_order = true;    ///< also gradgradcheck
+  bool forward_mode = true;    ///< also check_jvp (forward-mode tangents)
   bool repeatability = true;   ///< two backward passes must agree bit for bit
   bool non_contiguous = true;  ///< every check again on non_contiguous_copies of the inputs
   std::uint64_t seed = 0;
@@ -49,10 +50,10 @@ struct SweepOptions {
 
 struct SweepRow {
   std::string name, family;
-  bool first_order = true, second_order = true, repeatable = true;
+  bool first_order = true, second_order = true, forward_mode = true, repeatable = true;
   std::string report;  ///< the first failure's report
   double seconds = 0;
-  bool ok() const { return first_order && second_order && repeatable; }
+  bool ok() const { return first_order && second_order && forward_mode && repeatable; }
 };
 
 std::vector<SweepRow> gradcheck_sweep(const std::vector<OpSample>& ops, const SweepOptions& options = {});

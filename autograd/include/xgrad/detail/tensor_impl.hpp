@@ -13,6 +13,16 @@ class Node;
 namespace detail {
 
 struct LeafHooks;  // hooks on a leaf's gradient (autograd.hpp)
+struct TensorImpl;
+
+/// A tensor's forward-mode tangent and the dual level it belongs to (Note
+/// [Forward mode] in forward_ad.cpp). A saved output shares its tensor's
+/// block, so a tangent set after the node was made is seen by backward.
+struct ForwardGrad {
+  std::shared_ptr<TensorImpl> tangent;
+  std::uint64_t level = 0;
+  std::uint64_t version = 0;  // the storage's version the tangent belongs to
+};
 
 /// A 64-byte-aligned buffer from the pooled allocator, shared by views.
 /// `version` counts in-place writes; saved tensors compare it at backward.
@@ -51,6 +61,7 @@ struct TensorImpl {
   const char* view_op = nullptr;
   bool view_tracks_base = false;
   std::weak_ptr<Node> view_base_grad_fn;
+  std::shared_ptr<ForwardGrad> forward_grad;  // dual tensors only
 };
 
 }  // namespace detail
