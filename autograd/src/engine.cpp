@@ -39,6 +39,8 @@ class Engine {
     order.clear();
     ready.clear();
     collect(roots, mark, order, scratch.stack);
+    // An edge into a node this run did not collect (see collect's `oldest`) is not followed.
+    auto in_run = [mark](const Edge& e) { return e.fn && e.fn->visit_mark_ == mark && e.fn->needed_; };
 
     struct Cleanup {
       std::vector<Node*>& nodes;
@@ -59,14 +61,14 @@ class Engine {
       bool needed = !targets;
       if (targets) {
         for (const Edge& t : *targets) needed = needed || t.fn.get() == n;
-        for (const Edge& e : n->next_edges) needed = needed || (e.fn && e.fn->needed_);
+        for (const Edge& e : n->next_edges) needed = needed || in_run(e);
       }
       n->needed_ = needed;
     }
     for (Node* n : order) {
       if (!n->needed_) continue;
       for (const Edge& e : n->next_edges)
-        if (e.fn && e.fn->needed_) ++e.fn->pending_;
+        if (in_run(e)) ++e.fn->pending_;
     }
 
     for (std::size_t i = 0; i < roots.size(); ++i) {
@@ -100,7 +102,7 @@ class Engine {
           if ((*targets)[k].fn.get() == n) captured[k] = grads[(*targets)[k].input_nr];
         execute = !detail::is_accumulate_grad(n) &&
                   std::any_of(n->next_edges.begin(), n->next_edges.end(),
-                              [](const Edge& e) { return e.fn && e.fn->needed_; });
+                              in_run);
       }
       execute = execute && std::any_of(grads.begin(), grads.end(), [](const Tensor& g) { return g.defined(); });
 
@@ -115,7 +117,7 @@ class Engine {
       }
       for (std::size_t i = 0; i < n->next_edges.size(); ++i) {
         const Edge& e = n->next_edges[i];
-        if (!e.fn || !e.fn->needed_) continue;
+        if (!in_run(e)) continue;
         if (i < outs.size() && outs[i].defined()) {
           check_gradient(*n, i, outs[i], e.fn->output_meta(e.input_nr));
           XG_CHECK(!AnomalyMode::is_enabled() || !detail::has_non_finite(outs[i]), "anomaly", "the backward of ",
@@ -148,7 +150,7 @@ class Engine {
         const std::size_t i = stack.back().second++;
         if (i < n->next_edges.size()) {
           Node* c = n->next_edges[i].fn.get();
-          if (c && c->visit_mark_ != mark) {
+          if (c && c->visit_mark_ != mark && c->sequence_nr() >= detail::oldest_node_in_run) {
             c->visit_mark_ = mark;
             stack.emplace_back(c, 0);
           }

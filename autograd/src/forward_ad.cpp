@@ -93,6 +93,13 @@ void derive_tangents(Node& node, TensorList outputs, const TensorList& inputs) {
   TensorList jv(outputs.size());
   {
     ForwardPause pause;
+    // The derivation's graph is new; it must not reach into (and reset the
+    // scratch of) a graph a backward may be sweeping (forward over reverse).
+    struct OldestNode {
+      std::uint64_t saved = oldest_node_in_run;
+      OldestNode() { oldest_node_in_run = next_node_sequence_nr(); }
+      ~OldestNode() { oldest_node_in_run = saved; }
+    } oldest;
     AutoGradMode on(true);
     TensorList seeds, grads_out;
     std::vector<bool> differentiable;

@@ -1,6 +1,7 @@
 #include "xgrad/functional.hpp"
 
 #include "internal.hpp"
+#include "xgrad/forward_ad.hpp"
 
 namespace xg::functional {
 namespace {
@@ -45,9 +46,38 @@ VjpResult vjp(const Fn& f, const TensorList& inputs, const TensorList& v, bool c
   return {y, zeros_where_undefined(g, x)};
 }
 
-VjpResult jvp(const Fn& f, const TensorList& inputs, const TensorList& v, bool create_graph) {
+namespace {
+
+/// Checks the tangents against the inputs: one each, same shape and dtype.
+void check_tangents(const TensorList& inputs, const TensorList& v, const char* op) {
+  XG_CHECK(v.size() == inputs.size(), op, "got ", v.size(), " tangents for ", inputs.size(), " inputs");
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    detail::check_defined(inputs[i], op);
+    detail::check_defined(v[i], op);
+    XG_CHECK(v[i].shape() == inputs[i].shape() && v[i].dtype() == inputs[i].dtype(), op, "tangent ", i, " is ",
+             v[i].dtype(), v[i].shape(), " but input ", i, " is ", inputs[i].dtype(), inputs[i].shape());
+  }
+}
+
+/// f at dual inputs (input i carrying tangent v[i] where v[i] is defined):
+/// the outputs' values and tangents (zeros where an output has none).
+VjpResult forward_mode(const Fn& f, const TensorList& inputs, const TensorList& v) {
+  fwad::DualLevel level;
+  TensorList duals;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    duals.push_back(v[i].defined() ? fwad::make_dual(inputs[i].detach(), v[i]) : inputs[i].detach());
+  VjpResult out;
+  for (const Tensor& y : f(duals)) {
+    const fwad::UnpackedDual d = fwad::unpack_dual(y);
+    out.outputs.push_back(d.primal.detach());
+    out.vjp.push_back(d.tangent.defined() ? d.tangent.detach() : zeros_like(y));
+  }
+  return out;
+}
+
+/// The double-vjp trick: J v = ∂/∂u (uᵀJ · v), two reverse passes.
+VjpResult jvp_by_double_vjp(const Fn& f, const TensorList& inputs, const TensorList& v, bool create_graph) {
   AutoGradMode on(true);
-  XG_CHECK(v.size() == inputs.size(), "jvp", "got ", v.size(), " tangents for ", inputs.size(), " inputs");
   const TensorList x = as_leaves(inputs, true);
   const TensorList y = f(x);
   // u is a dummy cotangent; uᵀJ is linear in u, so ∂(uᵀJ·v)/∂u = J v.
@@ -69,7 +99,15 @@ VjpResult jvp(const Fn& f, const TensorList& inputs, const TensorList& v, bool c
   return {out_y, zeros_where_undefined(jv, u)};
 }
 
-TensorList jacobian(const std::function<Tensor(const TensorList&)>& f, const TensorList& inputs, bool create_graph) {
+}  // namespace
+
+VjpResult jvp(const Fn& f, const TensorList& inputs, const TensorList& v, bool create_graph) {
+  check_tangents(inputs, v, "jvp");
+  if (create_graph || fwad::is_active()) return jvp_by_double_vjp(f, inputs, v, create_graph);
+  return forward_mode(f, inputs, v);
+}
+
+TensorList jacrev(const ScalarFn& f, const TensorList& inputs, bool create_graph) {
   AutoGradMode on(true);
   const TensorList x = as_leaves(inputs, create_graph);
   const Tensor y = f(x);
@@ -93,16 +131,95 @@ TensorList jacobian(const std::function<Tensor(const TensorList&)>& f, const Ten
   return out;
 }
 
+TensorList jacfwd(const ScalarFn& f, const TensorList& inputs) {
+  for (const Tensor& t : inputs) {
+    detail::check_defined(t, "jacfwd");
+    detail::check_float(t, "jacfwd");
+  }
+  const Fn as_list = [&f](const TensorList& in) { return TensorList{f(in)}; };
+  TensorList out;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    // Column k of J_i is the tangent of f along the k-th unit vector of input i.
+    TensorList columns, directions(inputs.size());
+    Tensor y;
+    for (std::int64_t k = 0; k < inputs[i].numel(); ++k) {
+      Tensor unit = zeros(inputs[i].shape(), inputs[i].dtype());
+      detail::dispatch_float(unit.dtype(), "jacfwd", [&](auto z) { unit.data<decltype(z)>()[k] = 1; });
+      directions[i] = unit;
+      const VjpResult r = forward_mode(as_list, inputs, directions);
+      y = r.outputs[0];
+      columns.push_back(reshape(r.vjp[0], Shape{-1}));
+    }
+    if (!y.defined()) y = f(inputs);  // an empty input: the shape of the output
+    Shape s = y.shape();
+    for (std::int64_t d : inputs[i].shape()) s.push_back(d);
+    out.push_back(columns.empty() ? zeros(s, y.dtype()) : reshape(stack(columns, 1), s));
+  }
+  return out;
+}
+
+TensorList jacobian(const ScalarFn& f, const TensorList& inputs, bool create_graph) {
+  if (create_graph || fwad::is_active()) return jacrev(f, inputs, create_graph);
+  std::int64_t in = 0;
+  for (const Tensor& t : inputs) in += t.defined() ? t.numel() : 0;
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = f(inputs);
+  }
+  return in < y.numel() ? jacfwd(f, inputs) : jacrev(f, inputs, false);
+}
+
+namespace {
+
+/// f(x) must be one number; says so naming `op` otherwise.
+Tensor scalar_of(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const char* op) {
+  const Tensor y = f(x);
+  XG_CHECK(y.defined() && y.numel() == 1, op, "f must return one number, got shape ",
+           y.defined() ? y.shape() : Shape{});
+  return y;
+}
+
+/// ∇f(x) with x dual along v: its tangent is H·v (forward over reverse).
+Tensor hessian_times(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const Tensor& v, const char* op) {
+  fwad::DualLevel level;
+  AutoGradMode on(true);
+  const Tensor leaf = x.detach().requires_grad_(true);
+  const Tensor y = scalar_of(f, fwad::make_dual(leaf, v), op);
+  const Tensor g = y.requires_grad() ? grad({y}, {leaf}, {}, false, false, true)[0] : Tensor();
+  const Tensor hv = g.defined() ? fwad::unpack_dual(g).tangent : Tensor();
+  return hv.defined() ? hv.detach() : zeros_like(x);
+}
+
+}  // namespace
+
 Tensor hessian(const std::function<Tensor(const Tensor&)>& f, const Tensor& x) {
+  detail::check_defined(x, "hessian");
+  detail::check_float(x, "hessian");
+  if (fwad::is_active()) return hessian_reverse(f, x);
+  TensorList columns;
+  for (std::int64_t k = 0; k < x.numel(); ++k) {
+    Tensor unit = zeros(x.shape(), x.dtype());
+    detail::dispatch_float(unit.dtype(), "hessian", [&](auto z) { unit.data<decltype(z)>()[k] = 1; });
+    columns.push_back(reshape(hessian_times(f, x, unit, "hessian"), Shape{-1}));
+  }
+  Shape s = x.shape();
+  for (std::int64_t d : x.shape()) s.push_back(d);
+  return columns.empty() ? zeros(s, x.dtype()) : reshape(stack(columns, 1), s);
+}
+
+Tensor hessian_reverse(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, bool create_graph) {
   auto gradient = [&f](const TensorList& in) {
-    const Tensor y = f(in[0]);
-    XG_CHECK(y.numel() == 1, "hessian", "f must return one number, got shape ", y.shape());
+    const Tensor y = scalar_of(f, in[0], "hessian");
     return grad({y}, {in[0]}, {}, true, true, true)[0];
   };
-  return jacobian(gradient, {x})[0];
+  return jacrev(gradient, {x}, create_graph)[0];
 }
 
 Tensor hvp(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const Tensor& v, bool create_graph) {
+  check_tangents({x}, {v}, "hvp");
+  detail::check_float(x, "hvp");
+  if (!create_graph && !fwad::is_active()) return hessian_times(f, x, v, "hvp");
   AutoGradMode on(true);
   const Tensor leaf = as_leaves({x}, create_graph)[0];
   const Tensor y = f(leaf);

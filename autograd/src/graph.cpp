@@ -134,6 +134,8 @@ Tensor SavedTensor::unpack(Node& owner) const {
 
 namespace detail {
 
+std::uint64_t next_node_sequence_nr() { return next_sequence_nr; }
+
 void throw_released(const char* node_name) {
   fail(node_name,
        "trying to backward through the graph a second time: its saved tensors were freed after the first "

@@ -284,6 +284,13 @@ void set_tangent_by(const Tensor& out, Rule&& rule) {
   set_tangent(out, t, level);
 }
 
+/// Nodes made before this sequence number are left out of a backward run on
+/// this thread: set while a tangent is derived (Note [Forward mode]), whose
+/// graph starts after it and may not touch the nodes of a backward in progress.
+inline thread_local std::uint64_t oldest_node_in_run = 0;
+/// The sequence number the next node made on this thread gets.
+std::uint64_t next_node_sequence_nr();
+
 /// Derives the outputs' tangents from node's backward, which is linear in
 /// its gradient (Note [Forward mode]): unless an op's own rule has set them.
 void derive_tangents(Node& node, TensorList outputs, const TensorList& inputs);

@@ -1,0 +1,105 @@
+// What forward mode costs: J·v of the MLP (784-256-128-10) by forward mode
+// and by the double-vjp trick, against its plain forward and one backward, at
+// several batch sizes; and a Hessian of a scalar function of n inputs by
+// forward over reverse (functional::hessian) against reverse over reverse
+// (functional::hessian_reverse).
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+
+#include "xgrad/forward_ad.hpp"
+#include "xgrad/functional.hpp"
+#include "xgrad/nn.hpp"
+
+namespace {
+
+struct Mlp {
+  std::shared_ptr<xg::nn::Sequential> net = std::make_shared<xg::nn::Sequential>(
+      std::make_shared<xg::nn::Linear>(784, 256), std::make_shared<xg::nn::ReLU>(),
+      std::make_shared<xg::nn::Linear>(256, 128), std::make_shared<xg::nn::ReLU>(),
+      std::make_shared<xg::nn::Linear>(128, 10));
+  xg::Tensor x, v;
+  explicit Mlp(std::int64_t batch) {
+    xg::manual_seed(0);
+    x = xg::randn({batch, 784});
+    v = xg::randn({batch, 784});
+  }
+  xg::functional::Fn fn() const {
+    return [net = net](const xg::TensorList& in) { return xg::TensorList{net->forward(in[0])}; };
+  }
+};
+
+void mlp_forward(benchmark::State& state) {
+  Mlp m(state.range(0));
+  xg::NoGradGuard no_grad;
+  for (auto _ : state) benchmark::DoNotOptimize(m.net->forward(m.x));
+}
+
+void mlp_forward_backward(benchmark::State& state) {
+  Mlp m(state.range(0));
+  for (auto _ : state) {
+    m.net->forward(m.x).sum().backward();
+    m.net->zero_grad();
+  }
+}
+
+void mlp_jvp_forward_mode(benchmark::State& state) {
+  Mlp m(state.range(0));
+  xg::NoGradGuard no_grad;  // the parameters are constants here, as in the plain forward
+  const auto f = m.fn();
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::jvp(f, {m.x}, {m.v}));
+}
+
+void mlp_jvp_double_vjp(benchmark::State& state) {
+  Mlp m(state.range(0));
+  const auto f = m.fn();
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::jvp(f, {m.x}, {m.v}, /*create_graph=*/true));
+}
+
+/// f(x) = Σ tanh(W₂ tanh(W₁ x)) with x of n elements, hidden width n.
+struct Scalar {
+  xg::Tensor w1, w2;
+  explicit Scalar(std::int64_t n) {
+    xg::manual_seed(1);
+    w1 = xg::randn({n, n}, xg::float64) * (1.0 / std::sqrt(static_cast<double>(n)));
+    w2 = xg::randn({n, n}, xg::float64) * (1.0 / std::sqrt(static_cast<double>(n)));
+  }
+  xg::Tensor operator()(const xg::Tensor& x) const { return xg::sum(xg::tanh(xg::matmul(w2, xg::tanh(xg::matmul(w1, x))))); }
+};
+
+void hessian_forward_over_reverse(benchmark::State& state) {
+  const Scalar f(state.range(0));
+  const xg::Tensor x = xg::randn({state.range(0)}, xg::float64);
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::hessian(f, x));
+}
+
+void hessian_reverse_over_reverse(benchmark::State& state) {
+  const Scalar f(state.range(0));
+  const xg::Tensor x = xg::randn({state.range(0)}, xg::float64);
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::hessian_reverse(f, x));
+}
+
+void hvp_forward_over_reverse(benchmark::State& state) {
+  const Scalar f(state.range(0));
+  const xg::Tensor x = xg::randn({state.range(0)}, xg::float64), v = xg::randn({state.range(0)}, xg::float64);
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::hvp(f, x, v));
+}
+
+void hvp_reverse_over_reverse(benchmark::State& state) {
+  const Scalar f(state.range(0));
+  const xg::Tensor x = xg::randn({state.range(0)}, xg::float64), v = xg::randn({state.range(0)}, xg::float64);
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::hvp(f, x, v, /*create_graph=*/true));
+}
+
+}  // namespace
+
+BENCHMARK(mlp_forward)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mlp_jvp_forward_mode)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mlp_jvp_double_vjp)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mlp_forward_backward)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(hessian_forward_over_reverse)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(hessian_reverse_over_reverse)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(hvp_forward_over_reverse)->ArgName("n")->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+BENCHMARK(hvp_reverse_over_reverse)->ArgName("n")->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
+
+BENCHMARK_MAIN();

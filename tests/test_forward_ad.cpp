@@ -1,0 +1,150 @@
+// Forward mode: dual tensors, rules and derived tangents, in-place ops,
+// forward over reverse, custom functions, errors; the functional tools on it.
+#include <cmath>
+
+#include "helpers.hpp"
+#include "xgrad/forward_ad.hpp"
+#include "xgrad/functional.hpp"
+#include "xgrad/nn.hpp"
+
+using namespace xg;
+using test::check_values;
+using test::contains;
+using test::error_of;
+
+namespace {
+
+struct Square : Function<Square> {
+  static constexpr const char* name = "SquareBackward";
+  static TensorList forward(AutogradContext& ctx, const TensorList& in) {
+    ctx.save_for_backward({in[0]});
+    return {in[0] * in[0]};
+  }
+  static TensorList backward(AutogradContext& ctx, const TensorList& g) {
+    return {g[0] * 2.0 * ctx.get_saved_variables()[0]};
+  }
+  static TensorList jvp(AutogradContext&, const TensorList& in, const TensorList& t) { return {t[0] * 2.0 * in[0]}; }
+};
+
+struct NoJvp : Function<NoJvp> {
+  static constexpr const char* name = "NoJvpBackward";
+  static TensorList forward(AutogradContext&, const TensorList& in) { return {in[0] * 3.0}; }
+  static TensorList backward(AutogradContext&, const TensorList& g) { return {g[0] * 3.0}; }
+};
+
+Tensor max_abs_diff(const Tensor& a, const Tensor& b) { return max(abs(a - b)); }
+
+}  // namespace
+
+TEST_CASE("dual tensors carry J·v through elementwise ops, matmul, views and reductions") {
+  const Tensor x = tensor({0.5, -1.0, 2.0}, float64), v = tensor({1.0, 2.0, -1.0}, float64);
+  const Tensor A = tensor({1.0, 2.0, 3.0, 4.0, 5.0, 6.0}, {2, 3}, float64);
+  fwad::DualLevel level;
+  const Tensor xd = fwad::make_dual(x, v);
+  // d/dt [sin(x)·x] = (cos(x)·x + sin(x))·v
+  const Tensor y = sin(xd) * xd;
+  std::vector<double> want;
+  for (int i = 0; i < 3; ++i) {
+    const double xi = x.to_vector<double>()[i], vi = v.to_vector<double>()[i];
+    want.push_back((std::cos(xi) * xi + std::sin(xi)) * vi);
+  }
+  check_values(fwad::unpack_dual(y).tangent, want, 1e-12);
+  check_values(fwad::unpack_dual(matmul(A, xd)).tangent, {2, 8}, 1e-12);        // A v
+  check_values(fwad::unpack_dual(sum(xd.reshape({3, 1}).t())).tangent, {2}, 1e-12);
+  check_values(fwad::unpack_dual(y).primal, (sin(x) * x).to_vector<double>(), 1e-15);
+  CHECK_FALSE(fwad::unpack_dual(y).primal.requires_grad());
+  CHECK_FALSE(fwad::unpack_dual(x).tangent.defined());  // a plain tensor: zero tangent
+  // A softmax has no rule of its own: its tangent is derived from its backward.
+  const Tensor s = softmax(xd, 0);
+  const Tensor p = softmax(x, 0);
+  check_values(fwad::unpack_dual(s).tangent, (p * (v - sum(p * v))).to_vector<double>(), 1e-12);
+}
+
+TEST_CASE("closing a dual level drops its tangents and levels do not nest") {
+  Tensor y;
+  {
+    fwad::DualLevel level;
+    y = exp(fwad::make_dual(tensor({0.0}, float64), tensor({2.0}, float64)));
+    CHECK(fwad::is_active());
+    check_values(fwad::unpack_dual(y).tangent, {2}, 1e-12);
+    CHECK(contains(error_of([] { fwad::DualLevel inner; }), "nested forward-mode levels are not supported"));
+  }
+  CHECK_FALSE(fwad::is_active());
+  CHECK_FALSE(fwad::unpack_dual(y).tangent.defined());
+  fwad::DualLevel again;
+  CHECK_FALSE(fwad::unpack_dual(y).tangent.defined());  // a new level does not see the old tangents
+}
+
+TEST_CASE("make_dual rejects bad input with the shapes and dtypes") {
+  const Tensor x = zeros({2, 3}, float64);
+  CHECK(contains(error_of([&] { fwad::make_dual(x, x); }), "make_dual: no dual level is open"));
+  fwad::DualLevel level;
+  CHECK(contains(error_of([&] { fwad::make_dual(x, zeros({3, 2}, float64)); }),
+                 "make_dual: the tangent (float64[3, 2]) must have the primal's shape and dtype (float64[2, 3])"));
+  CHECK(contains(error_of([&] { fwad::make_dual(x, zeros({2, 3}, float32)); }), "float32[2, 3]"));
+  CHECK(contains(error_of([&] { fwad::make_dual(zeros({2}, int64), zeros({2}, int64)); }), "make_dual: expected a float"));
+}
+
+TEST_CASE("custom functions: jvp when defined, an error naming them otherwise") {
+  fwad::DualLevel level;
+  const Tensor xd = fwad::make_dual(tensor({3.0}, float64), tensor({0.5}, float64));
+  check_values(fwad::unpack_dual(Square::apply({xd})[0]).tangent, {3}, 1e-12);  // 2·3·0.5
+  CHECK(contains(error_of([&] { NoJvp::apply({xd}); }),
+                 "NoJvpBackward: was given a dual tensor but has no forward-mode rule"));
+  check_values(NoJvp::apply({tensor({1.0}, float64)})[0], {3}, 0.0 + 1e-15);  // plain tensors are fine
+}
+
+TEST_CASE("in-place ops on dual tensors update the tangent and a stale view is an error") {
+  fwad::DualLevel level;
+  const Tensor x = tensor({1.0, 2.0, 3.0, 4.0}, float64);
+  Tensor y = fwad::make_dual(x, ones({4}, float64)) * 1.0;
+  y.mul_(2.0).add_(fwad::make_dual(x, x));  // y = 2x + x with tangent 2·1 + x
+  check_values(fwad::unpack_dual(y).tangent, {3, 4, 5, 6}, 1e-12);
+  // Through a view: the base's tangent follows.
+  Tensor z = fwad::make_dual(x, zeros({4}, float64)) * 1.0;
+  Tensor part = z.narrow(0, 1, 2);
+  part.mul_(fwad::make_dual(tensor({10.0, 10.0}, float64), tensor({1.0, 1.0}, float64)));
+  check_values(z, {1, 20, 30, 4}, 1e-12);
+  check_values(fwad::unpack_dual(z).tangent, {0, 2, 3, 0}, 1e-12);
+  check_values(fwad::unpack_dual(part).tangent, {2, 3}, 1e-12);
+  // Another view made before the write no longer matches its tangent.
+  Tensor w = fwad::make_dual(x, ones({4}, float64)) * 1.0;
+  Tensor first = w.narrow(0, 0, 2), second = w.narrow(0, 2, 2);
+  second.zero_();
+  CHECK(contains(error_of([&] { exp(first); }), "was changed in place through another view"));
+}
+
+TEST_CASE("forward over reverse: a backward on dual tensors gives H·v") {
+  manual_seed(3);
+  nn::Sequential net(std::make_shared<nn::Linear>(4, 8), std::make_shared<nn::Tanh>(), std::make_shared<nn::Linear>(8, 1));
+  net.to(float64);
+  auto f = [&](const Tensor& x) { return sum(pow(net.forward(x.reshape({1, 4})), 2.0)) + sum(log_softmax(x, 0)); };
+  const Tensor x = randn({4}, float64), v = randn({4}, float64);
+  const Tensor h = functional::hessian_reverse(f, x);
+  const Tensor hv_reverse = matmul(h, v);
+  CHECK(max_abs_diff(functional::hvp(f, x, v), hv_reverse).item<double>() < 1e-12);
+  CHECK(max_abs_diff(functional::hvp(f, x, v, /*create_graph=*/true), hv_reverse).item<double>() < 1e-12);
+  CHECK(max_abs_diff(functional::hessian(f, x), h).item<double>() < 1e-12);
+}
+
+TEST_CASE("jacfwd equals jacrev and jvp by forward mode equals the double-vjp trick") {
+  manual_seed(4);
+  const Tensor a = randn({3, 2}, float64), b = randn({2}, float64);
+  auto f = [](const TensorList& in) { return tanh(matmul(in[0], in[1])) * sum(in[1]); };
+  const TensorList fwd = functional::jacfwd(f, {a, b}), rev = functional::jacrev(f, {a, b});
+  REQUIRE(fwd.size() == 2);
+  CHECK(fwd[0].shape() == Shape{3, 3, 2});
+  CHECK(fwd[1].shape() == Shape{3, 2});
+  CHECK(max_abs_diff(fwd[0], rev[0]).item<double>() < 1e-12);
+  CHECK(max_abs_diff(fwd[1], rev[1]).item<double>() < 1e-12);
+  const TensorList auto_pick = functional::jacobian(f, {a, b});
+  CHECK(max_abs_diff(auto_pick[0], rev[0]).item<double>() < 1e-12);
+  const functional::Fn g = [&](const TensorList& in) { return TensorList{f(in)}; };
+  const TensorList v = {randn({3, 2}, float64), randn({2}, float64)};
+  const Tensor forward_mode = functional::jvp(g, {a, b}, v).vjp[0];
+  const Tensor double_vjp = functional::jvp(g, {a, b}, v, /*create_graph=*/true).vjp[0];
+  CHECK(max_abs_diff(forward_mode, double_vjp).item<double>() < 1e-12);
+  CHECK(contains(error_of([&] { functional::jvp(g, {a, b}, {v[0]}); }), "jvp: got 1 tangents for 2 inputs"));
+  CHECK(contains(error_of([&] { functional::jvp(g, {a, b}, {v[1], v[0]}); }),
+                 "jvp: tangent 0 is float64[2] but input 0 is float64[3, 2]"));
+}
