@@ -103,30 +103,35 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
 
 Tensor add(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Add, a, s, false, "add");
+  detail::linear_tangent(y, a, [](const Tensor& t) { return t; });
   if (needs_grad(a)) make_node(y, "AddScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
   return y;
 }
 
 Tensor sub(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Sub, a, s, false, "sub");
+  detail::linear_tangent(y, a, [](const Tensor& t) { return t; });
   if (needs_grad(a)) make_node(y, "SubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
   return y;
 }
 
 Tensor sub(double s, const Tensor& a) {
   Tensor y = detail::scalar_kernel(BinaryOp::Sub, a, s, true, "sub");
+  detail::linear_tangent(y, a, [](const Tensor& t) { return neg(t); });
   if (needs_grad(a)) make_node(y, "RsubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, a);
   return y;
 }
 
 Tensor mul(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Mul, a, s, false, "mul");
+  detail::linear_tangent(y, a, [s](const Tensor& t) { return t * s; });
   if (needs_grad(a)) make_node(y, "MulScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g * s}; }, a);
   return y;
 }
 
 Tensor div(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Div, a, s, false, "div");
+  detail::linear_tangent(y, a, [s](const Tensor& t) { return t / s; });
   if (needs_grad(a)) make_node(y, "DivScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g / s}; }, a);
   return y;
 }
@@ -171,6 +176,7 @@ Tensor neg(const Tensor& x) {
   XG_CHECK(x.dtype() != Dtype::Bool, "neg", "is not defined for bool tensors (use logical_not)");
   if (!is_floating(x.dtype())) return detail::scalar_kernel(BinaryOp::Sub, x, 0.0, true, "neg");  // integers: 0 − x
   Tensor y = detail::unary_kernel(UnaryOp::Neg, x, "neg");
+  detail::linear_tangent(y, x, [](const Tensor& t) { return neg(t); });
   if (needs_grad(x)) make_node(y, "NegBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, x);
   return y;
 }
@@ -287,6 +293,7 @@ Tensor floor_divide(const Tensor& a, double s) { return detail::scalar_kernel(Bi
 
 Tensor remainder(const Tensor& a, double s) {
   Tensor y = detail::scalar_kernel(BinaryOp::Remainder, a, s, false, "remainder");
+  detail::linear_tangent(y, a, [](const Tensor& t) { return t; });
   if (needs_grad(a)) make_node(y, "RemainderScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
   return y;
 }

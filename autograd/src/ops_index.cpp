@@ -85,6 +85,7 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index_in) {
       }
   });
   if (needs_grad(x)) {
+    detail::linear_tangent(y, x, [&](const Tensor& t) { return index_select(t, d, index); });
     make_node(y, "IndexSelectBackward", [d, index, in = x.shape()](const Tensor& g, Node&) -> TensorList {
       return {index_add(zeros(in, g.dtype()), d, index, g)};
     }, x);

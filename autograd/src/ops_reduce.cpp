@@ -77,6 +77,7 @@ Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
   const auto mask = reduce_mask(x, dims, "sum");
   Tensor y = detail::reduce_kernel(detail::ReduceOp::Sum, x, mask, keepdim, "sum");
   if (needs_grad(x)) {
+    detail::linear_tangent(y, x, [&](const Tensor& t) { return sum(t, dims, keepdim); });
     make_node(y, "SumBackward", [mask, in = x.shape()](const Tensor& g, Node&) -> TensorList {
       return {expand_back(g, in, mask)};
     }, x);

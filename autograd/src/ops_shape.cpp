@@ -36,6 +36,11 @@ Tensor cat(const TensorList& xs, std::int64_t dim) {
       at += t.size(d);
     }
   }
+  if (detail::has_tangent(xs)) {
+    TensorList tangents;
+    for (const Tensor& t : xs) tangents.push_back(detail::has_tangent(t) ? detail::tangent_of(t) : zeros_like(t));
+    detail::set_tangent_by(y, [&] { return cat(tangents, d); });
+  }
   if (needs_grad(xs)) {
     std::vector<std::int64_t> sizes;
     for (const Tensor& t : xs) sizes.push_back(t.size(d));

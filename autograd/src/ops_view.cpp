@@ -65,6 +65,8 @@ Tensor view_backward(const Tensor& g, const Shape& in_shape, const char* name, c
 /// Records a view made by `view_of` with the generic adjoint.
 void record_view(Tensor& y, const Tensor& x, const char* name, const char* backward_name, ViewOf view_of) {
   if (!needs_grad(x)) return;
+  // as_strided's strides address x's storage, which its tangent does not share: derived instead.
+  if (std::string(name) != "AsStridedBackward") detail::linear_tangent(y, x, view_of);
   make_node(y, name, [in = x.shape(), backward_name, view_of = std::move(view_of)](const Tensor& g, Node&) -> TensorList {
     return {view_backward(g, in, backward_name, view_of)};
   }, x);
@@ -135,6 +137,7 @@ Tensor relabel(Tensor y, const Tensor& x, const char* op) {
 Tensor view_as_shape(const Tensor& x, const Shape& out, const Shape& strides, const char* op) {
   Tensor y = detail::make_view(x, out, strides, x.storage_offset(), op);
   if (needs_grad(x)) {
+    detail::linear_tangent(y, x, [&](const Tensor& t) { return reshape(t, out); });
     make_node(y, "ReshapeBackward", [in = x.shape()](const Tensor& g, Node&) -> TensorList { return {reshape(g, in)}; }, x);
   }
   return y;
@@ -229,6 +232,7 @@ Tensor permute(const Tensor& x, const Dims& order) {
   if (identity) return x;
   Tensor y = detail::make_view(x, out, strides, x.storage_offset(), "permute");
   if (needs_grad(x)) {
+    detail::linear_tangent(y, x, [&](const Tensor& t) { return permute(t, order); });
     make_node(y, "PermuteBackward", [inverse](const Tensor& g, Node&) -> TensorList { return {permute(g, inverse)}; }, x);
   }
   return y;
@@ -266,6 +270,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
   checked_numel(out, "expand");
   Tensor y = detail::make_view(x, out, strides, x.storage_offset(), "expand");
   if (needs_grad(x)) {
+    detail::linear_tangent(y, x, [&](const Tensor& t) { return expand(t, shape); });
     make_node(y, "ExpandBackward", [in = x.shape()](const Tensor& g, Node&) -> TensorList { return {sum_to(g, in)}; }, x);
   }
   return y;

@@ -55,6 +55,7 @@ std::int64_t Tensor::storage_offset() const { return impl()->offset; }
 Tensor Tensor::contiguous() const {
   if (is_contiguous()) return *this;
   Tensor out = detail::dense(*this);
+  detail::linear_tangent(out, *this, [](const Tensor& t) { return t.contiguous(); });
   if (detail::needs_grad(*this))
     make_node(out, "ContiguousBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, *this);
   return out;
@@ -215,6 +216,7 @@ Tensor Tensor::detach() const { return detail::alias(*this); }
 Tensor Tensor::clone() const {
   Tensor out = detail::make_tensor(shape(), dtype());
   detail::copy_strided(out, *this);
+  detail::linear_tangent(out, *this, [](const Tensor& t) { return t.clone(); });
   if (detail::needs_grad(*this)) {
     make_node(out, "CloneBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, *this);
   }
@@ -227,6 +229,7 @@ Tensor Tensor::to(Dtype d) const {
   detail::copy_strided(out, *this);
   if (is_floating(d) && detail::needs_grad(*this)) {
     const Dtype src = dtype();
+    detail::linear_tangent(out, *this, [d](const Tensor& t) { return t.to(d); });
     make_node(out, "ToBackward", [src](const Tensor& g, Node&) -> TensorList { return {g.to(src)}; }, *this);
   }
   return out;

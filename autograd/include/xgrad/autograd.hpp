@@ -284,6 +284,14 @@ void set_tangent_by(const Tensor& out, Rule&& rule) {
   set_tangent(out, t, level);
 }
 
+/// The rule of an op that is linear in x: its tangent is the op applied to x's tangent.
+template <class Op>
+void linear_tangent(const Tensor& out, const Tensor& x, Op&& op) {
+  if (!has_tangent(x)) return;
+  const Tensor t = tangent_of(x);
+  set_tangent_by(out, [&] { return op(t); });
+}
+
 /// Nodes made before this sequence number are left out of a backward run on
 /// this thread: set while a tangent is derived (Note [Forward mode]), whose
 /// graph starts after it and may not touch the nodes of a backward in progress.
