@@ -2,7 +2,10 @@
 // and by the double-vjp trick, against its plain forward and one backward, at
 // several batch sizes; and a Hessian of a scalar function of n inputs by
 // forward over reverse (functional::hessian) against reverse over reverse
-// (functional::hessian_reverse).
+// (functional::hessian_reverse); per-sample gradients of the MLP
+// (functional::per_sample_grads, one batched pass) against one forward and
+// backward of the batch and against a loop over the examples (the only way
+// libtorch's C++ API offers).
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -56,6 +59,34 @@ void mlp_jvp_double_vjp(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(xg::functional::jvp(f, {m.x}, {m.v}, /*create_graph=*/true));
 }
 
+xg::Tensor per_example_loss(const xg::Tensor& logits, const xg::Tensor& labels) {
+  xg::CrossEntropyOptions each;
+  each.reduction = xg::Reduction::None;
+  return xg::cross_entropy(logits, labels, each);
+}
+
+xg::Tensor labels_for(std::int64_t batch) { return xg::randint(0, 10, {batch}); }
+
+void mlp_per_sample_grads(benchmark::State& state) {
+  Mlp m(state.range(0));
+  const xg::Tensor y = labels_for(state.range(0));
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::per_sample_grads(*m.net, per_example_loss, m.x, y));
+}
+
+void mlp_per_sample_grads_loop(benchmark::State& state) {
+  Mlp m(state.range(0));
+  const xg::Tensor y = labels_for(state.range(0));
+  const xg::TensorList params = m.net->parameters();
+  for (auto _ : state) {
+    std::vector<xg::TensorList> grads;
+    for (std::int64_t b = 0; b < state.range(0); ++b) {
+      const xg::Tensor loss = xg::sum(per_example_loss(m.net->forward(m.x.narrow(0, b, 1)), y.narrow(0, b, 1)));
+      grads.push_back(xg::grad({loss}, params));
+    }
+    benchmark::DoNotOptimize(grads);
+  }
+}
+
 /// f(x) = Σ tanh(W₂ tanh(W₁ x)) with x of n elements, hidden width n.
 struct Scalar {
   xg::Tensor w1, w2;
@@ -97,6 +128,8 @@ BENCHMARK(mlp_forward)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benc
 BENCHMARK(mlp_jvp_forward_mode)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
 BENCHMARK(mlp_jvp_double_vjp)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
 BENCHMARK(mlp_forward_backward)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mlp_per_sample_grads)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mlp_per_sample_grads_loop)->ArgName("batch")->Arg(32)->Arg(128)->Unit(benchmark::kMicrosecond);
 BENCHMARK(hessian_forward_over_reverse)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(hessian_reverse_over_reverse)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(hvp_forward_over_reverse)->ArgName("n")->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);

@@ -34,6 +34,13 @@ struct NoJvp : Function<NoJvp> {
 
 Tensor max_abs_diff(const Tensor& a, const Tensor& b) { return max(abs(a - b)); }
 
+/// Cross-entropy of each example (reduction None).
+Tensor per_example_ce(const Tensor& logits, const Tensor& labels) {
+  CrossEntropyOptions opts;
+  opts.reduction = Reduction::None;
+  return cross_entropy(logits, labels, opts);
+}
+
 }  // namespace
 
 TEST_CASE("dual tensors carry J·v through elementwise ops, matmul, views and reductions") {
@@ -147,4 +154,64 @@ TEST_CASE("jacfwd equals jacrev and jvp by forward mode equals the double-vjp tr
   CHECK(contains(error_of([&] { functional::jvp(g, {a, b}, {v[0]}); }), "jvp: got 1 tangents for 2 inputs"));
   CHECK(contains(error_of([&] { functional::jvp(g, {a, b}, {v[1], v[0]}); }),
                  "jvp: tangent 0 is float64[2] but input 0 is float64[3, 2]"));
+}
+
+TEST_CASE("per-sample gradients equal one backward per example") {
+  manual_seed(7);
+  // Linear, LayerNorm and Embedding have batched rules; Linear is used twice (weight sharing).
+  struct Net : nn::Module {
+    std::shared_ptr<nn::Embedding> emb = register_module("emb", std::make_shared<nn::Embedding>(6, 4, 0));
+    std::shared_ptr<nn::Linear> fc = register_module("fc", std::make_shared<nn::Linear>(4, 4));
+    std::shared_ptr<nn::LayerNorm> norm = register_module("norm", std::make_shared<nn::LayerNorm>(Shape{4}));
+    std::shared_ptr<nn::Linear> head = register_module("head", std::make_shared<nn::Linear>(4, 3));
+    Tensor forward(const Tensor& tokens) override {
+      Tensor h = (*emb)(tokens);                 // [B, T, 4]
+      h = (*norm)(tanh((*fc)(tanh((*fc)(h)))));  // fc twice
+      return (*head)(mean(h, {1}));              // [B, 3]
+    }
+  } net;
+  net.to(float64);
+  const Tensor tokens = tensor({1, 2, 0, 3, 5, 5, 4, 0, 1, 2, 3, 4}, {4, 3}, int64);
+  const Tensor labels = tensor({0, 2, 1, 2}, int64);
+  const auto loss = per_example_ce;
+  CHECK(functional::per_sample_grads_batched(net));
+  const auto grads = functional::per_sample_grads(net, loss, tokens, labels);
+  const auto params = net.named_parameters();
+  REQUIRE(grads.size() == params.size());
+  for (std::size_t k = 0; k < params.size(); ++k) {
+    CHECK(grads[k].first == params[k].first);
+    Shape want{4};
+    for (std::int64_t d : params[k].second.shape()) want.push_back(d);
+    CHECK(grads[k].second.shape() == want);
+  }
+  for (std::int64_t b = 0; b < 4; ++b) {
+    const Tensor l = sum(loss(net(tokens.narrow(0, b, 1)), labels.narrow(0, b, 1)));
+    TensorList wrt;
+    for (const auto& [name, p] : params) wrt.push_back(p);
+    const TensorList g = grad({l}, wrt, {}, false, false, true);
+    for (std::size_t k = 0; k < params.size(); ++k) {
+      const Tensor mine = grads[k].second.select(0, b);
+      const Tensor want = g[k].defined() ? g[k] : zeros_like(mine);
+      CHECK_MESSAGE(max_abs_diff(mine, want).item<double>() < 1e-12, params[k].first << " example " << b);
+    }
+  }
+  for (const auto& [name, p] : params) CHECK_FALSE(p.grad().defined());  // .grad untouched
+}
+
+TEST_CASE("per-sample gradients of a model without batched rules loop over the examples") {
+  manual_seed(8);
+  nn::Sequential net(std::make_shared<nn::Conv2d>(1, 2, 3), std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(8, 2));
+  net.to(float64);
+  CHECK_FALSE(functional::per_sample_grads_batched(net));
+  const Tensor x = randn({3, 1, 4, 4}, float64), y = tensor({0, 1, 1}, int64);
+  const auto loss = per_example_ce;
+  const auto grads = functional::per_sample_grads(net, loss, x, y);
+  const Tensor l = sum(loss(net(x.narrow(0, 1, 1)), y.narrow(0, 1, 1)));
+  const TensorList g = grad({l}, net.parameters(), {}, false, false, true);
+  for (std::size_t k = 0; k < g.size(); ++k) CHECK(max_abs_diff(grads[k].second.select(0, 1), g[k]).item<double>() < 1e-12);
+  auto mean_loss = [](const Tensor& out, const Tensor& t) { return cross_entropy(out, t); };
+  CHECK(contains(error_of([&] { functional::per_sample_grads(net, mean_loss, x, y); }),
+                 "per_sample_grads: loss_fn must return one loss per example (shape [1]"));
+  CHECK(contains(error_of([&] { functional::per_sample_grads(net, loss, x, tensor({0, 1}, int64)); }),
+                 "per_sample_grads: targets [2] must have the batch of 3 examples as dim 0"));
 }

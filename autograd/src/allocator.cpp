@@ -3,7 +3,7 @@
 // Note [Storage pool]
 // Tiny tensors are dominated by allocation: each op makes its result and, in
 // backward, a gradient. Freed blocks go to a thread-local free list per
-// power-of-two size class (up to 64 MiB) and are handed out again, so a
+// power-of-two size class (up to 128 MiB: per-sample gradients of a 784-256 layer at batch 128 are 103 MB) and are handed out again, so a
 // training step reuses last step's memory. Small classes keep a count of
 // blocks; blocks of 1 MiB and more are kept while the thread's cache of them
 // stays under kLargeBudget bytes, so memory stays bounded. Those large
@@ -12,6 +12,8 @@
 // GPT-block step (4 MiB attention scores) spent over a tenth of its time in
 // page faults with only four large blocks kept. Blocks freed on another
 // thread simply join that thread's lists.
+#include <sys/mman.h>
+
 #include <atomic>
 #include <cstdlib>
 #include <new>
@@ -23,8 +25,9 @@ namespace xg::detail {
 namespace {
 
 constexpr std::size_t kAlign = 64;
+constexpr std::size_t kHugePage = std::size_t{2} << 20;
 constexpr int kMinClass = 6;   // 64 bytes
-constexpr int kMaxClass = 26;  // 64 MiB
+constexpr int kMaxClass = 27;  // 128 MiB
 
 int size_class(std::size_t bytes) {
   int c = kMinClass;
@@ -78,6 +81,16 @@ void* pool_alloc(std::size_t bytes) {
     bytes = std::size_t{1} << c;
   } else {
     bytes = (bytes + kAlign - 1) / kAlign * kAlign;
+  }
+  if (bytes >= kHugePage) {
+    // Big blocks on 2 MiB pages where the kernel allows it (transparent huge
+    // pages in madvise mode): touching fresh memory then faults once per
+    // 2 MiB, not once per 4 KiB (Note [Storage pool]).
+    bytes = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+    void* p = std::aligned_alloc(kHugePage, bytes);
+    if (!p) throw std::bad_alloc();
+    madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure changes nothing
+    return p;
   }
   void* p = std::aligned_alloc(kAlign, bytes);
   if (!p) throw std::bad_alloc();

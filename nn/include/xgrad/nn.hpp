@@ -6,6 +6,7 @@
 #include "xgrad/nn/models.hpp"
 #include "xgrad/nn/resnet.hpp"
 #include "xgrad/nn/module.hpp"
+#include "xgrad/nn/per_sample.hpp"
 #include "xgrad/nn/recurrent.hpp"
 #include "xgrad/nn/serialize.hpp"
 #include "xgrad/nn/transformer.hpp"
