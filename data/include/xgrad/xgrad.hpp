@@ -2,6 +2,7 @@
 // The one header users include: #include <xgrad/xgrad.hpp>
 #include "xgrad/autograd.hpp"
 #include "xgrad/checkpoint.hpp"
+#include "xgrad/forward_ad.hpp"
 #include "xgrad/function.hpp"
 #include "xgrad/functional.hpp"
 #include "xgrad/graph.hpp"
