@@ -1,8 +1,8 @@
 // What forward mode costs: J·v of the MLP (784-256-128-10) by forward mode
 // and by the double-vjp trick, against its plain forward and one backward, at
 // several batch sizes; and a Hessian of a scalar function of n inputs by
-// forward over reverse (functional::hessian) against reverse over reverse
-// (functional::hessian_reverse); per-sample gradients of the MLP
+// forward over reverse against reverse over reverse (functional::hessian's
+// two modes); per-sample gradients of the MLP
 // (functional::per_sample_grads, one batched pass) against one forward and
 // backward of the batch and against a loop over the examples (the only way
 // libtorch's C++ API offers).
@@ -101,7 +101,7 @@ struct Scalar {
 void hessian_forward_over_reverse(benchmark::State& state) {
   const Scalar f(state.range(0));
   const xg::Tensor x = xg::randn({state.range(0)}, xg::float64);
-  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::hessian(f, x));
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::hessian(f, x, xg::functional::HessianMode::ForwardOverReverse));
 }
 
 void hessian_reverse_over_reverse(benchmark::State& state) {

@@ -131,6 +131,7 @@ TEST_CASE("forward over reverse: a backward on dual tensors gives H·v") {
   const Tensor hv_reverse = matmul(h, v);
   CHECK(max_abs_diff(functional::hvp(f, x, v), hv_reverse).item<double>() < 1e-12);
   CHECK(max_abs_diff(functional::hvp(f, x, v, /*create_graph=*/true), hv_reverse).item<double>() < 1e-12);
+  CHECK(max_abs_diff(functional::hessian(f, x, functional::HessianMode::ForwardOverReverse), h).item<double>() < 1e-12);
   CHECK(max_abs_diff(functional::hessian(f, x), h).item<double>() < 1e-12);
 }
 

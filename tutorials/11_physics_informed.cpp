@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
     const Tensor by_reverse = laplacian(u, points).detach();
     for (std::int64_t k = 0; k < points.size(0); ++k) {
       const Tensor h = xg::functional::hessian([&](const Tensor& p) { return u(p.reshape({1, 2})).sum(); },
-                                               points.detach().select(0, k));
+                                               points.detach().select(0, k),
+                                               xg::functional::HessianMode::ForwardOverReverse);
       const double by_forward = h.diagonal().sum().item();
       worst = std::max(worst, std::abs(by_forward - by_reverse.select(0, k).item()));
     }

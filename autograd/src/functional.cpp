@@ -193,10 +193,10 @@ Tensor hessian_times(const std::function<Tensor(const Tensor&)>& f, const Tensor
 
 }  // namespace
 
-Tensor hessian(const std::function<Tensor(const Tensor&)>& f, const Tensor& x) {
+Tensor hessian(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, HessianMode mode) {
   detail::check_defined(x, "hessian");
   detail::check_float(x, "hessian");
-  if (fwad::is_active()) return hessian_reverse(f, x);
+  if (mode == HessianMode::ReverseOverReverse || fwad::is_active()) return hessian_reverse(f, x);
   TensorList columns;
   for (std::int64_t k = 0; k < x.numel(); ++k) {
     Tensor unit = zeros(x.shape(), x.dtype());
