@@ -186,6 +186,55 @@ int main(int argc, char** argv) {
     auto tc = std::make_shared<bench::TorchStep>(bench::torch_cnn(), std::vector<int64_t>{64, 1, 28, 28});
     race("small CNN step, batch 64", threads, [xc] { xc->step(); }, [tc] { tc->step(); }, "<= 0.8");
   }
+  // Per-sample gradients of the MLP (issue 20): xgrad's one batched pass
+  // (functional::per_sample_grads) against the only way libtorch's C++ API
+  // offers, a loop of one forward and backward per example. And J·v of the
+  // MLP along the input: xgrad's forward mode against the double-vjp trick
+  // (libtorch's C++ API has no forward mode for its modules).
+  for (std::int64_t batch : {32, 128}) {
+    xg::manual_seed(0);
+    torch::manual_seed(0);
+    auto xnet = xg::nn::models::mlp();
+    auto tnet = bench::torch_mlp();
+    const xg::Tensor xx = xg::randn({batch, 784}), xy = xg::randint(0, 10, {batch});
+    const torch::Tensor tx = torch::randn({batch, 784}), ty = torch::randint(0, 10, {batch});
+    xg::CrossEntropyOptions each;
+    each.reduction = xg::Reduction::None;
+    auto xloss = [each](const xg::Tensor& out, const xg::Tensor& y) { return xg::cross_entropy(out, y, each); };
+    const std::vector<torch::Tensor> tparams = tnet->parameters();
+    race("per-sample grads MLP, batch " + std::to_string(batch) + " (libtorch: loop over examples)", 1,
+         [=] { xg::functional::per_sample_grads(*xnet, xloss, xx, xy); },
+         [=] {
+           std::vector<std::vector<torch::Tensor>> grads;
+           for (std::int64_t b = 0; b < batch; ++b) {
+             const torch::Tensor loss = torch::nn::functional::cross_entropy(tnet->forward(tx.narrow(0, b, 1)), ty.narrow(0, b, 1));
+             grads.push_back(torch::autograd::grad({loss}, tparams));
+           }
+           std::vector<torch::Tensor> stacked;  // [B, *shape] per parameter, as xgrad returns
+           for (std::size_t k = 0; k < tparams.size(); ++k) {
+             std::vector<torch::Tensor> per;
+             for (const auto& g : grads) per.push_back(g[k]);
+             stacked.push_back(torch::stack(per));
+           }
+         },
+         "");
+    const xg::Tensor xv = xg::randn({batch, 784});
+    const torch::Tensor tv = torch::randn({batch, 784});
+    const xg::functional::Fn xf = [xnet](const xg::TensorList& in) { return xg::TensorList{xnet->forward(in[0])}; };
+    race("jvp of the MLP, batch " + std::to_string(batch) + " (libtorch: double vjp)", 1,
+         [=] {
+           xg::NoGradGuard no_grad;
+           xg::functional::jvp(xf, {xx}, {xv});
+         },
+         [=] {
+           const torch::Tensor x = tx.detach().requires_grad_(true);
+           const torch::Tensor y = tnet->forward(x);
+           const torch::Tensor u = torch::zeros_like(y).requires_grad_(true);
+           const torch::Tensor ujt = torch::autograd::grad({y}, {x}, {u}, true, true)[0];
+           torch::autograd::grad({ujt}, {u}, {tv});
+         },
+         "");
+  }
   // GPT-style decoder block training steps (issue 17) at three shapes.
   for (int threads : {1, 2})
     for (const bench::GptShape& g : {bench::GptShape{16, 64, 128, 4, 512}, bench::GptShape{8, 128, 256, 8, 1024},

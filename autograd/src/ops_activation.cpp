@@ -66,6 +66,10 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
   detail::check_defined(x, "gelu");
   detail::check_float(x, "gelu");
   Tensor y = detail::gelu_kernel(x, tanh_approximation);
+  if (detail::has_tangent(x)) {  // a diagonal Jacobian: the backward kernel applied to the tangent
+    const Tensor t = detail::tangent_of(x);
+    detail::set_tangent_by(y, [&] { return detail::gelu_backward_kernel(t, x, tanh_approximation); });
+  }
   if (needs_grad(x)) {
     make_node(y, "GeluBackward", [tanh_approximation, sx = SavedTensor(x, false)](const Tensor& g, Node& self) -> TensorList {
       const Tensor x_ = sx.unpack(self);
@@ -125,6 +129,10 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
     // Nothing to normalise over a zero-size dim, as in PyTorch; else Note [Fused softmax].
     y = x.numel() == 0 ? zeros_like(x) : detail::softmax_kernel(x, dims.empty() ? 0 : dims[0], false);
   }
+  if (detail::has_tangent(x) && y.numel() > 0) {  // J = diag(y) − y yᵀ is symmetric: J·t is the backward of t
+    const Tensor t = detail::tangent_of(x);
+    detail::set_tangent_by(y, [&] { return detail::softmax_backward_kernel(t, y, dims.empty() ? 0 : dims[0], false); });
+  }
   if (needs_grad(x)) {
     make_node(y, "SoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
       const Tensor y_ = sy.unpack(self);
@@ -142,6 +150,10 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
   {
     NoGradGuard no_grad;
     y = x.numel() == 0 ? zeros_like(x) : detail::softmax_kernel(x, dims.empty() ? 0 : dims[0], true);
+  }
+  if (detail::has_tangent(x)) {  // J·t = t − Σ softmax·t along the dim
+    const Tensor t = detail::tangent_of(x);
+    detail::set_tangent_by(y, [&] { return t - sum(exp(y) * t, dims, true); });
   }
   if (needs_grad(x)) {
     make_node(y, "LogSoftmaxBackward", [dims, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
