@@ -204,7 +204,7 @@ int main(int argc, char** argv) {
     const std::vector<torch::Tensor> tparams = tnet->parameters();
     race("per-sample grads MLP, batch " + std::to_string(batch) + " (libtorch: loop over examples)", 1,
          [=] { xg::functional::per_sample_grads(*xnet, xloss, xx, xy); },
-         [=] {
+         [=]() mutable {
            std::vector<std::vector<torch::Tensor>> grads;
            for (std::int64_t b = 0; b < batch; ++b) {
              const torch::Tensor loss = torch::nn::functional::cross_entropy(tnet->forward(tx.narrow(0, b, 1)), ty.narrow(0, b, 1));
@@ -226,7 +226,7 @@ int main(int argc, char** argv) {
            xg::NoGradGuard no_grad;
            xg::functional::jvp(xf, {xx}, {xv});
          },
-         [=] {
+         [=]() mutable {
            const torch::Tensor x = tx.detach().requires_grad_(true);
            const torch::Tensor y = tnet->forward(x);
            const torch::Tensor u = torch::zeros_like(y).requires_grad_(true);
