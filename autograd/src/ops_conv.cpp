@@ -91,6 +91,15 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   }
   TensorList inputs{x, weight};
   if (bias.defined()) inputs.push_back(bias);
+  if (detail::has_tangent(inputs)) {  // bilinear in (x, weight), plus the bias
+    const Tensor tx = detail::tangent_of(x), tw = detail::tangent_of(weight), tb = detail::tangent_of(bias);
+    detail::set_tangent_by(y, [&] {
+      Tensor t = tx.defined() ? detail::conv2d_kernel(tx, weight, Tensor(), opts) : zeros_like(y);
+      if (tw.defined()) t = t + detail::conv2d_kernel(x, tw, Tensor(), opts);
+      if (tb.defined()) t = t + reshape(tb, Shape{1, out_ch, 1, 1});
+      return t;
+    });
+  }
   if (!needs_grad(inputs)) return y;
   const bool has_bias = bias.defined();
   make_node(y, "Conv2dBackward", [opts, has_bias, g, sx = SavedTensor(x, false), sw = SavedTensor(weight, false)](
