@@ -66,6 +66,27 @@ Tensor normalize_rows(const Tensor& x, const Shape& normalized_shape, const Tens
   const std::int64_t n = normalized_shape.numel();
   Tensor y, row_mean, row_rstd;
   detail::layer_norm_kernel(x, weight, bias, n, eps, centred, y, row_mean, row_rstd);
+  if (detail::has_tangent(TensorList{x, weight, bias})) {
+    // x̂ = (x − μ)·r with r = 1/σ: its tangent is r·(t − mean(t) − x̂·mean(x̂·t))
+    // (no mean(t) term for rms_norm, which does not centre); y = x̂·w + b.
+    const Tensor tx = detail::tangent_of(x), tw = detail::tangent_of(weight), tb = detail::tangent_of(bias);
+    detail::set_tangent_by(y, [&] {
+      Tensor x_hat, row_mean_again, rstd;
+      detail::layer_norm_kernel(x, Tensor(), Tensor(), n, eps, centred, x_hat, row_mean_again, rstd);
+      Tensor t = zeros_like(y);
+      if (tx.defined()) {
+        const Tensor centred_t = centred ? tx - mean(tx, dims, true) : tx;
+        Shape row_shape = x.shape();  // the kernel's per-row r, broadcast over the normalised dims
+        for (std::int64_t d : dims) row_shape[static_cast<std::size_t>(d)] = 1;
+        const Tensor r = reshape(rstd, row_shape).to(x.dtype());
+        const Tensor t_hat = r * (centred_t - x_hat * mean(x_hat * tx, dims, true));
+        t = weight.defined() ? t_hat * weight : t_hat;
+      }
+      if (tw.defined()) t = t + x_hat * tw;
+      if (tb.defined()) t = t + tb;
+      return t.shape() == y.shape() ? t : t.expand(y.shape());
+    });
+  }
   record_normalisation(y, centred ? "LayerNormBackward" : "RmsNormBackward", x, weight, bias,
                        [=](const Tensor& g, const Tensor& x_, const Tensor& w_, bool need_x, bool need_w, bool need_b) {
     NormGrads d;
