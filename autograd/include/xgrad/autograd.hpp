@@ -359,8 +359,10 @@ template <class F, class... Inputs>
 void make_node(Tensor& out, const char* name, F&& backward, const Inputs&... inputs) {
   auto node = std::make_shared<detail::FunctionNode<std::decay_t<F>>>(name, std::forward<F>(backward));
   const std::size_t saved = detail::take_pending_saved_bytes();
-  detail::derive_tangent(*node, out, inputs...);
-  if (!(detail::records(inputs) || ...) && (detail::has_tangent(inputs) || ...)) return;  // forward mode only
+  if (detail::forward_level != 0) {  // one load when forward mode is off
+    detail::derive_tangent(*node, out, inputs...);
+    if (!(detail::records(inputs) || ...)) return;  // forward mode only
+  }
   node->next_edges.reserve(sizeof...(Inputs));
   (node->next_edges.push_back(detail::gradient_edge(inputs)), ...);
   node->set_saved_bytes(saved);
