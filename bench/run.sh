@@ -20,6 +20,7 @@ min_time=$([ -n "$quick" ] && echo 0.001 || echo 0.3)
 
 ./build/bench/bench_overhead --benchmark_min_time="$min_time" --benchmark_out="$out/overhead.json" --benchmark_out_format=json
 ./build/bench/bench_training --benchmark_min_time="$min_time" --benchmark_out="$out/training.json" --benchmark_out_format=json
+./build/bench/bench_functional --benchmark_min_time="$min_time" --benchmark_out="$out/functional.json" --benchmark_out_format=json
 
 if [ ! -x build/bench/bench_vs_libtorch ]; then
   echo "bench_vs_libtorch was not built (libtorch-dev missing); skipping the race"
