@@ -216,3 +216,33 @@ TEST_CASE("per-sample gradients of a model without batched rules loop over the e
   CHECK(contains(error_of([&] { functional::per_sample_grads(net, loss, x, tensor({0, 1}, int64)); }),
                  "per_sample_grads: targets [2] must have the batch of 3 examples as dim 0"));
 }
+
+TEST_CASE("forward mode through whole models equals the double-vjp trick") {
+  manual_seed(9);
+  // A transformer layer (fused attention with a causal mask, layer_norm,
+  // gelu), a CNN (conv2d, batch_norm in training mode, max_pool2d) and a GRU:
+  // rules and derived tangents together.
+  nn::TransformerLayerOptions opts(8, 2);
+  opts.dim_feedforward = 16;
+  opts.dropout = 0.0;
+  opts.activation = "gelu";
+  opts.batch_first = true;
+  auto layer = std::make_shared<nn::TransformerEncoderLayer>(opts);
+  auto cnn = std::make_shared<nn::Sequential>(std::make_shared<nn::Conv2d>(2, 3, 3), std::make_shared<nn::BatchNorm2d>(3),
+                                              std::make_shared<nn::Tanh>(), std::make_shared<nn::MaxPool2d>(2));
+  auto gru = std::make_shared<nn::GRU>(3, 4);
+  for (nn::Module* m : std::vector<nn::Module*>{layer.get(), cnn.get(), gru.get()}) m->to(float64);
+  const std::vector<std::pair<functional::Fn, Tensor>> cases = {
+      {[&](const TensorList& in) { return TensorList{layer->forward(in[0], Tensor(), Tensor(), true)}; },
+       randn({2, 5, 8}, float64)},
+      {[&](const TensorList& in) { return TensorList{cnn->forward(in[0])}; }, randn({2, 2, 6, 6}, float64)},
+      {[&](const TensorList& in) { return TensorList{gru->forward(in[0])}; }, randn({4, 2, 3}, float64)},
+  };
+  for (const auto& [f, x] : cases) {
+    const Tensor v = randn(x.shape(), float64);
+    const Tensor forward_mode = functional::jvp(f, {x}, {v}).vjp[0];
+    const Tensor double_vjp = functional::jvp(f, {x}, {v}, /*create_graph=*/true).vjp[0];
+    CHECK(forward_mode.shape() == double_vjp.shape());
+    CHECK(max_abs_diff(forward_mode, double_vjp).item<double>() < 1e-10);
+  }
+}
