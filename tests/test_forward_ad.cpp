@@ -246,3 +246,45 @@ TEST_CASE("forward mode through whole models equals the double-vjp trick") {
     CHECK(max_abs_diff(forward_mode, double_vjp).item<double>() < 1e-10);
   }
 }
+
+TEST_CASE("vmap maps over in_dims, stacks along out_dims, nests and composes with grad") {
+  manual_seed(10);
+  const Tensor a = randn({4, 2, 3}, float64), b = randn({3, 5}, float64), c = randn({3, 4, 5}, float64);
+  // One matrix per example against a shared one, and against the examples of c along dim 1.
+  const functional::Fn mm = [](const TensorList& in) { return TensorList{matmul(in[0], in[1])}; };
+  const Tensor shared = functional::vmap(mm, {0, std::nullopt})({a, b})[0];
+  CHECK(shared.shape() == Shape{4, 2, 5});
+  CHECK(max_abs_diff(shared, matmul(a, b)).item<double>() < 1e-12);
+  const Tensor mapped = functional::vmap(mm, {0, 1}, {2})({a, c})[0];  // example k: a[k] @ c[:, k, :], stacked at dim 2
+  CHECK(mapped.shape() == Shape{2, 5, 4});
+  CHECK(max_abs_diff(mapped.select(2, 3), matmul(a.select(0, 3), c.select(1, 3))).item<double>() < 1e-12);
+  // vmap(vmap(dot)) is the matrix of all dot products.
+  const functional::Fn dot = [](const TensorList& in) { return TensorList{sum(in[0] * in[1])}; };
+  const Tensor u = randn({3, 6}, float64), w = randn({4, 6}, float64);
+  const Tensor all = functional::vmap(functional::vmap(dot, {std::nullopt, 0}), {0, std::nullopt})({u, w})[0];
+  CHECK(all.shape() == Shape{3, 4});
+  CHECK(max_abs_diff(all, matmul(u, w.t())).item<double>() < 1e-12);
+  // vmap(grad): per-example gradients of a loss in the weights, as per_sample_grads gives them.
+  const Tensor weight = randn({2, 6}, float64);
+  const Tensor x = randn({5, 6}, float64), y = tensor({0, 1, 1, 0, 1}, int64);
+  const functional::Fn grad_of_loss = [](const TensorList& in) {
+    const Tensor wl = in[0].detach().requires_grad_(true);
+    const Tensor loss = cross_entropy(matmul(wl, in[1]).reshape({1, 2}), in[2].reshape({1}));
+    return grad({loss}, {wl});
+  };
+  const Tensor per_example = functional::vmap(grad_of_loss, {std::nullopt, 0, 0})({weight, x, y})[0];
+  CHECK(per_example.shape() == Shape{5, 2, 6});
+  auto linear = std::make_shared<nn::Linear>(6, 2, false);
+  linear->to(float64);
+  {
+    NoGradGuard no_grad;
+    linear->weight.copy_(weight);
+  }
+  const auto reference = functional::per_sample_grads(*linear, per_example_ce, x, y);
+  CHECK(max_abs_diff(per_example, reference[0].second).item<double>() < 1e-12);
+  // Errors name vmap and say what disagrees.
+  CHECK(contains(error_of([&] { functional::vmap(mm, {0, 0})({a, c}); }),
+                 "vmap: input 1 (shape [3, 4, 5]) has 3 examples along dim 0 but an earlier input has 4"));
+  CHECK(contains(error_of([&] { functional::vmap(mm, {0})({a, b}); }), "vmap: got 1 in_dims for 2 inputs"));
+  CHECK(contains(error_of([&] { functional::vmap(mm, {std::nullopt, std::nullopt})({a, b}); }), "no input is mapped"));
+}

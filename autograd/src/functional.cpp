@@ -231,4 +231,53 @@ Tensor hvp(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const
   return h.defined() ? h : zeros_like(x);
 }
 
+Fn vmap(Fn f, InDims in_dims, std::vector<std::int64_t> out_dims) {
+  return [f = std::move(f), in_dims = std::move(in_dims), out_dims = std::move(out_dims)](const TensorList& inputs) {
+    XG_CHECK(in_dims.empty() || in_dims.size() == inputs.size(), "vmap", "got ", in_dims.size(), " in_dims for ",
+             inputs.size(), " inputs");
+    // Which dim of each input is mapped, and the batch size they agree on.
+    std::vector<std::optional<std::int64_t>> dims(inputs.size());
+    std::optional<std::int64_t> batch;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const std::optional<std::int64_t> d = in_dims.empty() ? std::optional<std::int64_t>(0) : in_dims[i];
+      if (!d) continue;
+      detail::check_defined(inputs[i], "vmap");
+      XG_CHECK(inputs[i].dim() > 0, "vmap", "input ", i, " is 0-d (shape []), so it has no dim ", *d,
+               " to map over; give it in_dim std::nullopt to share it across examples");
+      dims[i] = detail::wrap_dim(*d, inputs[i].dim(), "vmap");
+      const std::int64_t n = inputs[i].size(*dims[i]);
+      XG_CHECK(!batch || *batch == n, "vmap", "input ", i, " (shape ", inputs[i].shape(), ") has ", n,
+               " examples along dim ", *dims[i], " but an earlier input has ", *batch);
+      batch = n;
+    }
+    XG_CHECK(batch.has_value(), "vmap", "no input is mapped (every in_dim is std::nullopt)");
+    XG_CHECK(*batch > 0, "vmap", "the mapped inputs have 0 examples, so the outputs' shapes are unknown");
+    std::vector<TensorList> per_output;
+    for (std::int64_t b = 0; b < *batch; ++b) {
+      TensorList example;
+      for (std::size_t i = 0; i < inputs.size(); ++i) example.push_back(dims[i] ? inputs[i].select(*dims[i], b) : inputs[i]);
+      const TensorList outs = f(example);
+      if (per_output.empty()) per_output.resize(outs.size());
+      XG_CHECK(outs.size() == per_output.size(), "vmap", "example ", b, " gave ", outs.size(), " outputs but example 0 gave ",
+               per_output.size());
+      for (std::size_t k = 0; k < outs.size(); ++k) {
+        detail::check_defined(outs[k], "vmap");
+        XG_CHECK(per_output[k].empty() || (outs[k].shape() == per_output[k][0].shape() &&
+                                           outs[k].dtype() == per_output[k][0].dtype()),
+                 "vmap", "example ", b, " gave output ", k, " of ", outs[k].dtype(), outs[k].shape(), " but example 0 gave ",
+                 per_output[k][0].dtype(), per_output[k][0].shape());
+        per_output[k].push_back(outs[k]);
+      }
+    }
+    XG_CHECK(out_dims.empty() || out_dims.size() == per_output.size(), "vmap", "got ", out_dims.size(),
+             " out_dims for ", per_output.size(), " outputs");
+    TensorList out;
+    for (std::size_t k = 0; k < per_output.size(); ++k) {
+      const std::int64_t d = out_dims.empty() ? 0 : out_dims[k];
+      out.push_back(stack(per_output[k], detail::wrap_dim(d, per_output[k][0].dim() + 1, "vmap")));
+    }
+    return out;
+  };
+}
+
 }  // namespace xg::functional

@@ -3,6 +3,7 @@
 // jacobian, hessian, hvp. Each evaluates f itself; inputs need not require
 // grad. With create_graph the results are differentiable again.
 #include <functional>
+#include <optional>
 
 #include "xgrad/autograd.hpp"
 
@@ -55,5 +56,20 @@ Tensor hessian_reverse(const std::function<Tensor(const Tensor&)>& f, const Tens
 /// as fast as reverse over reverse or faster, bench_functional); with
 /// create_graph, reverse over reverse (differentiable again).
 Tensor hvp(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const Tensor& v, bool create_graph = false);
+
+/// For each input of a vmapped function, the dim it is mapped over, or
+/// std::nullopt for an input every example shares.
+using InDims = std::vector<std::optional<std::int64_t>>;
+
+/// vmap(f, in_dims, out_dims): f applied to each example of its inputs (the
+/// slices along in_dims, all of one size B), each output stacked along its
+/// out_dim (0 by default), like torch.func.vmap. Empty in_dims maps every
+/// input over dim 0. It nests (vmap(vmap(f))) and composes with grad:
+/// vmap of a function that calls xg::grad gives per-example gradients.
+/// This round it runs f once per example, through ops (differentiable:
+/// the result has the graph of every call); batching rules that run f once
+/// on the whole batch are the next step (per_sample_grads already has them
+/// for the layers DP-SGD uses).
+Fn vmap(Fn f, InDims in_dims = {}, std::vector<std::int64_t> out_dims = {});
 
 }  // namespace xg::functional
