@@ -295,6 +295,8 @@ void linear_tangent(const Tensor& out, const Tensor& x, Op&& op) {
 /// Nodes made before this sequence number are left out of a backward run on
 /// this thread: set while a tangent is derived (Note [Forward mode]), whose
 /// graph starts after it and may not touch the nodes of a backward in progress.
+/// Sequence numbers count per thread, so this assumes the graph being swept
+/// was built on this thread (as every graph xgrad builds is).
 inline thread_local std::uint64_t oldest_node_in_run = 0;
 /// The sequence number the next node made on this thread gets.
 std::uint64_t next_node_sequence_nr();
