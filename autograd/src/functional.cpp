@@ -18,6 +18,13 @@ TensorList as_leaves(const TensorList& inputs, bool create_graph) {
   return out;
 }
 
+/// Zeros shaped like `like` with a 1 at flat index k: a basis direction.
+Tensor unit_vector(const Tensor& like, std::int64_t k, const char* op) {
+  Tensor unit = zeros(like.shape(), like.dtype());
+  detail::dispatch_float(unit.dtype(), op, [&](auto z) { unit.data<decltype(z)>()[k] = 1; });
+  return unit;
+}
+
 TensorList zeros_where_undefined(TensorList grads, const TensorList& like) {
   for (std::size_t i = 0; i < grads.size(); ++i)
     if (!grads[i].defined()) grads[i] = zeros_like(like[i]);
@@ -115,9 +122,7 @@ TensorList jacrev(const ScalarFn& f, const TensorList& inputs, bool create_graph
   for (std::int64_t k = 0; k < y.numel(); ++k) {
     TensorList g(x.size());
     if (y.requires_grad()) {
-      Tensor onehot = zeros(y.shape(), y.dtype());
-      detail::dispatch_float(y.dtype(), "jacobian", [&](auto z) { onehot.data<decltype(z)>()[k] = 1; });
-      g = grad({y}, x, {onehot}, true, create_graph, true);
+      g = grad({y}, x, {unit_vector(y, k, "jacobian")}, true, create_graph, true);
     }
     g = zeros_where_undefined(g, x);
     for (std::size_t i = 0; i < x.size(); ++i) rows[i].push_back(g[i]);
@@ -143,9 +148,7 @@ TensorList jacfwd(const ScalarFn& f, const TensorList& inputs) {
     TensorList columns, directions(inputs.size());
     Tensor y;
     for (std::int64_t k = 0; k < inputs[i].numel(); ++k) {
-      Tensor unit = zeros(inputs[i].shape(), inputs[i].dtype());
-      detail::dispatch_float(unit.dtype(), "jacfwd", [&](auto z) { unit.data<decltype(z)>()[k] = 1; });
-      directions[i] = unit;
+      directions[i] = unit_vector(inputs[i], k, "jacfwd");
       const VjpResult r = forward_mode(as_list, inputs, directions);
       y = r.outputs[0];
       columns.push_back(reshape(r.vjp[0], Shape{-1}));
@@ -199,9 +202,7 @@ Tensor hessian(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, H
   if (mode == HessianMode::ReverseOverReverse || fwad::is_active()) return hessian_reverse(f, x);
   TensorList columns;
   for (std::int64_t k = 0; k < x.numel(); ++k) {
-    Tensor unit = zeros(x.shape(), x.dtype());
-    detail::dispatch_float(unit.dtype(), "hessian", [&](auto z) { unit.data<decltype(z)>()[k] = 1; });
-    columns.push_back(reshape(hessian_times(f, x, unit, "hessian"), Shape{-1}));
+    columns.push_back(reshape(hessian_times(f, x, unit_vector(x, k, "hessian"), "hessian"), Shape{-1}));
   }
   Shape s = x.shape();
   for (std::int64_t d : x.shape()) s.push_back(d);

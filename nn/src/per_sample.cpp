@@ -104,12 +104,18 @@ std::vector<std::pair<std::string, Tensor>> one_at_a_time(nn::Module& model, con
 
 }  // namespace
 
-bool per_sample_grads_batched(const nn::Module& model) {
-  std::vector<Owner> owners;
-  find_owners(const_cast<nn::Module&>(model), "", owners);
+namespace {
+bool all_have_rules(const std::vector<Owner>& owners) {
   for (const Owner& o : owners)
     if (!has_rule(o.module)) return false;
   return true;
+}
+}  // namespace
+
+bool per_sample_grads_batched(const nn::Module& model) {
+  std::vector<Owner> owners;
+  find_owners(const_cast<nn::Module&>(model), "", owners);  // only read here
+  return all_have_rules(owners);
 }
 
 std::vector<std::pair<std::string, Tensor>> per_sample_grads(nn::Module& model, const PerExampleLoss& loss_fn,
@@ -120,10 +126,10 @@ std::vector<std::pair<std::string, Tensor>> per_sample_grads(nn::Module& model, 
   XG_CHECK(!targets.defined() || (targets.dim() >= 1 && targets.size(0) == batch), kOp, "targets ", targets.shape(),
            " must have the batch of ", batch, " examples as dim 0 (inputs ", inputs.shape(), ")");
   AutoGradMode on(true);
-  if (!per_sample_grads_batched(model)) return one_at_a_time(model, loss_fn, inputs, targets);
-
   std::vector<Owner> owners;
   find_owners(model, "", owners);
+  if (!all_have_rules(owners)) return one_at_a_time(model, loss_fn, inputs, targets);
+
   std::map<const nn::Module*, std::vector<Call>> calls;
   std::vector<HookHandle> hooks;
   struct RemoveHooks {
