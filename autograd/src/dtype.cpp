@@ -99,6 +99,7 @@ void check_broadcasts_to(const Tensor& t, const Tensor& target, const char* op, 
 
 void check_defined(const Tensor& t, const char* op) {
   XG_CHECK(t.defined(), op, "got an undefined tensor");
+  if (impl_of(t)->batched) throw_no_batching_rule(op);
 }
 
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op) {

@@ -16,6 +16,7 @@
 #include <memory>
 
 #include "internal.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -236,6 +237,9 @@ void backward(const TensorList& tensors, const TensorList& grad_tensors, bool re
 
 TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs,
                 std::optional<bool> retain_graph, bool create_graph, bool allow_unused) {
+  if (detail::vmapping())
+    if (auto per_example = detail::batched_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused))
+      return *per_example;
   auto roots = root_edges(outputs, "grad");
   auto grads = root_gradients(outputs, grad_outputs, "grad");
   std::vector<Edge> targets;

@@ -63,6 +63,7 @@ bool has_tangent(const TensorList& ts) {
 Tensor tangent_of(const Tensor& t) {
   if (!has_tangent(t)) return Tensor();
   const TensorImpl* impl = impl_of(t);
+  check_has_storage(impl, "forward AD");
   XG_CHECK(impl->forward_grad->version == impl->storage->version, "forward AD",
            "a dual tensor (", impl->dtype, impl->shape, ") was changed in place through another view of its memory "
            "after its tangent was made, so the tangent no longer matches its values; make the view again after the "
@@ -74,6 +75,7 @@ void set_tangent(const Tensor& out, const Tensor& tangent, std::uint64_t level) 
   if (!tangent.defined()) return;
   XG_CHECK(tangent.shape() == out.shape() && tangent.dtype() == out.dtype(), "forward AD",
            "a tangent rule gave ", tangent.dtype(), tangent.shape(), " for an output of ", out.dtype(), out.shape());
+  check_has_storage(impl_of(out), "forward AD");
   auto& block = impl_of(out)->forward_grad;
   if (!block) block = std::make_shared<ForwardGrad>();
   block->tangent = impl_ptr_of(tangent);

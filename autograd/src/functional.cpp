@@ -1,6 +1,9 @@
 #include "xgrad/functional.hpp"
 
+#include <atomic>
+
 #include "internal.hpp"
+#include "vmap.hpp"
 #include "xgrad/forward_ad.hpp"
 
 namespace xg::functional {
@@ -10,10 +13,10 @@ namespace {
 TensorList as_leaves(const TensorList& inputs, bool create_graph) {
   TensorList out;
   for (const Tensor& t : inputs) {
-    detail::check_defined(t, "functional");
+    XG_CHECK(t.defined(), "functional", "got an undefined input");
     // With create_graph the caller may differentiate through the result
     // w.r.t. the original inputs, so keep their history.
-    out.push_back(create_graph && t.requires_grad() ? t : t.detach().requires_grad_(true));
+    out.push_back(create_graph && t.requires_grad() ? t : detail::per_example_leaf(t));
   }
   return out;
 }
@@ -232,8 +235,81 @@ Tensor hvp(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, const
   return h.defined() ? h : zeros_like(x);
 }
 
+namespace {
+/// t with dim `from` moved to `to`, the others in order (a view).
+Tensor move_dim(const Tensor& t, std::int64_t from, std::int64_t to) {
+  if (from == to) return t;
+  std::vector<std::int64_t> order;
+  for (std::int64_t d = 0; d < t.dim(); ++d)
+    if (d != from) order.push_back(d);
+  order.insert(order.begin() + to, from);
+  return t.permute(order);
+}
+
+/// f once on the whole batch (Note [Batching] in vmap.cpp); throws
+/// NoBatchingRule when it meets an op without a rule.
+TensorList vmap_batched(const Fn& f, const TensorList& inputs, const std::vector<std::optional<std::int64_t>>& dims,
+                        std::int64_t batch, const std::vector<std::int64_t>& out_dims) {
+  detail::VmapLevel level(batch);
+  TensorList batched;
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    batched.push_back(dims[i] ? detail::make_batched(move_dim(inputs[i], *dims[i], 0), level.level()) : inputs[i]);
+  const TensorList outs = f(batched);
+  XG_CHECK(out_dims.empty() || out_dims.size() == outs.size(), "vmap", "got ", out_dims.size(), " out_dims for ",
+           outs.size(), " outputs");
+  TensorList result;
+  for (std::size_t k = 0; k < outs.size(); ++k) {
+    XG_CHECK(outs[k].defined(), "vmap", "f returned an undefined output ", k);
+    Tensor p;
+    if (detail::batch_level(outs[k]) == level.level()) {
+      p = detail::physical(outs[k]);
+    } else {
+      // The same for every example (or batched by an enclosing vmap only).
+      if (!detail::is_batched(outs[k])) detail::check_has_storage(detail::impl_of(outs[k]), "vmap");
+      Shape shape = outs[k].shape();
+      shape.insert(0, batch);
+      p = outs[k].unsqueeze(0).expand(shape).contiguous();
+    }
+    const std::int64_t d = out_dims.empty() ? 0 : out_dims[k];
+    result.push_back(move_dim(p, 0, detail::wrap_dim(d, p.dim(), "vmap")));
+  }
+  return result;
+}
+
+/// f once per example, the outputs stacked: what vmap means, and its fallback.
+TensorList vmap_loop(const Fn& f, const TensorList& inputs, const std::vector<std::optional<std::int64_t>>& dims,
+                     std::int64_t batch, const std::vector<std::int64_t>& out_dims) {
+  std::vector<TensorList> per_output;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    TensorList example;
+    for (std::size_t i = 0; i < inputs.size(); ++i) example.push_back(dims[i] ? inputs[i].select(*dims[i], b) : inputs[i]);
+    const TensorList outs = f(example);
+    if (per_output.empty()) per_output.resize(outs.size());
+    XG_CHECK(outs.size() == per_output.size(), "vmap", "example ", b, " gave ", outs.size(), " outputs but example 0 gave ",
+             per_output.size());
+    for (std::size_t k = 0; k < outs.size(); ++k) {
+      XG_CHECK(outs[k].defined(), "vmap", "f returned an undefined output ", k);
+      XG_CHECK(per_output[k].empty() || (outs[k].shape() == per_output[k][0].shape() &&
+                                         outs[k].dtype() == per_output[k][0].dtype()),
+               "vmap", "example ", b, " gave output ", k, " of ", outs[k].dtype(), outs[k].shape(), " but example 0 gave ",
+               per_output[k][0].dtype(), per_output[k][0].shape());
+      per_output[k].push_back(outs[k]);
+    }
+  }
+  XG_CHECK(out_dims.empty() || out_dims.size() == per_output.size(), "vmap", "got ", out_dims.size(),
+           " out_dims for ", per_output.size(), " outputs");
+  TensorList out;
+  for (std::size_t k = 0; k < per_output.size(); ++k) {
+    const std::int64_t d = out_dims.empty() ? 0 : out_dims[k];
+    out.push_back(stack(per_output[k], detail::wrap_dim(d, per_output[k][0].dim() + 1, "vmap")));
+  }
+  return out;
+}
+}  // namespace
+
 Fn vmap(Fn f, InDims in_dims, std::vector<std::int64_t> out_dims) {
-  return [f = std::move(f), in_dims = std::move(in_dims), out_dims = std::move(out_dims)](const TensorList& inputs) {
+  auto loops = std::make_shared<std::atomic<bool>>(false);  // f met an op without a batching rule
+  return [f = std::move(f), in_dims = std::move(in_dims), out_dims = std::move(out_dims), loops](const TensorList& inputs) {
     XG_CHECK(in_dims.empty() || in_dims.size() == inputs.size(), "vmap", "got ", in_dims.size(), " in_dims for ",
              inputs.size(), " inputs");
     // Which dim of each input is mapped, and the batch size they agree on.
@@ -242,7 +318,7 @@ Fn vmap(Fn f, InDims in_dims, std::vector<std::int64_t> out_dims) {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       const std::optional<std::int64_t> d = in_dims.empty() ? std::optional<std::int64_t>(0) : in_dims[i];
       if (!d) continue;
-      detail::check_defined(inputs[i], "vmap");
+      XG_CHECK(inputs[i].defined(), "vmap", "input ", i, " is undefined");
       XG_CHECK(inputs[i].dim() > 0, "vmap", "input ", i, " is 0-d (shape []), so it has no dim ", *d,
                " to map over; give it in_dim std::nullopt to share it across examples");
       dims[i] = detail::wrap_dim(*d, inputs[i].dim(), "vmap");
@@ -253,31 +329,17 @@ Fn vmap(Fn f, InDims in_dims, std::vector<std::int64_t> out_dims) {
     }
     XG_CHECK(batch.has_value(), "vmap", "no input is mapped (every in_dim is std::nullopt)");
     XG_CHECK(*batch > 0, "vmap", "the mapped inputs have 0 examples, so the outputs' shapes are unknown");
-    std::vector<TensorList> per_output;
-    for (std::int64_t b = 0; b < *batch; ++b) {
-      TensorList example;
-      for (std::size_t i = 0; i < inputs.size(); ++i) example.push_back(dims[i] ? inputs[i].select(*dims[i], b) : inputs[i]);
-      const TensorList outs = f(example);
-      if (per_output.empty()) per_output.resize(outs.size());
-      XG_CHECK(outs.size() == per_output.size(), "vmap", "example ", b, " gave ", outs.size(), " outputs but example 0 gave ",
-               per_output.size());
-      for (std::size_t k = 0; k < outs.size(); ++k) {
-        detail::check_defined(outs[k], "vmap");
-        XG_CHECK(per_output[k].empty() || (outs[k].shape() == per_output[k][0].shape() &&
-                                           outs[k].dtype() == per_output[k][0].dtype()),
-                 "vmap", "example ", b, " gave output ", k, " of ", outs[k].dtype(), outs[k].shape(), " but example 0 gave ",
-                 per_output[k][0].dtype(), per_output[k][0].shape());
-        per_output[k].push_back(outs[k]);
+    if (!loops->load(std::memory_order_relaxed)) {
+      try {
+        return vmap_batched(f, inputs, dims, *batch, out_dims);
+      } catch (const detail::NoBatchingRule&) {
+        loops->store(true, std::memory_order_relaxed);
+      } catch (const Error&) {
+        // A real mistake in f is reported by the loop, in one example's
+        // shapes rather than the batch's.
       }
     }
-    XG_CHECK(out_dims.empty() || out_dims.size() == per_output.size(), "vmap", "got ", out_dims.size(),
-             " out_dims for ", per_output.size(), " outputs");
-    TensorList out;
-    for (std::size_t k = 0; k < per_output.size(); ++k) {
-      const std::int64_t d = out_dims.empty() ? 0 : out_dims[k];
-      out.push_back(stack(per_output[k], detail::wrap_dim(d, per_output[k][0].dim() + 1, "vmap")));
-    }
-    return out;
+    return vmap_loop(f, inputs, dims, *batch, out_dims);
   };
 }
 

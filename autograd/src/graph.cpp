@@ -108,6 +108,7 @@ SavedTensor::SavedTensor(const Tensor& t, bool is_output) {
     if (!block) block = std::make_shared<detail::ForwardGrad>();
     detail::impl_of(data_)->forward_grad = block;
   }
+  detail::check_has_storage(detail::impl_of(t), "autograd");
   version_ = detail::impl_of(t)->storage->version;
   output_nr_ = detail::impl_of(t)->output_nr;
   is_output_ = is_output;

@@ -97,7 +97,21 @@ void check_broadcasts_to(const Tensor& t, const Tensor& target, const char* op, 
                          const char* target_name);
 /// Throws unless a and b share a dtype (and are defined), naming op, shapes and dtypes.
 void check_same_dtype(const Tensor& a, const Tensor& b, const char* op);
+/// Throws unless t is defined; a tensor batched by vmap (vmap.hpp) reaching
+/// it means op has no batching rule, which throws NoBatchingRule.
 void check_defined(const Tensor& t, const char* op);
+
+/// An op met a tensor batched by vmap and has no batching rule for it
+/// (Note [Batching] in vmap.cpp); vmap catches it and loops over examples.
+class NoBatchingRule : public Error {
+ public:
+  using Error::Error;
+};
+[[noreturn]] void throw_no_batching_rule(const char* op, const char* why = "it has no batching rule");
+/// Throws NoBatchingRule when t has no storage (a batched tensor, or a view made of one).
+inline void check_has_storage(const TensorImpl* impl, const char* op) {
+  if (!impl->storage) throw_no_batching_rule(op);
+}
 
 /// Throws unless t is float32 or float64, naming op (as dispatch_float does).
 inline void check_float(const Tensor& t, const char* op) { dispatch_float(t.dtype(), op, [](auto) {}); }

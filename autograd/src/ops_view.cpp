@@ -29,6 +29,7 @@ namespace detail {
 
 Tensor make_view(const Tensor& x, const Shape& shape, const Shape& strides, std::int64_t offset, const char* op) {
   const TensorImpl* src = impl_of(x);
+  check_has_storage(src, op);
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = src->storage;
   impl->shape = shape;
@@ -392,6 +393,7 @@ Tensor as_strided(const Tensor& x, const Shape& size, const Shape& stride, std::
   XG_CHECK(storage_offset >= -1, "as_strided", "storage offset must be >= 0 (or -1 for the input's own), got ",
            storage_offset);
   if (storage_offset == -1) storage_offset = x.storage_offset();
+  detail::check_has_storage(detail::impl_of(x), "as_strided");
   const auto elements = static_cast<std::int64_t>(detail::impl_of(x)->storage->nbytes / dtype_size(x.dtype()));
   const std::int64_t n = checked_numel(size, "as_strided");
   std::int64_t last = storage_offset;

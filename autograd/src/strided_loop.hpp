@@ -140,6 +140,7 @@ inline Shape broadcast_strides(const Tensor& t, const Shape& shape) {
 template <class T>
 T* first_element(const Tensor& t) {
   const TensorImpl* impl = impl_of(t);
+  check_has_storage(impl, "strided loop");
   return static_cast<T*>(impl->storage->data) + impl->offset;
 }
 

@@ -22,6 +22,7 @@ Tensor make_tensor(const Shape& shape, Dtype dtype, const char* op) {
 namespace {
 /// dst shows src's elements: the same storage, layout and dtype.
 void copy_layout(TensorImpl& dst, const TensorImpl& src) {
+  check_has_storage(&src, "alias");
   dst.storage = src.storage;
   dst.shape = src.shape;
   dst.strides = src.strides;
@@ -82,6 +83,7 @@ const T* Tensor::data() const {
   XG_CHECK(dtype() == dtype_of<T>::value, "data", "tensor has dtype ", dtype(), ", asked for ",
            dtype_of<T>::value);
   if (!is_contiguous()) throw_not_contiguous(*this, "data");
+  detail::check_has_storage(impl(), "data");
   return static_cast<const T*>(impl()->storage->data) + impl()->offset;
 }
 
@@ -98,6 +100,7 @@ const T* Tensor::data() const {
 // wrong elements of a view; data_ptr() is the first element's address for
 // any layout (as libtorch's data_ptr()), for code that walks the strides.
 const void* Tensor::data_ptr() const {
+  detail::check_has_storage(impl(), "data_ptr");
   return static_cast<const char*>(impl()->storage->data) + impl()->offset * static_cast<std::int64_t>(dtype_size(dtype()));
 }
 
@@ -124,7 +127,10 @@ void Tensor::set_data(const Tensor& other) {
 // is an error instead of a silently wrong gradient. bump_version is the one
 // place that counts a write: the in-place ops call it, and code outside
 // autograd writes through Tensor::mutable_data<T>(), which calls it.
-void detail::bump_version(const Tensor& t) { ++detail::impl_of(t)->storage->version; }
+void detail::bump_version(const Tensor& t) {
+  check_has_storage(impl_of(t), "in-place op");
+  ++impl_of(t)->storage->version;
+}
 
 template <class T>
 T* Tensor::mutable_data() {

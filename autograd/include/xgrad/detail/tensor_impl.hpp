@@ -24,6 +24,14 @@ struct ForwardGrad {
   std::uint64_t version = 0;  // the storage's version the tangent belongs to
 };
 
+/// What a batched tensor inside vmap is (Note [Batching] in vmap.cpp): the
+/// examples of vmap level `level` stacked along dim 0 of `physical`. The
+/// batched tensor itself has the shape of one example and no storage.
+struct Batched {
+  std::shared_ptr<TensorImpl> physical;
+  std::int64_t level = 0;
+};
+
 /// A 64-byte-aligned buffer from the pooled allocator, shared by views.
 /// `version` counts in-place writes; saved tensors compare it at backward.
 struct Storage {
@@ -62,6 +70,7 @@ struct TensorImpl {
   bool view_tracks_base = false;
   std::weak_ptr<Node> view_base_grad_fn;
   std::shared_ptr<ForwardGrad> forward_grad;  // dual tensors only
+  std::shared_ptr<Batched> batched;           // batched tensors inside vmap only (storage is null)
 };
 
 }  // namespace detail

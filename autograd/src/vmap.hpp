@@ -1,0 +1,129 @@
+#pragma once
+// Batching rules for vmap (Note [Batching] in vmap.cpp). An op with a rule
+// starts with
+//   if (detail::vmapping())
+//     if (auto r = detail::batch_rule("op", {inputs...}, rule)) return *r;
+// An op without one meets a batched tensor in check_defined or at its data
+// and throws NoBatchingRule; vmap then runs f once per example instead.
+#include <algorithm>
+#include <optional>
+#include <type_traits>
+#include <vector>
+
+#include "internal.hpp"
+
+namespace xg::detail {
+
+/// How many vmaps are running batched on this thread; 0 (no batched tensor
+/// exists) outside vmap, which keeps every op's check one load.
+extern thread_local int g_vmap_depth;
+inline bool vmapping() { return g_vmap_depth > 0; }
+
+/// Opens the next vmap level, of `size` examples, for its lifetime.
+class VmapLevel {
+ public:
+  explicit VmapLevel(std::int64_t size);
+  ~VmapLevel();
+  VmapLevel(const VmapLevel&) = delete;
+  VmapLevel& operator=(const VmapLevel&) = delete;
+  std::int64_t level() const { return level_; }
+
+ private:
+  std::int64_t level_;
+};
+
+inline bool is_batched(const Tensor& t) { return t.defined() && impl_of(t)->batched != nullptr; }
+/// The vmap level t is batched at (its outermost one), or 0.
+inline std::int64_t batch_level(const Tensor& t) { return is_batched(t) ? impl_of(t)->batched->level : 0; }
+/// The examples of t's level stacked along dim 0 (t must be batched).
+Tensor physical(const Tensor& t);
+/// The batched tensor (at `level`) whose examples are p's slices along dim 0.
+Tensor make_batched(const Tensor& p, std::int64_t level);
+/// The number of examples at a running level.
+std::int64_t level_size(std::int64_t level);
+
+/// A rule's inputs at one level: batched ones with their examples along dim
+/// 0, the others as they were.
+struct BatchArgs {
+  TensorList x;
+  std::vector<bool> batched;
+  std::int64_t size = 0;  ///< examples
+
+  /// x[i]'s rank as one example sees it.
+  std::int64_t example_rank(std::size_t i) const { return x[i].dim() - (batched[i] ? 1 : 0); }
+  /// x[i] with its examples along dim 0, an unbatched one repeated (a view).
+  Tensor expanded(std::size_t i) const;
+  /// x[i] ready to broadcast against the others: a batched one gets size-1
+  /// dims after the batch dim so an example has `rank` dims, an unbatched
+  /// one is as is (broadcasting lines shapes up from the right).
+  Tensor aligned(std::size_t i, std::int64_t rank) const;
+  /// A dim of one example as a dim of x[i].
+  std::int64_t dim(std::size_t i, std::int64_t d, const char* op) const {
+    const std::int64_t r = example_rank(i);
+    return wrap_dim(d, r, op) + (batched[i] ? 1 : 0);
+  }
+};
+
+/// The innermost level any input is batched at, or nullopt. Throws
+/// NoBatchingRule when an input carries a forward-mode tangent: the rules
+/// run below forward mode, which would drop it.
+std::optional<std::int64_t> innermost_level(const TensorList& inputs, const char* op);
+BatchArgs unwrap_level(const TensorList& inputs, std::int64_t level);
+
+inline Tensor wrap_level(const Tensor& p, std::int64_t level) { return make_batched(p, level); }
+inline TensorList wrap_level(const TensorList& ps, std::int64_t level) {
+  TensorList out;
+  for (const Tensor& p : ps) out.push_back(p.defined() ? make_batched(p, level) : p);
+  return out;
+}
+
+/// rule(const BatchArgs&) -> Tensor or TensorList (examples along dim 0),
+/// run at the innermost level among the inputs; nullopt when none is batched.
+template <class Rule>
+auto batch_rule(const char* op, const TensorList& inputs, Rule&& rule)
+    -> std::optional<std::decay_t<decltype(rule(std::declval<const BatchArgs&>()))>> {
+  const std::optional<std::int64_t> level = innermost_level(inputs, op);
+  if (!level) return std::nullopt;
+  return wrap_level(rule(unwrap_level(inputs, *level)), *level);
+}
+
+/// The fallback rule: call(examples) once per example, the results stacked.
+template <class Call>
+auto per_example(Call call) {
+  return [call](const BatchArgs& a) {
+    TensorList results;
+    for (std::int64_t b = 0; b < a.size; ++b) {
+      TensorList example;
+      for (std::size_t i = 0; i < a.x.size(); ++i) example.push_back(a.batched[i] ? a.x[i].select(0, b) : a.x[i]);
+      results.push_back(call(example));
+    }
+    return stack(results, 0);
+  };
+}
+
+/// The rule of an op that broadcasts its inputs elementwise: line them up
+/// and call it once on the whole batch.
+template <class Call>
+auto broadcasting(Call call) {
+  return [call](const BatchArgs& a) {
+    std::int64_t rank = 0;
+    for (std::size_t i = 0; i < a.x.size(); ++i) rank = std::max(rank, a.example_rank(i));
+    TensorList lined_up;
+    for (std::size_t i = 0; i < a.x.size(); ++i) lined_up.push_back(a.aligned(i, rank));
+    return call(lined_up);
+  };
+}
+
+/// xg::grad on batched tensors (engine.cpp calls it first): one backward of
+/// the whole batch, since example b's outputs depend on example b's inputs
+/// only. nullopt when nothing is batched.
+std::optional<TensorList> batched_grad(const TensorList& outputs, const TensorList& inputs,
+                                       const TensorList& grad_outputs, std::optional<bool> retain_graph,
+                                       bool create_graph, bool allow_unused);
+/// Inside vmap, a fresh leaf per example holding t's values (a batched
+/// tensor at every running level), so gradients with respect to it come out
+/// per example; outside, t.detach().requires_grad_(). functional's
+/// transforms make their leaves with it.
+Tensor per_example_leaf(const Tensor& t);
+
+}  // namespace xg::detail
