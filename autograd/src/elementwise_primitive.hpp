@@ -16,6 +16,7 @@
 // XG_PRIMITIVE / XG_BINARY_PRIMITIVE line and its formulas; the ops live in
 // ops_elementwise.cpp and ops_activation.cpp.
 #include "kernels.hpp"
+#include "vmap.hpp"
 
 namespace xg::detail {
 
@@ -23,6 +24,8 @@ enum class Keep { Input, Output };
 
 template <class P>
 Tensor unary(const Tensor& x) {
+  if (vmapping())
+    if (auto r = batch_rule(P::name, {x}, [](const BatchArgs& a) { return unary<P>(a.x[0]); })) return *r;
   Tensor y = unary_kernel(P::kernel, x, P::name);
   constexpr bool keep_output = P::keep == Keep::Output;
   if (has_tangent(x)) {
@@ -55,6 +58,9 @@ struct Operands {
 
 template <class P>
 Tensor binary(const Tensor& a, const Tensor& b) {
+  if (vmapping())
+    if (auto r = batch_rule(P::name, {a, b}, broadcasting([](const TensorList& p) { return binary<P>(p[0], p[1]); })))
+      return *r;
   Tensor y = binary_kernel(P::kernel, a, b, P::name);
   if (has_tangent(a) || has_tangent(b)) {
     // Each operand's Jacobian is diagonal (up to broadcasting): the gradient

@@ -307,6 +307,12 @@ TensorList vmap_loop(const Fn& f, const TensorList& inputs, const std::vector<st
 }
 }  // namespace
 
+namespace {
+thread_local VmapReport g_last_vmap;
+}  // namespace
+
+VmapReport last_vmap() { return g_last_vmap; }
+
 Fn vmap(Fn f, InDims in_dims, std::vector<std::int64_t> out_dims) {
   auto loops = std::make_shared<std::atomic<bool>>(false);  // f met an op without a batching rule
   return [f = std::move(f), in_dims = std::move(in_dims), out_dims = std::move(out_dims), loops](const TensorList& inputs) {
@@ -329,17 +335,24 @@ Fn vmap(Fn f, InDims in_dims, std::vector<std::int64_t> out_dims) {
     }
     XG_CHECK(batch.has_value(), "vmap", "no input is mapped (every in_dim is std::nullopt)");
     XG_CHECK(*batch > 0, "vmap", "the mapped inputs have 0 examples, so the outputs' shapes are unknown");
+    VmapReport report{false, "an earlier call met an op without a batching rule"};
     if (!loops->load(std::memory_order_relaxed)) {
       try {
-        return vmap_batched(f, inputs, dims, *batch, out_dims);
-      } catch (const detail::NoBatchingRule&) {
+        TensorList out = vmap_batched(f, inputs, dims, *batch, out_dims);
+        g_last_vmap = VmapReport{true, ""};
+        return out;
+      } catch (const detail::NoBatchingRule& e) {
         loops->store(true, std::memory_order_relaxed);
-      } catch (const Error&) {
+        report.loop_reason = e.what();
+      } catch (const Error& e) {
         // A real mistake in f is reported by the loop, in one example's
         // shapes rather than the batch's.
+        report.loop_reason = e.what();
       }
     }
-    return vmap_loop(f, inputs, dims, *batch, out_dims);
+    TensorList out = vmap_loop(f, inputs, dims, *batch, out_dims);
+    g_last_vmap = report;
+    return out;
   };
 }
 

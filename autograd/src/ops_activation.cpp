@@ -8,6 +8,7 @@
 #include "elementwise_primitive.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -28,6 +29,7 @@ inline Tensor SiluPrim::grad(const Tensor& g, const Tensor& x) {
 Tensor erf(const Tensor& x) { return detail::unary<ErfPrim>(x); }
 
 Tensor leaky_relu(const Tensor& x, double negative_slope) {
+  XG_BATCHED_UNARY("leaky_relu", x, leaky_relu(p, negative_slope))
   return where(gt(x.detach(), 0.0), x, x * negative_slope);
 }
 
@@ -39,6 +41,7 @@ Tensor leaky_relu(const Tensor& x, double negative_slope) {
 // lower branch's slope at the boundary as a constant: `where(lt(x, 0), x, 0)`
 // has the value of min(x, 0) but no slope at 0.
 Tensor elu(const Tensor& x, double alpha) {
+  XG_BATCHED_UNARY("elu", x, elu(p, alpha))
   detail::check_float(x, "elu");
   Tensor y;
   {
@@ -63,6 +66,7 @@ Tensor elu(const Tensor& x, double alpha) {
 // differentiable Tensor ops, so second order works (gradgradcheck rows):
 // exact: Φ(x) + x·φ(x); tanh form: ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²).
 Tensor gelu(const Tensor& x, bool tanh_approximation) {
+  XG_BATCHED_UNARY("gelu", x, gelu(p, tanh_approximation))
   detail::check_defined(x, "gelu");
   detail::check_float(x, "gelu");
   Tensor y = detail::gelu_kernel(x, tanh_approximation);
@@ -88,6 +92,7 @@ Tensor gelu(const Tensor& x, bool tanh_approximation) {
 Tensor silu(const Tensor& x) { return detail::unary<SiluPrim>(x); }
 
 Tensor softplus(const Tensor& x, double beta, double threshold) {
+  XG_BATCHED_UNARY("softplus", x, softplus(p, beta, threshold))
   detail::check_float(x, "softplus");
   XG_CHECK(beta != 0.0 && std::isfinite(beta), "softplus", "beta must be finite and nonzero, got ", beta);
   Tensor y;
@@ -122,6 +127,7 @@ Dims softmax_dims(const Tensor& x, std::int64_t dim, const char* op) {
 }  // namespace
 
 Tensor softmax(const Tensor& x, std::int64_t dim) {
+  XG_BATCHED_UNARY("softmax", x, softmax(p, bdim(dim)))
   const Dims dims = softmax_dims(x, dim, "softmax");
   Tensor y;
   {
@@ -145,6 +151,7 @@ Tensor softmax(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor log_softmax(const Tensor& x, std::int64_t dim) {
+  XG_BATCHED_UNARY("log_softmax", x, log_softmax(p, bdim(dim)))
   const Dims dims = softmax_dims(x, dim, "log_softmax");
   Tensor y;
   {
@@ -167,6 +174,7 @@ Tensor log_softmax(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
+  XG_BATCHED_UNARY("logsumexp", x, logsumexp(p, bdims(dims), keepdim))
   detail::check_defined(x, "logsumexp");
   detail::check_float(x, "logsumexp");
   Tensor y_keep;
@@ -205,6 +213,7 @@ Tensor logsumexp(const Tensor& x, const Dims& dims, bool keepdim) {
 }
 
 Tensor cumsum(const Tensor& x, std::int64_t dim) {
+  XG_BATCHED_UNARY("cumsum", x, cumsum(p, bdim(dim)))
   detail::check_defined(x, "cumsum");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "cumsum");
   Tensor y = detail::cumulative_kernel(x, x.dim() == 0 ? 0 : d, false);
@@ -240,6 +249,7 @@ Tensor cumprod_backward(const Tensor& g, const Tensor& x, const Tensor& y, std::
 }  // namespace
 
 Tensor cumprod(const Tensor& x, std::int64_t dim) {
+  XG_BATCHED_UNARY("cumprod", x, cumprod(p, bdim(dim)))
   detail::check_defined(x, "cumprod");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "cumprod");
   Tensor y = detail::cumulative_kernel(x, x.dim() == 0 ? 0 : d, true);

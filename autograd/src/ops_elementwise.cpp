@@ -20,6 +20,7 @@
 #include "kernels.hpp"
 #include "elementwise_primitive.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -92,6 +93,7 @@ Tensor maximum(const Tensor& a, const Tensor& b) { return detail::binary<Maximum
 Tensor minimum(const Tensor& a, const Tensor& b) { return detail::binary<MinimumPrim>(a, b); }
 Tensor remainder(const Tensor& a, const Tensor& b) { return detail::binary<RemainderPrim>(a, b); }
 Tensor atan2(const Tensor& a, const Tensor& b) {
+  XG_BATCHED_BROADCAST("atan2", atan2(p[0], p[1]), a, b)
   detail::check_defined(a, "atan2");
   detail::check_defined(b, "atan2");
   // An angle is never an integer: integer operands go to float (torch does the same).
@@ -102,6 +104,7 @@ Tensor atan2(const Tensor& a, const Tensor& b) {
 // ---------------------------------------------------------------- with a scalar
 
 Tensor add(const Tensor& a, double s) {
+  XG_BATCHED_UNARY("add", a, add(p, s))
   Tensor y = detail::scalar_kernel(BinaryOp::Add, a, s, false, "add");
   detail::linear_tangent(y, a, [](const Tensor& t) { return t; });
   if (needs_grad(a)) make_node(y, "AddScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
@@ -109,6 +112,7 @@ Tensor add(const Tensor& a, double s) {
 }
 
 Tensor sub(const Tensor& a, double s) {
+  XG_BATCHED_UNARY("sub", a, sub(p, s))
   Tensor y = detail::scalar_kernel(BinaryOp::Sub, a, s, false, "sub");
   detail::linear_tangent(y, a, [](const Tensor& t) { return t; });
   if (needs_grad(a)) make_node(y, "SubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
@@ -116,6 +120,7 @@ Tensor sub(const Tensor& a, double s) {
 }
 
 Tensor sub(double s, const Tensor& a) {
+  XG_BATCHED_UNARY("sub", a, sub(s, p))
   Tensor y = detail::scalar_kernel(BinaryOp::Sub, a, s, true, "sub");
   detail::linear_tangent(y, a, [](const Tensor& t) { return neg(t); });
   if (needs_grad(a)) make_node(y, "RsubScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {-g}; }, a);
@@ -123,6 +128,7 @@ Tensor sub(double s, const Tensor& a) {
 }
 
 Tensor mul(const Tensor& a, double s) {
+  XG_BATCHED_UNARY("mul", a, mul(p, s))
   Tensor y = detail::scalar_kernel(BinaryOp::Mul, a, s, false, "mul");
   detail::linear_tangent(y, a, [s](const Tensor& t) { return t * s; });
   if (needs_grad(a)) make_node(y, "MulScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g * s}; }, a);
@@ -130,6 +136,7 @@ Tensor mul(const Tensor& a, double s) {
 }
 
 Tensor div(const Tensor& a, double s) {
+  XG_BATCHED_UNARY("div", a, div(p, s))
   Tensor y = detail::scalar_kernel(BinaryOp::Div, a, s, false, "div");
   detail::linear_tangent(y, a, [s](const Tensor& t) { return t / s; });
   if (needs_grad(a)) make_node(y, "DivScalarBackward", [s](const Tensor& g, Node&) -> TensorList { return {g / s}; }, a);
@@ -137,6 +144,7 @@ Tensor div(const Tensor& a, double s) {
 }
 
 Tensor div(double s, const Tensor& a) {
+  XG_BATCHED_UNARY("div", a, div(s, p))
   Tensor y = detail::scalar_kernel(BinaryOp::Div, a, s, true, "div");
   if (needs_grad(a)) {
     make_node(y, "RdivScalarBackward", [sa = SavedTensor(a, false), sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
@@ -146,11 +154,12 @@ Tensor div(double s, const Tensor& a) {
   return y;
 }
 
-Tensor pow(const Tensor& a, double p) {
-  Tensor y = p == 2.0 ? detail::unary_kernel(UnaryOp::Square, a, "pow")
-                      : detail::scalar_kernel(BinaryOp::Pow, a, p, false, "pow");
+Tensor pow(const Tensor& a, double exponent) {
+  XG_BATCHED_UNARY("pow", a, pow(p, exponent))
+  Tensor y = exponent == 2.0 ? detail::unary_kernel(UnaryOp::Square, a, "pow")
+                             : detail::scalar_kernel(BinaryOp::Pow, a, exponent, false, "pow");
   if (needs_grad(a)) {
-    make_node(y, "PowScalarBackward", [p, sa = SavedTensor(a, false)](const Tensor& g, Node& self) -> TensorList {
+    make_node(y, "PowScalarBackward", [p = exponent, sa = SavedTensor(a, false)](const Tensor& g, Node& self) -> TensorList {
       if (p == 0.0) return {zeros_like(g)};
       const Tensor a_ = sa.unpack(self);
       return {p == 1.0 ? g : p == 2.0 ? g * a_ * 2.0 : g * pow(a_, p - 1.0) * p};
@@ -160,6 +169,7 @@ Tensor pow(const Tensor& a, double p) {
 }
 
 Tensor pow(double s, const Tensor& a) {
+  XG_BATCHED_UNARY("pow", a, pow(s, p))
   Tensor y = detail::scalar_kernel(BinaryOp::Pow, a, s, true, "pow");
   if (needs_grad(a)) {
     make_node(y, "RpowScalarBackward", [s, sy = SavedTensor(y, true)](const Tensor& g, Node& self) -> TensorList {
@@ -172,6 +182,7 @@ Tensor pow(double s, const Tensor& a) {
 // ---------------------------------------------------------------- unary
 
 Tensor neg(const Tensor& x) {
+  XG_BATCHED_UNARY("neg", x, neg(p))
   detail::check_defined(x, "neg");
   XG_CHECK(x.dtype() != Dtype::Bool, "neg", "is not defined for bool tensors (use logical_not)");
   if (!is_floating(x.dtype())) return detail::scalar_kernel(BinaryOp::Sub, x, 0.0, true, "neg");  // integers: 0 − x
@@ -241,6 +252,7 @@ Tensor sigmoid(const Tensor& x) { return detail::unary<SigmoidPrim>(x); }
 Tensor relu(const Tensor& x) { return detail::unary<ReluPrim>(x); }
 
 Tensor abs(const Tensor& x) {
+  XG_BATCHED_UNARY("abs", x, abs(p))
   detail::check_defined(x, "abs");
   if (!is_floating(x.dtype())) return where(lt(x, 0.0), neg(x), x);  // integers
   Tensor y = detail::unary_kernel(UnaryOp::Abs, x, "abs");
@@ -255,6 +267,7 @@ Tensor abs(const Tensor& x) {
 Tensor square(const Tensor& x) { return pow(x, 2.0); }
 
 Tensor clamp(const Tensor& x, double lo, double hi) {
+  XG_BATCHED_UNARY("clamp", x, clamp(p, lo, hi))
   XG_CHECK(!(lo > hi), "clamp", "min ", lo, " is greater than max ", hi);
   Tensor y = detail::clamp_kernel(x, lo, hi, "clamp");
   if (needs_grad(x)) {
@@ -272,6 +285,7 @@ namespace {
 // Step functions: the gradient is 0 almost everywhere (torch gives 0 too);
 // integer tensors are already whole, so they come back as a copy.
 Tensor step_function(const Tensor& x, UnaryOp op, const char* name, const char* node) {
+  XG_BATCHED_UNARY(name, x, step_function(p, op, name, node))
   detail::check_defined(x, name);
   if (!is_floating(x.dtype()) && op != UnaryOp::Sign) return x.clone();
   Tensor y = detail::unary_kernel(op, x, name);
@@ -288,10 +302,17 @@ Tensor trunc(const Tensor& x) { return step_function(x, UnaryOp::Trunc, "trunc",
 
 // ---------------------------------------------------------------- integer division
 
-Tensor floor_divide(const Tensor& a, const Tensor& b) { return detail::binary_kernel(BinaryOp::FloorDiv, a, b, "floor_divide"); }
-Tensor floor_divide(const Tensor& a, double s) { return detail::scalar_kernel(BinaryOp::FloorDiv, a, s, false, "floor_divide"); }
+Tensor floor_divide(const Tensor& a, const Tensor& b) {
+  XG_BATCHED_BROADCAST("floor_divide", floor_divide(p[0], p[1]), a, b)
+  return detail::binary_kernel(BinaryOp::FloorDiv, a, b, "floor_divide");
+}
+Tensor floor_divide(const Tensor& a, double s) {
+  XG_BATCHED_UNARY("floor_divide", a, floor_divide(p, s))
+  return detail::scalar_kernel(BinaryOp::FloorDiv, a, s, false, "floor_divide");
+}
 
 Tensor remainder(const Tensor& a, double s) {
+  XG_BATCHED_UNARY("remainder", a, remainder(p, s))
   Tensor y = detail::scalar_kernel(BinaryOp::Remainder, a, s, false, "remainder");
   detail::linear_tangent(y, a, [](const Tensor& t) { return t; });
   if (needs_grad(a)) make_node(y, "RemainderScalarBackward", [](const Tensor& g, Node&) -> TensorList { return {g}; }, a);
@@ -300,9 +321,15 @@ Tensor remainder(const Tensor& a, double s) {
 
 // ---------------------------------------------------------------- comparisons and logic (no gradient)
 
-#define XG_COMPARISON(fn, OP)                                                                          \
-  Tensor fn(const Tensor& a, const Tensor& b) { return detail::binary_kernel(BinaryOp::OP, a, b, #fn); } \
-  Tensor fn(const Tensor& a, double s) { return detail::scalar_kernel(BinaryOp::OP, a, s, false, #fn); }
+#define XG_COMPARISON(fn, OP)                                     \
+  Tensor fn(const Tensor& a, const Tensor& b) {                   \
+    XG_BATCHED_BROADCAST(#fn, fn(p[0], p[1]), a, b)               \
+    return detail::binary_kernel(BinaryOp::OP, a, b, #fn);        \
+  }                                                               \
+  Tensor fn(const Tensor& a, double s) {                          \
+    XG_BATCHED_UNARY(#fn, a, fn(p, s))                            \
+    return detail::scalar_kernel(BinaryOp::OP, a, s, false, #fn); \
+  }
 XG_COMPARISON(eq, Eq)
 XG_COMPARISON(ne, Ne)
 XG_COMPARISON(lt, Lt)
@@ -317,6 +344,7 @@ Tensor logical_or(const Tensor& a, const Tensor& b) { return add(ne(a, 0.0), ne(
 Tensor logical_xor(const Tensor& a, const Tensor& b) { return ne(ne(a, 0.0), ne(b, 0.0)); }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
+  XG_BATCHED_BROADCAST("where", where(p[0], p[1], p[2]), cond, a, b)
   Tensor y = detail::where_kernel(cond, a, b, "where");
   if (needs_grad(a, b)) {
     make_node(y, "WhereBackward", [sc = SavedTensor(cond.detach(), false), sa = a.shape(), sb = b.shape()](

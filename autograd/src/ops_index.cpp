@@ -4,6 +4,7 @@
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -59,6 +60,13 @@ void check_gather_shapes(const Tensor& x, std::int64_t dim, const Tensor& index,
 }  // namespace
 
 Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index_in) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("index_select", {x, index_in}, [&](const detail::BatchArgs& a) {
+          if (a.batched[1]) return detail::per_example([&](const TensorList& e) { return index_select(e[0], dim, e[1]); })(a);
+          return index_select(a.x[0], a.dim(0, dim, "index_select"), a.x[1]);
+        }))
+      return *r;
+  }
   const Tensor index = detail::dense(index_in);
   detail::check_defined(x, "index_select");
   check_index(index, "index_select");
@@ -94,6 +102,15 @@ Tensor index_select(const Tensor& x, std::int64_t dim, const Tensor& index_in) {
 }
 
 Tensor index_add(const Tensor& x, std::int64_t dim, const Tensor& index_in, const Tensor& src) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("index_add", {x, index_in, src}, [&](const detail::BatchArgs& a) {
+          if (a.batched[1])
+            return detail::per_example([&](const TensorList& e) { return index_add(e[0], dim, e[1], e[2]); })(a);
+          const std::int64_t d = detail::wrap_dim(dim, a.example_rank(0), "index_add") + 1;
+          return index_add(a.expanded(0), d, a.x[1], a.expanded(2));
+        }))
+      return *r;
+  }
   const Tensor index = detail::dense(index_in);
   detail::check_same_dtype(x, src, "index_add");
   check_index(index, "index_add");
@@ -134,6 +151,12 @@ Tensor gather_backward(const Tensor& g, const Shape& in, std::int64_t d, const T
 }
 
 Tensor gather(const Tensor& x, std::int64_t dim, const Tensor& index_in) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("gather", {x, index_in}, [&](const detail::BatchArgs& a) {
+          return gather(a.expanded(0), a.dim(0, dim, "gather") + (a.batched[0] ? 0 : 1), a.expanded(1));
+        }))
+      return *r;
+  }
   const Tensor index = detail::dense(index_in);
   detail::check_defined(x, "gather");
   check_index(index, "gather");
@@ -192,6 +215,13 @@ Tensor gather_backward(const Tensor& g, const Shape& in, std::int64_t d, const T
 }  // namespace
 
 Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const Tensor& src) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("scatter_add", {x, index, src}, [&](const detail::BatchArgs& a) {
+          const std::int64_t d = a.dim(0, dim, "scatter_add") + (a.batched[0] ? 0 : 1);
+          return scatter_add(a.expanded(0), d, a.expanded(1), a.expanded(2));
+        }))
+      return *r;
+  }
   detail::check_same_dtype(x, src, "scatter_add");
   check_index(index, "scatter_add");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "scatter_add");
@@ -210,13 +240,21 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
 }
 
 Tensor take(const Tensor& x, const Tensor& index) {
-  detail::check_defined(x, "take");
+  XG_CHECK(x.defined(), "take", "got an undefined tensor");  // batched x goes through reshape and gather
   check_index(index, "take");
   check_range_of(index, x.numel(), "take", "a tensor of ", x.numel(), " elements (shape ", x.shape(), ")");
   return reshape(gather(reshape(x, Shape{-1}), 0, reshape(index, Shape{-1})), index.shape());
 }
 
 Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<std::int64_t> padding_idx) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("embedding", {weight, indices}, [&](const detail::BatchArgs& a) {
+          if (a.batched[0])
+            return detail::per_example([&](const TensorList& e) { return embedding(e[0], e[1], padding_idx); })(a);
+          return embedding(a.x[0], a.x[1], padding_idx);  // the examples' indices are one batch of indices
+        }))
+      return *r;
+  }
   detail::check_defined(weight, "embedding");
   check_index(indices, "embedding");
   XG_CHECK(weight.dim() == 2, "embedding", "weight must be [num_embeddings, dim], got ", weight.shape());
@@ -234,6 +272,14 @@ Tensor embedding(const Tensor& weight, const Tensor& indices, std::optional<std:
 }
 
 Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("masked_fill", {x, mask}, [&](const detail::BatchArgs& a) {
+          // The mask broadcasts to x, so x takes the batch dim whenever the mask has it.
+          const std::int64_t rank = a.example_rank(0);
+          return masked_fill(a.batched[1] ? a.lined_up(0, rank) : a.x[0], a.aligned(1, rank), value);
+        }))
+      return *r;
+  }
   detail::check_defined(x, "masked_fill");
   detail::check_defined(mask, "masked_fill");
   detail::check_broadcasts_to(mask, x, "masked_fill", "mask", "input's");
@@ -244,7 +290,7 @@ Tensor masked_fill(const Tensor& x, const Tensor& mask, double value) {
 namespace {
 /// where(keep, x, 0) with keep[i, j] = upper ? j − i >= diagonal : j − i <= diagonal.
 Tensor triangle(const Tensor& x, std::int64_t diagonal, bool upper, const char* op) {
-  detail::check_defined(x, op);
+  XG_CHECK(x.defined(), op, "got an undefined tensor");  // batched x goes through where
   XG_CHECK(x.dim() >= 2, op, "expects at least 2 dims (rows and columns last), got ", x.shape());
   const std::int64_t rows = x.size(-2), cols = x.size(-1);
   Tensor keep = detail::make_tensor(Shape{rows, cols}, Dtype::Bool);
@@ -262,6 +308,7 @@ Tensor triu(const Tensor& x, std::int64_t diagonal) { return triangle(x, diagona
 Tensor tril(const Tensor& x, std::int64_t diagonal) { return triangle(x, diagonal, false, "tril"); }
 
 Tensor one_hot(const Tensor& indices_in, std::int64_t num_classes, Dtype dtype) {
+  XG_BATCHED_UNARY("one_hot", indices_in, one_hot(p, num_classes, dtype))
   const Tensor indices = detail::dense(indices_in);
   check_index(indices, "one_hot");
   XG_CHECK(num_classes > 0, "one_hot", "num_classes must be positive, got ", num_classes);

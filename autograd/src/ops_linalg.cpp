@@ -3,6 +3,7 @@
 // other flags, so it is differentiable to any order.
 #include "kernels.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -116,7 +117,31 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   return y;
 }
 
+namespace {
+/// matmul of a batch (Note [Batching]): an example's vector operand becomes
+/// a one-row (or one-column) matrix and the examples a leading batch dim,
+/// which matmul broadcasts against the other operand's.
+Tensor batched_matmul(const detail::BatchArgs& args) {
+  Tensor x = args.x[0], y = args.x[1];
+  const bool row = args.batched[0] && args.example_rank(0) == 1, column = args.batched[1] && args.example_rank(1) == 1;
+  if (row) x = x.unsqueeze(1);
+  if (column) y = y.unsqueeze(2);
+  const auto rank = [&](const Tensor& t, bool batched) { return t.dim() - (batched ? 1 : 0); };
+  const std::int64_t r = std::max(rank(x, args.batched[0]), rank(y, args.batched[1]));
+  const auto lined_up = [&](Tensor t, bool batched) {
+    while (batched && rank(t, true) < r) t = t.unsqueeze(1);
+    return t;
+  };
+  Tensor out = matmul(lined_up(x, args.batched[0]), lined_up(y, args.batched[1]));
+  if (column) out = out.squeeze(-1);
+  if (row) out = out.squeeze(-2);
+  return out;
+}
+}  // namespace
+
 Tensor matmul(const Tensor& a, const Tensor& b) {
+  if (detail::vmapping())
+    if (auto r = detail::batch_rule("matmul", {a, b}, batched_matmul)) return *r;
   detail::check_same_dtype(a, b, "matmul");
   const std::int64_t da = a.dim(), db = b.dim();
   XG_CHECK(da >= 1 && db >= 1, "matmul", "needs operands of at least 1 dim, got shapes ", a.shape(), " and ", b.shape());
@@ -135,6 +160,15 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 }
 
 Tensor outer(const Tensor& a, const Tensor& b) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("outer", {a, b}, [](const detail::BatchArgs& args) {
+          XG_CHECK(args.example_rank(0) == 1 && args.example_rank(1) == 1, "outer", "expects two 1-d tensors");
+          const Tensor& x = args.x[0];
+          const Tensor& y = args.x[1];
+          return mul(x.unsqueeze(args.batched[0] ? 2 : 1), y.unsqueeze(args.batched[1] ? 1 : 0));
+        }))
+      return *r;
+  }
   XG_CHECK(a.dim() == 1 && b.dim() == 1, "outer", "expects two 1-d tensors, got shapes ", a.shape(), " and ",
            b.shape());
   return matmul_transposed(unsqueeze(a, 1), unsqueeze(b, 0), false, false);

@@ -4,6 +4,7 @@
 
 #include "kernels.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -45,6 +46,7 @@ Tensor expand_back(const Tensor& g, const Shape& in, const std::vector<bool>& ma
 }
 
 Tensor extremum(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
+  XG_BATCHED_UNARY(is_max ? "max" : "min", x, extremum(p, bdims(dims), keepdim, is_max))
   const char* name = is_max ? "max" : "min";
   const auto mask = reduce_mask(x, dims, name);
   XG_CHECK(x.numel() > 0, name, "cannot reduce an empty tensor of shape ", x.shape(), " (no identity)");
@@ -64,6 +66,7 @@ Tensor extremum(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
 }
 
 Tensor arg_extremum(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max) {
+  XG_BATCHED_UNARY(is_max ? "argmax" : "argmin", x, arg_extremum(p, bdim(dim), keepdim, is_max))
   const char* name = is_max ? "argmax" : "argmin";
   detail::check_defined(x, name);
   XG_CHECK(x.numel() > 0, name, "cannot take the ", name, " of an empty tensor of shape ", x.shape());
@@ -73,7 +76,24 @@ Tensor arg_extremum(const Tensor& x, std::int64_t dim, bool keepdim, bool is_max
 
 }  // namespace
 
+namespace {
+/// sum_to on a batch p (examples along dim 0) of examples that sum to `shape`.
+Tensor batched_sum_to(const Tensor& p, const Shape& shape) {
+  const Shape example(p.shape().begin() + 1, p.shape().end());
+  if (example == shape) return p;
+  XG_CHECK(shape.size() <= example.size(), "sum_to", "cannot sum shape ", example, " to the larger rank shape ", shape);
+  const std::size_t lead = example.size() - shape.size();
+  Dims dims;
+  for (std::size_t d = 0; d < example.size(); ++d)
+    if (d < lead || (shape[d - lead] == 1 && example[d] != 1)) dims.push_back(static_cast<std::int64_t>(d + 1));
+  Shape out = shape;
+  out.insert(0, p.size(0));
+  return reshape(dims.empty() ? p : sum(p, dims, true), out);
+}
+}  // namespace
+
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
+  XG_BATCHED_UNARY("sum", x, sum(p, bdims(dims), keepdim))
   const auto mask = reduce_mask(x, dims, "sum");
   Tensor y = detail::reduce_kernel(detail::ReduceOp::Sum, x, mask, keepdim, "sum");
   if (needs_grad(x)) {
@@ -93,6 +113,7 @@ Tensor all(const Tensor& x) { return eq(sum(eq(x, 0.0)), 0.0); }
 Tensor all(const Tensor& x, std::int64_t dim, bool keepdim) { return eq(sum(eq(x, 0.0), {dim}, keepdim), 0.0); }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
+  XG_BATCHED_UNARY("mean", x, mean(p, bdims(dims), keepdim))
   const auto mask = reduce_mask(x, dims, "mean");
   detail::check_float(x, "mean");
   return sum(x, dims, keepdim) / static_cast<double>(reduced_count(x.shape(), mask));
@@ -106,6 +127,7 @@ Tensor min(const Tensor& x) { return extremum(x, Dims{}, false, false); }
 Tensor min(const Tensor& x, const Dims& dims, bool keepdim) { return extremum(x, dims, keepdim, false); }
 
 Tensor var(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {
+  XG_BATCHED_UNARY("var", x, var(p, bdims(dims), keepdim, correction))
   const auto mask = reduce_mask(x, dims, "var");
   detail::check_float(x, "var");
   const Tensor centred = x - mean(x, dims, true);
@@ -116,27 +138,29 @@ Tensor var(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correct
 }
 
 Tensor std_dev(const Tensor& x, const Dims& dims, bool keepdim, std::int64_t correction) {
+  XG_BATCHED_UNARY("std", x, std_dev(p, bdims(dims), keepdim, correction))
   reduce_mask(x, dims, "std");
   detail::check_float(x, "std");
   return sqrt(var(x, dims, keepdim, correction));
 }
 
-Tensor norm(const Tensor& x, double p, const Dims& dims, bool keepdim) {
+Tensor norm(const Tensor& x, double order, const Dims& dims, bool keepdim) {
+  XG_BATCHED_UNARY("norm", x, norm(p, order, bdims(dims), keepdim))
   const auto mask = reduce_mask(x, dims, "norm");
   detail::check_float(x, "norm");
-  XG_CHECK(!std::isnan(p), "norm", "p is NaN");
-  if (std::isinf(p)) return p > 0 ? max(abs(x), dims, keepdim) : min(abs(x), dims, keepdim);
+  XG_CHECK(!std::isnan(order), "norm", "p is NaN");
+  if (std::isinf(order)) return order > 0 ? max(abs(x), dims, keepdim) : min(abs(x), dims, keepdim);
   Tensor y;
   {
     NoGradGuard no_grad;
-    if (p == 0) y = sum(ne(x, 0.0).to(x.dtype()), dims, keepdim);
-    else if (p == 2) y = sqrt(sum(x * x, dims, keepdim));
-    else y = pow(sum(pow(abs(x), p), dims, keepdim), 1.0 / p);
+    if (order == 0) y = sum(ne(x, 0.0).to(x.dtype()), dims, keepdim);
+    else if (order == 2) y = sqrt(sum(x * x, dims, keepdim));
+    else y = pow(sum(pow(abs(x), order), dims, keepdim), 1.0 / order);
   }
   if (needs_grad(x)) {
     // dx = g·sign(x)·|x|^(p−1) / y^(p−1), and 0 where y = 0 (torch's subgradient:
     // the 2-norm of a zero vector would otherwise give 0/0).
-    make_node(y, "NormBackward", [p, mask, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](
+    make_node(y, "NormBackward", [p = order, mask, sx = SavedTensor(x, false), sy = SavedTensor(y, true)](
                                      const Tensor& g, Node& self) -> TensorList {
       const Tensor x_ = sx.unpack(self);
       if (p == 0) return {zeros_like(x_)};
@@ -159,6 +183,7 @@ Tensor argmax(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extr
 Tensor argmin(const Tensor& x, std::int64_t dim, bool keepdim) { return arg_extremum(x, dim, keepdim, false); }
 
 Tensor sum_to(const Tensor& g, const Shape& shape) {
+  XG_BATCHED_UNARY("sum_to", g, batched_sum_to(p, shape))
   detail::check_defined(g, "sum_to");
   if (g.shape() == shape) return g;
   const Shape& gs = g.shape();

@@ -4,12 +4,21 @@
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
 using detail::needs_grad;
 
 Tensor cat(const TensorList& xs, std::int64_t dim) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("cat", xs, [&](const detail::BatchArgs& a) {
+          TensorList parts;
+          for (std::size_t i = 0; i < a.x.size(); ++i) parts.push_back(a.expanded(i));
+          return cat(parts, a.dim(0, dim, "cat") + (a.batched[0] ? 0 : 1));
+        }))
+      return *r;
+  }
   XG_CHECK(!xs.empty(), "cat", "expects a non-empty list of tensors");
   for (const Tensor& t : xs) detail::check_same_dtype(xs[0], t, "cat");
   const Tensor& first = xs[0];
@@ -55,6 +64,14 @@ Tensor cat(const TensorList& xs, std::int64_t dim) {
 }
 
 Tensor stack(const TensorList& xs, std::int64_t dim) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("stack", xs, [&](const detail::BatchArgs& a) {
+          TensorList parts;
+          for (std::size_t i = 0; i < a.x.size(); ++i) parts.push_back(a.expanded(i));
+          return stack(parts, detail::wrap_dim(dim, a.example_rank(0) + 1, "stack") + 1);
+        }))
+      return *r;
+  }
   XG_CHECK(!xs.empty(), "stack", "expects a non-empty list of tensors");
   const std::int64_t d = detail::wrap_dim(dim, xs[0].dim() + 1, "stack");
   TensorList parts;
@@ -104,10 +121,11 @@ TensorList chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
 }
 
 // flip, roll, repeat and tile are built from index_select, narrow/cat and
-// expand, so their gradients (and the gradients of those) come for free.
+// expand, so their gradients (and the gradients of those) and their
+// batching rules come for free.
 
 Tensor flip(const Tensor& x, const Dims& dims) {
-  detail::check_defined(x, "flip");
+  XG_CHECK(x.defined(), "flip", "got an undefined tensor");
   std::vector<bool> seen(static_cast<std::size_t>(std::max<std::int64_t>(x.dim(), 1)), false);
   Tensor y = x;
   for (std::int64_t dim : dims) {
@@ -121,7 +139,7 @@ Tensor flip(const Tensor& x, const Dims& dims) {
 }
 
 Tensor roll(const Tensor& x, const std::vector<std::int64_t>& shifts, const Dims& dims) {
-  detail::check_defined(x, "roll");
+  XG_CHECK(x.defined(), "roll", "got an undefined tensor");
   if (dims.empty()) {
     XG_CHECK(shifts.size() == 1, "roll", "without dims, expects one shift (the flattened tensor's), got ", shifts.size());
     return reshape(roll(reshape(x, Shape{-1}), shifts, Dims{0}), x.shape());
@@ -140,7 +158,7 @@ Tensor roll(const Tensor& x, const std::vector<std::int64_t>& shifts, const Dims
 Tensor roll(const Tensor& x, std::int64_t shift, std::int64_t dim) { return roll(x, std::vector<std::int64_t>{shift}, Dims{dim}); }
 
 Tensor repeat(const Tensor& x, const Shape& repeats) {
-  detail::check_defined(x, "repeat");
+  XG_CHECK(x.defined(), "repeat", "got an undefined tensor");
   const std::int64_t k = static_cast<std::int64_t>(repeats.size());
   XG_CHECK(k >= x.dim(), "repeat", "needs at least as many repeats as dims: got ", repeats, " for shape ", x.shape(),
            " (torch.tile pads missing repeats with 1)");
@@ -160,7 +178,7 @@ Tensor repeat(const Tensor& x, const Shape& repeats) {
 }
 
 Tensor tile(const Tensor& x, const Shape& repeats) {
-  detail::check_defined(x, "tile");
+  XG_CHECK(x.defined(), "tile", "got an undefined tensor");
   Shape padded = repeats;
   while (static_cast<std::int64_t>(padded.size()) < x.dim()) padded.insert(0, 1);
   return repeat(x, padded);

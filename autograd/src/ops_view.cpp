@@ -20,6 +20,7 @@
 
 #include "kernels.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -146,7 +147,29 @@ Tensor view_as_shape(const Tensor& x, const Shape& out, const Shape& strides, co
 
 }  // namespace
 
+namespace {
+/// shape with the batch dim of p (its examples along dim 0) in front.
+Shape with_batch(const Tensor& p, Shape shape) {
+  shape.insert(0, p.size(0));
+  return shape;
+}
+/// shape without its 1s.
+Shape squeeze(const Shape& shape) {
+  Shape out;
+  for (std::int64_t d : shape)
+    if (d != 1) out.push_back(d);
+  return out;
+}
+/// A permutation of one example's dims as one of the batch's (dim 0 stays).
+Dims batch_first(const Dims& order, std::int64_t rank) {
+  Dims out{0};
+  for (std::int64_t d : order) out.push_back(d < 0 && d >= -rank ? d + rank + 1 : d + 1);
+  return out;
+}
+}  // namespace
+
 Tensor reshape(const Tensor& x, const Shape& shape) {
+  XG_BATCHED_UNARY("reshape", x, reshape(p, with_batch(p, shape)))
   detail::check_defined(x, "reshape");
   const Shape out = infer_shape(x, shape, "reshape");
   if (out == x.shape()) return x;
@@ -156,6 +179,7 @@ Tensor reshape(const Tensor& x, const Shape& shape) {
 }
 
 Tensor Tensor::view(const Shape& shape) const {
+  XG_BATCHED_UNARY("view", *this, xg::reshape(p, with_batch(p, shape)))
   detail::check_defined(*this, "view");
   const Shape out = infer_shape(*this, shape, "view");
   if (out == this->shape()) return *this;
@@ -167,6 +191,7 @@ Tensor Tensor::view(const Shape& shape) const {
 }
 
 Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
+  XG_BATCHED_UNARY("flatten", x, a_.example_rank(0) == 0 ? reshape(p, Shape{p.size(0), 1}) : flatten(p, bdim(start_dim), bdim(end_dim)))
   detail::check_defined(x, "flatten");
   if (x.dim() == 0) return reshape(x, Shape{1});
   const std::int64_t s = detail::wrap_dim(start_dim, x.dim(), "flatten");
@@ -186,6 +211,7 @@ Tensor flatten(const Tensor& x, std::int64_t start_dim, std::int64_t end_dim) {
 }
 
 Tensor squeeze(const Tensor& x) {
+  XG_BATCHED_UNARY("squeeze", x, reshape(p, with_batch(p, squeeze(x.shape()))))
   detail::check_defined(x, "squeeze");
   Shape out;
   for (std::int64_t d : x.shape())
@@ -194,6 +220,7 @@ Tensor squeeze(const Tensor& x) {
 }
 
 Tensor squeeze(const Tensor& x, std::int64_t dim) {
+  XG_BATCHED_UNARY("squeeze", x, a_.example_rank(0) == 0 ? p : squeeze(p, bdim(dim)))
   detail::check_defined(x, "squeeze");
   if (x.dim() == 0) return x;
   const auto d = static_cast<std::size_t>(detail::wrap_dim(dim, x.dim(), "squeeze"));
@@ -204,6 +231,7 @@ Tensor squeeze(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
+  XG_BATCHED_UNARY("unsqueeze", x, unsqueeze(p, dim < 0 ? dim + x.dim() + 2 : dim + 1))
   detail::check_defined(x, "unsqueeze");
   // A new dim can go at any of rank + 1 places, so the valid range is wider than the tensor's rank.
   XG_CHECK(dim >= -(x.dim() + 1) && dim <= x.dim(), "unsqueeze", "dim ", dim, " is out of range for a tensor of rank ",
@@ -215,6 +243,7 @@ Tensor unsqueeze(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor permute(const Tensor& x, const Dims& order) {
+  XG_BATCHED_UNARY("permute", x, permute(p, batch_first(order, x.dim())))
   detail::check_defined(x, "permute");
   XG_CHECK(static_cast<std::int64_t>(order.size()) == x.dim(), "permute", "order ", order, " has ", order.size(),
            " dims but the tensor has shape ", x.shape());
@@ -240,6 +269,7 @@ Tensor permute(const Tensor& x, const Dims& order) {
 }
 
 Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
+  XG_BATCHED_UNARY("transpose", x, a_.example_rank(0) == 0 ? p : transpose(p, bdim(dim0), bdim(dim1)))
   detail::check_defined(x, "transpose");
   if (x.dim() == 0) return x;
   Dims order(static_cast<std::size_t>(x.dim()));
@@ -250,6 +280,7 @@ Tensor transpose(const Tensor& x, std::int64_t dim0, std::int64_t dim1) {
 }
 
 Tensor expand(const Tensor& x, const Shape& shape) {
+  XG_BATCHED_UNARY("expand", x, expand(a_.aligned(0, static_cast<std::int64_t>(shape.size())), with_batch(p, shape)))
   detail::check_defined(x, "expand");
   XG_CHECK(shape.size() >= x.shape().size(), "expand", "cannot expand shape ", x.shape(), " to fewer dims ", shape);
   const std::size_t lead = shape.size() - x.shape().size();
@@ -280,6 +311,7 @@ Tensor expand(const Tensor& x, const Shape& shape) {
 Tensor broadcast_to(const Tensor& x, const Shape& shape) { return expand(x, shape); }
 
 Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t end, std::int64_t step) {
+  XG_BATCHED_UNARY("slice", x, slice(p, bdim(dim), start, end, step))
   detail::check_defined(x, "slice");
   XG_CHECK(x.dim() > 0, "slice", "cannot slice a 0-d tensor");
   XG_CHECK(step > 0, "slice", "step must be positive, got ", step);
@@ -305,6 +337,7 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
 }
 
 Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t length) {
+  XG_BATCHED_UNARY("narrow", x, narrow(p, bdim(dim), start, length))
   detail::check_defined(x, "narrow");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "narrow");
   const std::int64_t size = x.dim() == 0 ? 1 : x.size(d);
@@ -315,6 +348,7 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
 }
 
 Tensor select(const Tensor& x, std::int64_t dim, std::int64_t index) {
+  XG_BATCHED_UNARY("select", x, select(p, bdim(dim), index))
   detail::check_defined(x, "select");
   XG_CHECK(x.dim() > 0, "select", "cannot select from a 0-d tensor");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "select");
@@ -342,6 +376,7 @@ TensorList unbind(const Tensor& x, std::int64_t dim) {
 }
 
 Tensor diagonal(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::int64_t dim2) {
+  XG_BATCHED_UNARY("diagonal", x, diagonal(p, offset, bdim(dim1), bdim(dim2)))
   detail::check_defined(x, "diagonal");
   XG_CHECK(x.dim() >= 2, "diagonal", "expects a tensor with at least 2 dims, got shape ", x.shape());
   const std::int64_t d1 = detail::wrap_dim(dim1, x.dim(), "diagonal");
@@ -368,6 +403,7 @@ Tensor diagonal(const Tensor& x, std::int64_t offset, std::int64_t dim1, std::in
 }
 
 Tensor unfold(const Tensor& x, std::int64_t dim, std::int64_t size, std::int64_t step) {
+  XG_BATCHED_UNARY("unfold", x, unfold(p, bdim(dim), size, step))
   detail::check_defined(x, "unfold");
   XG_CHECK(x.dim() > 0, "unfold", "expects a tensor with at least 1 dim, got a 0-d tensor");
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "unfold");

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "kernels.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -185,6 +186,11 @@ template std::vector<std::int32_t> Tensor::to_vector<std::int32_t>() const;
 template std::vector<bool> Tensor::to_vector<bool>() const;
 
 Tensor& Tensor::requires_grad_(bool requires) {
+  if (detail::is_batched(*this)) {  // the examples' leaf is the physical tensor (Note [Batching])
+    detail::physical(*this).requires_grad_(requires);
+    impl()->requires_grad = requires;
+    return *this;
+  }
   XG_CHECK(is_leaf(), "requires_grad_", "only leaves can change requires_grad; this tensor comes from ",
            grad_fn()->name(), " (use detach() to make a leaf)");
   XG_CHECK(!requires || is_floating(dtype()), "requires_grad_", "only float tensors can require grad, got ",
@@ -217,9 +223,13 @@ void Tensor::backward(const Tensor& gradient, bool retain_graph, bool create_gra
   detail::backward_one(*this, gradient, retain_graph, create_graph);
 }
 
-Tensor Tensor::detach() const { return detail::alias(*this); }
+Tensor Tensor::detach() const {
+  XG_BATCHED_UNARY("detach", *this, p.detach())
+  return detail::alias(*this);
+}
 
 Tensor Tensor::clone() const {
+  XG_BATCHED_UNARY("clone", *this, p.clone())
   Tensor out = detail::make_tensor(shape(), dtype());
   detail::copy_strided(out, *this);
   detail::linear_tangent(out, *this, [](const Tensor& t) { return t.clone(); });
@@ -231,6 +241,7 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::to(Dtype d) const {
   if (d == dtype()) return *this;
+  XG_BATCHED_UNARY("to", *this, p.to(d))
   Tensor out = detail::make_tensor(shape(), d);
   detail::copy_strided(out, *this);
   if (is_floating(d) && detail::needs_grad(*this)) {

@@ -58,9 +58,26 @@ struct BatchArgs {
   /// one is as is (broadcasting lines shapes up from the right).
   Tensor aligned(std::size_t i, std::int64_t rank) const;
   /// A dim of one example as a dim of x[i].
+  /// x[i] with its examples along dim 0 (expanded) and lined up to `rank`.
+  Tensor lined_up(std::size_t i, std::int64_t rank) const {
+    BatchArgs one{{expanded(i)}, {true}, size};
+    return one.aligned(0, rank);
+  }
+  /// A 0-d example has no dim to give: the rule declines (vmap loops).
   std::int64_t dim(std::size_t i, std::int64_t d, const char* op) const {
     const std::int64_t r = example_rank(i);
+    if (r == 0) throw_no_batching_rule(op, "a 0-d example has no dims to map");
     return wrap_dim(d, r, op) + (batched[i] ? 1 : 0);
+  }
+  /// dims of one example as dims of x[i]; empty (every dim) stays every dim of an example.
+  Dims dims(std::size_t i, const Dims& ds, const char* op) const {
+    Dims out;
+    if (ds.empty()) {
+      for (std::int64_t d = 0; d < example_rank(i); ++d) out.push_back(d + (batched[i] ? 1 : 0));
+      if (out.empty()) throw_no_batching_rule(op, "a 0-d example has no dims to map");
+    }
+    for (const std::int64_t d : ds) out.push_back(dim(i, d, op));
+    return out;
   }
 };
 
@@ -113,6 +130,30 @@ auto broadcasting(Call call) {
     return call(lined_up);
   };
 }
+
+/// The rule of an op of one tensor X that treats examples alike: CALL
+/// computes it on the batch `p` (X's examples along dim 0), where bdim(d)
+/// turns one example's dim d into p's and bdims(ds) does so for a list
+/// (empty: every dim of an example).
+#define XG_BATCHED_UNARY(OP, X, CALL)                                                                    \
+  if (::xg::detail::vmapping()) {                                                                        \
+    if (auto batched_result_ = ::xg::detail::batch_rule(OP, {X}, [&](const ::xg::detail::BatchArgs& a_) { \
+          [[maybe_unused]] const Tensor& p = a_.x[0];                                                    \
+          [[maybe_unused]] const auto bdim = [&](std::int64_t d_) { return a_.dim(0, d_, OP); };         \
+          [[maybe_unused]] const auto bdims = [&](const Dims& ds_) { return a_.dims(0, ds_, OP); };      \
+          return CALL;                                                                                   \
+        }))                                                                                              \
+      return *batched_result_;                                                                           \
+  }
+
+/// The rule of an op that broadcasts its inputs (...) elementwise: CALL
+/// computes it on p, the inputs lined up (broadcasting()).
+#define XG_BATCHED_BROADCAST(OP, CALL, ...)                                                         \
+  if (::xg::detail::vmapping()) {                                                                   \
+    if (auto batched_result_ = ::xg::detail::batch_rule(                                            \
+            OP, {__VA_ARGS__}, ::xg::detail::broadcasting([&](const TensorList& p) { return CALL; }))) \
+      return *batched_result_;                                                                      \
+  }
 
 /// xg::grad on batched tensors (engine.cpp calls it first): one backward of
 /// the whole batch, since example b's outputs depend on example b's inputs

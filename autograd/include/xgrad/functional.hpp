@@ -4,6 +4,7 @@
 // grad. With create_graph the results are differentiable again.
 #include <functional>
 #include <optional>
+#include <string>
 
 #include "xgrad/autograd.hpp"
 
@@ -64,12 +65,22 @@ using InDims = std::vector<std::optional<std::int64_t>>;
 /// vmap(f, in_dims, out_dims): f applied to each example of its inputs (the
 /// slices along in_dims, all of one size B), each output stacked along its
 /// out_dim (0 by default), like torch.func.vmap. Empty in_dims maps every
-/// input over dim 0. It nests (vmap(vmap(f))) and composes with grad:
-/// vmap of a function that calls xg::grad gives per-example gradients.
-/// This round it runs f once per example, through ops (differentiable:
-/// the result has the graph of every call); batching rules that run f once
-/// on the whole batch are the next step (per_sample_grads already has them
-/// for the layers DP-SGD uses).
+/// input over dim 0. f runs once on the whole batch: its ops see batched
+/// tensors (one example's shape) and their batching rules compute all
+/// examples at once. If f meets an op without a rule, vmap runs f once per
+/// example instead (f must be free of side effects it cannot repeat) and
+/// keeps doing so for that f; last_vmap() says which happened. Either way
+/// the result is the loop's, and differentiable. It nests (vmap(vmap(f)))
+/// and composes with gradients: vjp, jacrev and friends inside f take
+/// per-example gradients in one backward of the batch (xg::grad with
+/// respect to a tensor every example shares needs the loop).
 Fn vmap(Fn f, InDims in_dims = {}, std::vector<std::int64_t> out_dims = {});
+
+/// How the last vmap call on this thread ran f.
+struct VmapReport {
+  bool batched = false;      ///< once on the whole batch, or once per example
+  std::string loop_reason;   ///< why it looped: the op without a batching rule
+};
+VmapReport last_vmap();
 
 }  // namespace xg::functional
