@@ -7,6 +7,7 @@
 
 #include "internal.hpp"
 #include "xgrad/forward_ad.hpp"
+#include "xgrad/functional.hpp"
 
 namespace xg::detail {
 namespace {
@@ -290,6 +291,90 @@ GradcheckResult check_jvp_impl(const MultiFunction& f, const TensorList& inputs,
     return fail_with((report << "<u, J v> by forward mode is " << forward_dot << " but <Jᵀu, v> by reverse mode is "
                              << reverse_dot, report.str()));
   return {};
+}
+
+namespace {
+/// The largest |a − b| / max(1, |b|), NaN where exactly one of them is NaN.
+double relative_gap(const Tensor& a, const Tensor& b) {
+  const std::vector<double> x = a.to(Dtype::Float64).to_vector<double>(), y = b.to(Dtype::Float64).to_vector<double>();
+  double worst = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (std::isnan(x[i]) || std::isnan(y[i])) {
+      if (std::isnan(x[i]) != std::isnan(y[i])) return std::nan("");
+      continue;
+    }
+    if (x[i] == y[i]) continue;  // equal infinities too
+    worst = std::max(worst, std::abs(x[i] - y[i]) / std::max(1.0, std::abs(y[i])));
+  }
+  return worst;
+}
+}  // namespace
+
+VmapCheckResult check_vmap_impl(const MultiFunction& f, const TensorList& inputs, double tolerance) {
+  constexpr std::int64_t kExamples = 3;
+  VmapCheckResult result;
+  // Example b scales the inputs by 1 + b/8: other values, same signs (so the same domain).
+  const auto example_value = [&](std::size_t i, std::int64_t b) { return inputs[i].detach() * (1.0 + 0.125 * static_cast<double>(b)); };
+  const functional::Fn values = [&f](const TensorList& in) { return f(in); };
+  const functional::Fn gradients = [&f](const TensorList& in) {
+    const TensorList y = f(in);
+    TensorList v;
+    for (const Tensor& t : y) v.push_back(ones_like(t));
+    return functional::vjp(f, in, v).vjp;
+  };
+  struct Case {
+    const char* name;
+    functional::InDims in_dims;
+    const functional::Fn* fn;
+  };
+  std::vector<Case> cases;
+  cases.push_back({"every input mapped over dim 0", functional::InDims(inputs.size(), 0), &values});
+  functional::InDims last(inputs.size(), std::nullopt);
+  last[0] = inputs[0].dim();
+  cases.push_back({"input 0 mapped over its last dim, the others shared", last, &values});
+  cases.push_back({"per-example gradients (vmap of vjp)", functional::InDims(inputs.size(), 0), &gradients});
+  for (const Case& c : cases) {
+    TensorList batch;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      if (!c.in_dims[i]) {
+        batch.push_back(inputs[i].detach());
+        continue;
+      }
+      TensorList examples;
+      for (std::int64_t b = 0; b < kExamples; ++b) examples.push_back(example_value(i, b));
+      batch.push_back(stack(examples, *c.in_dims[i]));
+    }
+    const TensorList got = functional::vmap(*c.fn, c.in_dims)(batch);
+    const functional::VmapReport how = functional::last_vmap();
+    if (!how.batched && result.batched) {
+      result.batched = false;
+      if (result.report.empty()) result.report = std::string(c.name) + ": vmap looped: " + how.loop_reason;
+    }
+    for (std::int64_t b = 0; b < kExamples; ++b) {
+      TensorList example;
+      for (std::size_t i = 0; i < inputs.size(); ++i)
+        example.push_back(c.in_dims[i] ? batch[i].select(*c.in_dims[i], b) : batch[i]);
+      const TensorList expected = (*c.fn)(example);
+      for (std::size_t k = 0; k < expected.size() && k < got.size(); ++k) {
+        const Tensor g = got[k].select(0, b);
+        const double gap = g.shape() == expected[k].shape() ? relative_gap(g, expected[k]) : std::nan("");
+        if (!(gap <= tolerance)) {
+          std::ostringstream os;
+          os << c.name << ": example " << b << ", output " << k << ": vmap gave " << g.dtype() << g.shape()
+             << " but the loop " << expected[k].dtype() << expected[k].shape() << " (largest relative gap " << gap << ")";
+          result.ok = false;
+          result.report = os.str();
+          return result;
+        }
+      }
+      if (expected.size() != got.size()) {
+        result.ok = false;
+        result.report = std::string(c.name) + ": vmap and the loop gave different numbers of outputs";
+        return result;
+      }
+    }
+  }
+  return result;
 }
 
 }  // namespace xg::detail

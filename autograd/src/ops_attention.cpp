@@ -21,6 +21,7 @@
 
 #include "kernels.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -75,6 +76,15 @@ TensorList composed_backward(const Tensor& g, const Tensor& q, const Tensor& k, 
 
 Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& attn_mask,
                                     bool is_causal, std::optional<double> scale_opt) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule(kOp, {q, k, v, attn_mask}, [&](const detail::BatchArgs& a) {
+          const std::int64_t rank = a.example_rank(0);
+          const Tensor mask = a.x[3].defined() ? a.aligned(3, rank) : Tensor();
+          return scaled_dot_product_attention(a.lined_up(0, rank), a.lined_up(1, rank), a.lined_up(2, rank), mask, is_causal,
+                                              scale_opt);
+        }))
+      return *r;
+  }
   for (const Tensor* t : {&q, &k, &v}) detail::check_defined(*t, kOp);
   detail::check_float(q, kOp);
   XG_CHECK(k.dtype() == q.dtype() && v.dtype() == q.dtype(), kOp, "query, key and value must share a dtype, got ",

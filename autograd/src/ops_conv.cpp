@@ -15,6 +15,7 @@
 // other's gradient.
 #include "conv_geometry.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -25,6 +26,12 @@ using detail::geometry;
 using detail::Pair;
 
 Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts, bool batched) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("im2col", {x}, detail::batch_of_rows(batched ? 99 : 4, [&](const TensorList& in) {
+          return im2col(in[0], kernel, opts, batched);
+        })))
+      return *r;
+  }
   const Tensor xd = detail::dense(x);  // read flat; x keeps the history
   detail::check_defined(x, "im2col");
   const Geometry g = geometry(x.shape(), kernel, opts, "im2col");
@@ -47,6 +54,16 @@ Tensor im2col(const Tensor& x, Pair kernel, const Conv2dOptions& opts, bool batc
 }
 
 Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const Conv2dOptions& opts, bool batched) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("col2im", {cols}, [&](const detail::BatchArgs& a) {
+          if (batched || a.example_rank(0) != 3 || image_shape.size() != 4)
+            return detail::per_example([&](const TensorList& e) { return col2im(e[0], image_shape, kernel, opts, batched); })(a);
+          Shape image = image_shape;
+          image[0] *= a.size;
+          return detail::unfold_batch(col2im(detail::fold_batch(a.x[0]), image, kernel, opts, false), a.size, image_shape[0]);
+        }))
+      return *r;
+  }
   const Tensor colsd = detail::dense(cols);  // read flat; cols keeps the history
   detail::check_defined(cols, "col2im");
   const Geometry g = geometry(image_shape, kernel, opts, "col2im");
@@ -71,6 +88,12 @@ Tensor col2im(const Tensor& cols, const Shape& image_shape, Pair kernel, const C
 }
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("conv2d", {x, weight, bias}, detail::batch_of_rows(4, [&](const TensorList& in) {
+          return conv2d(in[0], in[1], in[2], opts);
+        })))
+      return *r;
+  }
   detail::check_same_dtype(x, weight, "conv2d");
   XG_CHECK(x.dim() == 4 && weight.dim() == 4, "conv2d", "expects input [N, C, H, W] and weight [O, C/groups, kh, kw], got ",
            x.shape(), " and ", weight.shape());
@@ -135,6 +158,12 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
 
 Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::int64_t stride, std::int64_t padding,
               std::int64_t dilation, std::int64_t groups) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("conv1d", {x, weight, bias}, detail::batch_of_rows(3, [&](const TensorList& in) {
+          return conv1d(in[0], in[1], in[2], stride, padding, dilation, groups);
+        })))
+      return *r;
+  }
   detail::check_defined(x, "conv1d");
   detail::check_defined(weight, "conv1d");
   detail::check_same_dtype(x, weight, "conv1d");
@@ -172,6 +201,12 @@ Tensor conv1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::in
 // (conv2d, im2col, matmul), so second derivatives still work.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dOptions& opts,
                         Pair output_padding) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("conv_transpose2d", {x, weight, bias}, detail::batch_of_rows(4, [&](const TensorList& in) {
+          return conv_transpose2d(in[0], in[1], in[2], opts, output_padding);
+        })))
+      return *r;
+  }
   const char* op = "conv_transpose2d";
   detail::check_defined(x, op);
   detail::check_defined(weight, op);
@@ -260,6 +295,12 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
 Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bias, std::int64_t stride,
                         std::int64_t padding, std::int64_t output_padding, std::int64_t groups, std::int64_t dilation) {
   const char* op = "conv_transpose1d";
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule(op, {x, weight, bias}, detail::batch_of_rows(3, [&](const TensorList& in) {
+          return conv_transpose1d(in[0], in[1], in[2], stride, padding, output_padding, groups, dilation);
+        })))
+      return *r;
+  }
   detail::check_defined(x, op);
   detail::check_defined(weight, op);
   XG_CHECK(x.dim() == 3 && weight.dim() == 3, op, "expects input [N, C_in, L] and weight [C_in, C_out/groups, k], got ",
@@ -278,6 +319,14 @@ Tensor conv_transpose1d(const Tensor& x, const Tensor& weight, const Tensor& bia
 }
 
 Tensor pad(const Tensor& x, const std::vector<std::int64_t>& pads, double value) {
+  if (detail::vmapping()) {  // pads apply to the trailing dims, never to the batch dim
+    if (auto r = detail::batch_rule("pad", {x}, [&](const detail::BatchArgs& a) {
+          XG_CHECK(static_cast<std::int64_t>(pads.size()) <= 2 * a.example_rank(0), "pad", "got ", pads.size(),
+                   " pads for shape ", x.shape());
+          return pad(a.x[0], pads, value);
+        }))
+      return *r;
+  }
   detail::check_defined(x, "pad");
   XG_CHECK(pads.size() % 2 == 0 && static_cast<std::int64_t>(pads.size()) <= 2 * x.dim(), "pad", "expects pairs of pads, at most two per dim, got ",
            pads.size(), " values for shape ", x.shape());

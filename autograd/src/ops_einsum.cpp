@@ -8,6 +8,7 @@
 
 #include "internal.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 namespace {
@@ -108,7 +109,44 @@ Term contract(const Term& a, const Term& b, const std::string& needed) {
 
 }  // namespace
 
+namespace {
+/// einsum of a batch: each batched operand's spec and the output's gain a
+/// letter the equation does not use, for the examples' dim. An equation
+/// without "->" (implicit output) runs per example.
+Tensor batched_einsum(const std::string& equation, const detail::BatchArgs& a) {
+  const auto arrow = equation.find("->");
+  if (arrow == std::string::npos)
+    return detail::per_example([&](const TensorList& e) { return einsum(equation, e); })(a);
+  char batch = 0;
+  for (const char c : std::string("zyxwvutsrqponmlkjihgfedcbaZYXWVUTSRQPONMLKJIHGFEDCBA"))
+    if (equation.find(c) == std::string::npos) {
+      batch = c;
+      break;
+    }
+  if (batch == 0) return detail::per_example([&](const TensorList& e) { return einsum(equation, e); })(a);
+  std::string rewritten;
+  std::size_t operand = 0;
+  bool at_spec_start = true;
+  for (std::size_t i = 0; i < arrow; ++i) {
+    const char c = equation[i];
+    if (c == ' ') continue;
+    if (at_spec_start && operand < a.batched.size() && a.batched[operand]) rewritten += batch;
+    at_spec_start = c == ',';
+    if (c == ',') ++operand;
+    rewritten += c;
+  }
+  if (at_spec_start && operand < a.batched.size() && a.batched[operand]) rewritten += batch;  // an empty last spec
+  rewritten += "->";
+  rewritten += batch;
+  rewritten += equation.substr(arrow + 2);
+  return einsum(rewritten, a.x);
+}
+}  // namespace
+
 Tensor einsum(const std::string& equation, const TensorList& operands) {
+  if (detail::vmapping())
+    if (auto r = detail::batch_rule("einsum", operands, [&](const detail::BatchArgs& a) { return batched_einsum(equation, a); }))
+      return *r;
   std::string eq;
   for (char c : equation)
     if (c != ' ') eq += c;

@@ -7,6 +7,7 @@
 
 #include "internal.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 #include "xgrad/ops_nn.hpp"
 
 namespace xg {
@@ -76,6 +77,10 @@ Tensor resample(const Tensor& x, std::int64_t d, std::int64_t out, double scale,
 }  // namespace
 
 Tensor interpolate(const Tensor& x, const InterpolateOptions& o) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("interpolate", {x}, detail::batch_of_rows(3, [&](const TensorList& in) { return interpolate(in[0], o); })))
+      return *r;
+  }
   const char* op = "interpolate";
   detail::check_defined(x, op);
   detail::check_float(x, op);

@@ -73,6 +73,12 @@ Tensor matmul_nd(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
+  if (detail::vmapping() && (detail::is_batched(a) || detail::is_batched(b))) {
+    // The transposes are views and matmul has a rule.
+    XG_CHECK((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), "matmul",
+             "matmul_transposed takes 2-d or 3-d operands, got shapes ", a.shape(), " and ", b.shape());
+    return matmul(ta ? a.transpose(-2, -1) : a, tb ? b.transpose(-2, -1) : b);
+  }
   detail::check_same_dtype(a, b, "matmul");
   detail::check_float(a, "matmul");
   XG_CHECK((a.dim() == 2 || a.dim() == 3) && (b.dim() == 2 || b.dim() == 3), "matmul",
@@ -123,6 +129,7 @@ namespace {
 /// which matmul broadcasts against the other operand's.
 Tensor batched_matmul(const detail::BatchArgs& args) {
   Tensor x = args.x[0], y = args.x[1];
+  const bool y_vector = args.example_rank(1) == 1;  // then matmul leaves no column dim
   const bool row = args.batched[0] && args.example_rank(0) == 1, column = args.batched[1] && args.example_rank(1) == 1;
   if (row) x = x.unsqueeze(1);
   if (column) y = y.unsqueeze(2);
@@ -134,7 +141,7 @@ Tensor batched_matmul(const detail::BatchArgs& args) {
   };
   Tensor out = matmul(lined_up(x, args.batched[0]), lined_up(y, args.batched[1]));
   if (column) out = out.squeeze(-1);
-  if (row) out = out.squeeze(-2);
+  if (row) out = out.squeeze(y_vector ? -1 : -2);
   return out;
 }
 }  // namespace

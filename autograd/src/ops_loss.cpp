@@ -8,9 +8,26 @@
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 namespace {
+
+/// Per-element losses of a batch p ([B, ...]) reduced example by example.
+Tensor reduce_each(const Tensor& p, Reduction r) {
+  if (r == Reduction::None || p.dim() == 1) return p;  // one element per example: its sum and mean
+  Dims dims;
+  for (std::int64_t d = 1; d < p.dim(); ++d) dims.push_back(d);
+  return r == Reduction::Sum ? sum(p, dims) : mean(p, dims);
+}
+
+/// The rank every input of a batch rule lines up to: the largest example rank.
+std::int64_t common_rank(const detail::BatchArgs& a) {
+  std::int64_t rank = 0;
+  for (std::size_t i = 0; i < a.x.size(); ++i)
+    if (a.x[i].defined()) rank = std::max(rank, a.example_rank(i));
+  return rank;
+}
 
 Tensor reduce(const Tensor& t, Reduction r) {
   switch (r) {
@@ -75,6 +92,13 @@ Tensor loss_slope(PointwiseLoss kind, double p, const Tensor& d) {
 
 Tensor pointwise_loss(const Tensor& input, const Tensor& target, Reduction r, PointwiseLoss kind, double p,
                       const char* op) {
+  if (detail::vmapping()) {
+    if (auto batched = detail::batch_rule(op, {input, target}, [&](const detail::BatchArgs& a) {
+          const std::int64_t rank = common_rank(a);
+          return reduce_each(pointwise_loss(a.lined_up(0, rank), a.lined_up(1, rank), Reduction::None, kind, p, op), r);
+        }))
+      return *batched;
+  }
   check_pair(input, target, op);
   detail::check_float(input, op);
   const bool total = r != Reduction::None;
@@ -266,7 +290,36 @@ Tensor over_spatial_rows(const Tensor& input, const Tensor& target, const CrossE
   return opts.reduction == Reduction::None ? reshape(out, r.per_element) : out;
 }
 
+/// A class-target loss (cross_entropy, nll_loss) of a batch: the examples'
+/// rows side by side, reduced example by example as the loss would (a mean
+/// divides by the example's total target weight).
+template <class Loss>
+Tensor batched_class_loss(const detail::BatchArgs& a, const CrossEntropyOptions& opts, Loss loss) {
+  XG_CHECK(a.example_rank(0) >= 1, "cross_entropy", "expects logits [C], [N, C] or [N, C, d1, ...]");
+  const bool one_row = a.example_rank(0) == 1;  // [C]: the batch [B, C] is the rows
+  const Tensor x = a.expanded(0), t = a.expanded(1);
+  CrossEntropyOptions each = opts;
+  each.reduction = Reduction::None;
+  const Tensor per = one_row ? loss(x, t, each) : detail::unfold_batch(loss(detail::fold_batch(x), detail::fold_batch(t), each), a.size, x.size(1));
+  if (opts.reduction != Reduction::Mean || is_floating(t.dtype())) return reduce_each(per, opts.reduction);
+  // The mean over class targets divides by the sum of the targets' class weights (0 where ignored).
+  const Tensor kept = ne(t, static_cast<double>(opts.ignore_index));
+  Tensor w = kept.to(per.dtype());
+  if (opts.weight.defined())
+    w = w * reshape(index_select(opts.weight.detach().to(per.dtype()), 0, reshape(where(kept, t, zeros_like(t)), Shape{-1})), t.shape());
+  if (one_row) return per / w;
+  Dims dims;
+  for (std::int64_t d = 1; d < per.dim(); ++d) dims.push_back(d);
+  return sum(per, dims) / sum(w, dims);
+}
+
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntropyOptions& opts) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("nll_loss", {log_probs, target}, [&](const detail::BatchArgs& a) {
+          return batched_class_loss(a, opts, [](const Tensor& x, const Tensor& t, const CrossEntropyOptions& o) { return nll_loss(x, t, o); });
+        }))
+      return *r;
+  }
   if (log_probs.defined() && log_probs.dim() > 2)
     return over_spatial_rows(log_probs, target, opts, "nll_loss",
                              [&](const Tensor& x, const Tensor& t) { return nll(x, t, opts, "nll_loss"); });
@@ -274,6 +327,12 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, const CrossEntrop
 }
 
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& opts) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("cross_entropy", {logits, target}, [&](const detail::BatchArgs& a) {
+          return batched_class_loss(a, opts, [](const Tensor& x, const Tensor& t, const CrossEntropyOptions& o) { return cross_entropy(x, t, o); });
+        }))
+      return *r;
+  }
   detail::check_defined(logits, "cross_entropy");
   detail::check_defined(target, "cross_entropy");
   if (logits.dim() > 2)
@@ -302,6 +361,14 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntr
 }
 
 Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction r, const Tensor& weight) {
+  if (detail::vmapping()) {
+    if (auto batched = detail::batch_rule("binary_cross_entropy", {input, target, weight}, [&](const detail::BatchArgs& a) {
+          const std::int64_t rank = common_rank(a);
+          const Tensor w = a.x[2].defined() ? a.lined_up(2, rank) : Tensor();
+          return reduce_each(binary_cross_entropy(a.lined_up(0, rank), a.lined_up(1, rank), Reduction::None, w), r);
+        }))
+      return *batched;
+  }
   check_pair(input, target, "binary_cross_entropy");
   check_weight(weight, input, "binary_cross_entropy", "weight", "input's");
   {
@@ -319,6 +386,15 @@ Tensor binary_cross_entropy(const Tensor& input, const Tensor& target, Reduction
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction r, const Tensor& weight,
                                         const Tensor& pos_weight) {
   const char* op = "binary_cross_entropy_with_logits";
+  if (detail::vmapping()) {
+    if (auto batched = detail::batch_rule(op, {logits, target, weight, pos_weight}, [&](const detail::BatchArgs& a) {
+          const std::int64_t rank = common_rank(a);
+          const Tensor w = a.x[2].defined() ? a.lined_up(2, rank) : Tensor();
+          const Tensor pw = a.x[3].defined() ? a.lined_up(3, rank) : Tensor();
+          return reduce_each(binary_cross_entropy_with_logits(a.lined_up(0, rank), a.lined_up(1, rank), Reduction::None, w, pw), r);
+        }))
+      return *batched;
+  }
   check_pair(logits, target, op);
   check_weight(weight, logits, op, "weight", "logits'");
   check_weight(pos_weight, logits, op, "pos_weight", "logits'");
@@ -336,6 +412,13 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
 }
 
 Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim, double eps) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("cosine_similarity", {x1, x2}, [&](const detail::BatchArgs& a) {
+          const std::int64_t rank = common_rank(a);
+          return cosine_similarity(a.lined_up(0, rank), a.lined_up(1, rank), detail::wrap_dim(dim, rank, "cosine_similarity") + 1, eps);
+        }))
+      return *r;
+  }
   detail::check_same_dtype(x1, x2, "cosine_similarity");
   detail::check_float(x1, "cosine_similarity");
   const Shape shape = detail::broadcast_shapes(x1.shape(), x2.shape(), "cosine_similarity");
@@ -348,6 +431,20 @@ Tensor cosine_similarity(const Tensor& x1, const Tensor& x2, std::int64_t dim, d
 }
 
 Tensor kl_div(const Tensor& input, const Tensor& target, KLDivReduction r, bool log_target) {
+  if (detail::vmapping()) {
+    if (auto batched = detail::batch_rule("kl_div", {input, target}, [&](const detail::BatchArgs& a) {
+          const std::int64_t rank = common_rank(a);
+          const Tensor per = kl_div(a.lined_up(0, rank), a.lined_up(1, rank), KLDivReduction::None, log_target);
+          switch (r) {
+            case KLDivReduction::None: return per;
+            case KLDivReduction::Sum: return reduce_each(per, Reduction::Sum);
+            case KLDivReduction::Mean: return reduce_each(per, Reduction::Mean);
+            case KLDivReduction::BatchMean: return rank == 0 ? per : reduce_each(per, Reduction::Sum) / static_cast<double>(per.size(1));
+          }
+          return per;
+        }))
+      return *batched;
+  }
   detail::check_same_dtype(input, target, "kl_div");
   detail::check_float(input, "kl_div");
   detail::broadcast_shapes(input.shape(), target.shape(), "kl_div");

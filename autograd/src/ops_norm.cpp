@@ -13,6 +13,7 @@
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 namespace {
@@ -113,10 +114,22 @@ Tensor normalize_rows(const Tensor& x, const Shape& normalized_shape, const Tens
 }  // namespace
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias, double eps) {
+  if (detail::vmapping()) {  // it normalises the trailing dims: the batch is one more leading dim
+    if (auto r = detail::batch_rule("layer_norm", {x, weight, bias}, detail::batch_of_rows(99, [&](const TensorList& in) {
+          return layer_norm(in[0], normalized_shape, in[1], in[2], eps);
+        })))
+      return *r;
+  }
   return normalize_rows(x, normalized_shape, weight, bias, eps, true, "layer_norm");
 }
 
 Tensor rms_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, std::optional<double> eps) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("rms_norm", {x, weight}, detail::batch_of_rows(99, [&](const TensorList& in) {
+          return rms_norm(in[0], normalized_shape, in[1], eps);
+        })))
+      return *r;
+  }
   detail::check_defined(x, "rms_norm");
   // torch.nn.functional.rms_norm's default: the dtype's machine epsilon.
   const double e = eps ? *eps : x.dtype() == Dtype::Float64 ? 2.220446049250313e-16 : 1.1920928955078125e-07;
@@ -211,6 +224,12 @@ Tensor batch_norm(const Tensor& x, Tensor running_mean, Tensor running_var, cons
 // gy = g·w; rows split across threads (kernels_group_norm.cpp). With
 // create_graph the node runs the same formulas in differentiable ops.
 Tensor group_norm(const Tensor& x, std::int64_t num_groups, const Tensor& weight, const Tensor& bias, double eps) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("group_norm", {x, weight, bias}, detail::batch_of_rows(2, [&](const TensorList& in) {
+          return group_norm(in[0], num_groups, in[1], in[2], eps);
+        })))
+      return *r;
+  }
   detail::check_defined(x, "group_norm");
   XG_CHECK(x.dim() >= 2 && num_groups > 0 && x.size(1) % num_groups == 0, "group_norm", "channels of ", x.shape(),
            " must divide into ", num_groups, " groups");

@@ -15,6 +15,7 @@
 
 #include "conv_geometry.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -297,6 +298,10 @@ void check_adaptive(const Tensor& x, Pair output_size, const char* op) {
 }  // namespace
 
 Tensor max_pool2d(const Tensor& x, Pair kernel, const Pool2dOptions& opts) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("max_pool2d", {x}, detail::batch_of_rows(4, [&](const TensorList& in) { return max_pool2d(in[0], kernel, opts); })))
+      return *r;
+  }
   const PoolShape s = pool_shape(x, kernel, opts, "max_pool2d");
   Tensor index = detail::dispatch_float(x.dtype(), "max_pool2d", [&](auto z) {
     using T = decltype(z);
@@ -319,6 +324,10 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair
 }
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, const Pool2dOptions& opts) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("avg_pool2d", {x}, detail::batch_of_rows(4, [&](const TensorList& in) { return avg_pool2d(in[0], kernel, opts); })))
+      return *r;
+  }
   const PoolShape s = pool_shape(x, kernel, opts, "avg_pool2d");
   XG_CHECK(opts.dilation.first == 1 && opts.dilation.second == 1, "avg_pool2d",
            "has no dilation (as in PyTorch), got ", opts.dilation.first, "x", opts.dilation.second);
@@ -334,6 +343,10 @@ Tensor avg_pool2d(const Tensor& x, Pair kernel, std::optional<Pair> stride, Pair
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("adaptive_avg_pool2d", {x}, detail::batch_of_rows(4, [&](const TensorList& in) { return adaptive_avg_pool2d(in[0], output_size); })))
+      return *r;
+  }
   check_adaptive(x, output_size, "adaptive_avg_pool2d");
   const std::int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
   const Tensor y = adaptive_avg(reshape(x, Shape{n * c, h, w}), h, w, output_size.first, output_size.second, false);
@@ -341,6 +354,10 @@ Tensor adaptive_avg_pool2d(const Tensor& x, Pair output_size) {
 }
 
 Tensor adaptive_max_pool2d(const Tensor& x, Pair output_size) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("adaptive_max_pool2d", {x}, detail::batch_of_rows(4, [&](const TensorList& in) { return adaptive_max_pool2d(in[0], output_size); })))
+      return *r;
+  }
   check_adaptive(x, output_size, "adaptive_max_pool2d");
   const std::int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
   const std::int64_t oh = output_size.first, ow = output_size.second;

@@ -46,7 +46,7 @@ Tensor expand_back(const Tensor& g, const Shape& in, const std::vector<bool>& ma
 }
 
 Tensor extremum(const Tensor& x, const Dims& dims, bool keepdim, bool is_max) {
-  XG_BATCHED_UNARY(is_max ? "max" : "min", x, extremum(p, bdims(dims), keepdim, is_max))
+  XG_BATCHED_UNARY(is_max ? "max" : "min", x, a_.example_rank(0) == 0 ? p.clone() : extremum(p, bdims(dims), keepdim, is_max))
   const char* name = is_max ? "max" : "min";
   const auto mask = reduce_mask(x, dims, name);
   XG_CHECK(x.numel() > 0, name, "cannot reduce an empty tensor of shape ", x.shape(), " (no identity)");
@@ -93,7 +93,7 @@ Tensor batched_sum_to(const Tensor& p, const Shape& shape) {
 }  // namespace
 
 Tensor sum(const Tensor& x, const Dims& dims, bool keepdim) {
-  XG_BATCHED_UNARY("sum", x, sum(p, bdims(dims), keepdim))
+  XG_BATCHED_UNARY("sum", x, a_.example_rank(0) == 0 ? p.clone() : sum(p, bdims(dims), keepdim))
   const auto mask = reduce_mask(x, dims, "sum");
   Tensor y = detail::reduce_kernel(detail::ReduceOp::Sum, x, mask, keepdim, "sum");
   if (needs_grad(x)) {
@@ -113,7 +113,7 @@ Tensor all(const Tensor& x) { return eq(sum(eq(x, 0.0)), 0.0); }
 Tensor all(const Tensor& x, std::int64_t dim, bool keepdim) { return eq(sum(eq(x, 0.0), {dim}, keepdim), 0.0); }
 
 Tensor mean(const Tensor& x, const Dims& dims, bool keepdim) {
-  XG_BATCHED_UNARY("mean", x, mean(p, bdims(dims), keepdim))
+  XG_BATCHED_UNARY("mean", x, a_.example_rank(0) == 0 ? mean(p.unsqueeze(1), Dims{1}, false) : mean(p, bdims(dims), keepdim))
   const auto mask = reduce_mask(x, dims, "mean");
   detail::check_float(x, "mean");
   return sum(x, dims, keepdim) / static_cast<double>(reduced_count(x.shape(), mask));

@@ -86,7 +86,7 @@ Tensor stack(const TensorList& xs, std::int64_t dim) {
 }
 
 TensorList split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::int64_t dim) {
-  detail::check_defined(x, "split");
+  XG_CHECK(x.defined(), "split", "got an undefined tensor");  // batched x goes through narrow
   const std::int64_t d = detail::wrap_dim(dim, x.dim(), "split");
   std::int64_t total = 0;
   for (std::int64_t s : sizes) {
@@ -105,7 +105,7 @@ TensorList split(const Tensor& x, const std::vector<std::int64_t>& sizes, std::i
 }
 
 TensorList split(const Tensor& x, std::int64_t split_size, std::int64_t dim) {
-  detail::check_defined(x, "split");
+  XG_CHECK(x.defined(), "split", "got an undefined tensor");  // batched x goes through narrow
   XG_CHECK(split_size > 0, "split", "split_size must be positive, got ", split_size);
   const std::int64_t size = x.size(dim);
   std::vector<std::int64_t> sizes;
@@ -114,7 +114,7 @@ TensorList split(const Tensor& x, std::int64_t split_size, std::int64_t dim) {
 }
 
 TensorList chunk(const Tensor& x, std::int64_t chunks, std::int64_t dim) {
-  detail::check_defined(x, "chunk");
+  XG_CHECK(x.defined(), "chunk", "got an undefined tensor");  // batched x goes through narrow
   XG_CHECK(chunks > 0, "chunk", "number of chunks must be positive, got ", chunks);
   const std::int64_t size = x.size(dim);
   return split(x, std::max<std::int64_t>(1, (size + chunks - 1) / chunks), dim);

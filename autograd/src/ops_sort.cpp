@@ -8,6 +8,7 @@
 #include "kernels.hpp"
 #include "xgrad/ops_nn.hpp"
 #include "op_samples.hpp"
+#include "vmap.hpp"
 
 namespace xg {
 
@@ -67,17 +68,32 @@ Tensor values_at(const Tensor& x, std::int64_t d, const Tensor& indices) {
 }  // namespace
 
 std::tuple<Tensor, Tensor> sort(const Tensor& x, std::int64_t dim, bool descending) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("sort", {x}, [&](const detail::BatchArgs& a) {
+          auto [values, indices] = sort(a.x[0], a.dim(0, dim, "sort"), descending);
+          return TensorList{values, indices};
+        }))
+      return {(*r)[0], (*r)[1]};
+  }
   const std::int64_t d = sort_dim(x, dim, "sort");
   Tensor indices = sorted_indices(x, d, x.dim() == 0 ? 1 : x.size(d), descending, "sort");
   return {values_at(x, d, indices), indices};
 }
 
 Tensor argsort(const Tensor& x, std::int64_t dim, bool descending) {
+  XG_BATCHED_UNARY("argsort", x, argsort(p, bdim(dim), descending))
   const std::int64_t d = sort_dim(x, dim, "argsort");
   return sorted_indices(x, d, x.dim() == 0 ? 1 : x.size(d), descending, "argsort");
 }
 
-std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool /*sorted*/) {
+std::tuple<Tensor, Tensor> topk(const Tensor& x, std::int64_t k, std::int64_t dim, bool largest, bool sorted) {
+  if (detail::vmapping()) {
+    if (auto r = detail::batch_rule("topk", {x}, [&](const detail::BatchArgs& a) {
+          auto [values, indices] = topk(a.x[0], k, a.dim(0, dim, "topk"), largest, sorted);
+          return TensorList{values, indices};
+        }))
+      return {(*r)[0], (*r)[1]};
+  }
   const std::int64_t d = sort_dim(x, dim, "topk");
   const std::int64_t n = x.dim() == 0 ? 1 : x.size(d);
   XG_CHECK(k >= 0 && k <= n, "topk", "k = ", k, " is out of range for dim ", d, " of size ", n, " (shape ", x.shape(),

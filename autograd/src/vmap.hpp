@@ -155,6 +155,37 @@ auto broadcasting(Call call) {
       return *batched_result_;                                                                      \
   }
 
+/// For ops whose example is [N, ...] with N independent rows (convolution,
+/// pooling, per-row losses): p [B, N, ...] as [B·N, ...], and back.
+inline Tensor fold_batch(const Tensor& p) {
+  Shape shape(p.shape().begin() + 1, p.shape().end());
+  shape[0] *= p.size(0);
+  return reshape(p, shape);
+}
+inline Tensor unfold_batch(const Tensor& y, std::int64_t examples, std::int64_t rows) {
+  Shape shape(y.shape().begin() + 1, y.shape().end());
+  shape.insert(0, rows);
+  shape.insert(0, examples);
+  return reshape(y, shape);
+}
+
+/// The rule of an op whose first input is [N, ...] rows it treats one by
+/// one (N at dim 0 once the example has `rows_rank` dims; with fewer, the
+/// batch itself is the rows) and whose other inputs are parameters: the
+/// examples' rows side by side in one call. Parameters that differ per
+/// example take the per-example loop.
+template <class Call>
+auto batch_of_rows(std::int64_t rows_rank, Call call) {
+  return [rows_rank, call](const BatchArgs& a) {
+    for (std::size_t i = 1; i < a.x.size(); ++i)
+      if (a.batched[i] || !a.batched[0]) return per_example(call)(a);
+    if (a.example_rank(0) < rows_rank) return call(a.x);
+    TensorList in = a.x;
+    in[0] = fold_batch(a.x[0]);
+    return unfold_batch(call(in), a.size, a.x[0].size(1));
+  };
+}
+
 /// xg::grad on batched tensors (engine.cpp calls it first): one backward of
 /// the whole batch, since example b's outputs depend on example b's inputs
 /// only. nullopt when nothing is batched.

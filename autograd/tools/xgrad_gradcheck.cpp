@@ -7,7 +7,7 @@
 #include <cstdio>
 
 int main(int argc, char** argv) {
-  CLI::App app{"Check every xgrad op's first and second derivatives and its forward-mode tangents (check_jvp) against finite differences."};
+  CLI::App app{"Check every xgrad op's first and second derivatives and its forward-mode tangents (check_jvp) against finite differences, and its batching rules (check_vmap) against a loop over examples."};
   xg::SweepOptions o;
   app.add_option("--filter", o.filter, "only ops whose name contains this text");
   app.add_flag("--fast", o.fast, "random-projection mode: compare u^T J v instead of whole Jacobians");
@@ -16,12 +16,15 @@ int main(int argc, char** argv) {
   app.add_flag("--first-order-only", first_only, "skip gradgradcheck");
   bool no_jvp = false;
   app.add_flag("--no-jvp", no_jvp, "skip check_jvp (forward mode)");
+  bool no_vmap = false;
+  app.add_flag("--no-vmap", no_vmap, "skip check_vmap (batching rules against a loop over examples)");
   app.add_option("--seed", o.seed, "seed for the sample inputs")->capture_default_str();
   app.add_option("--atol", o.tolerances.atol, "absolute tolerance")->capture_default_str();
   app.add_option("--rtol", o.tolerances.rtol, "relative tolerance")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   o.second_order = !first_only;
   o.forward_mode = !no_jvp;
+  o.vmap = !no_vmap;
   const auto rows = xg::gradcheck_sweep(xg::op_samples(), o);
   if (rows.empty()) {
     std::fprintf(stderr, "xgrad-gradcheck: --filter '%s' matches none of the %zu registered ops (names look like "

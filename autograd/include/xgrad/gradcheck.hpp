@@ -26,11 +26,13 @@ struct GradcheckResult {
 };
 
 using MultiFunction = std::function<TensorList(const TensorList&)>;
+struct VmapCheckResult;
 
 namespace detail {
 GradcheckResult gradcheck_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts);
 GradcheckResult gradgradcheck_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts);
 GradcheckResult check_jvp_impl(const MultiFunction& f, const TensorList& inputs, const GradcheckOptions& opts);
+VmapCheckResult check_vmap_impl(const MultiFunction& f, const TensorList& inputs, double tolerance);
 
 template <class F>
 MultiFunction as_multi(F&& f) {
@@ -65,6 +67,24 @@ GradcheckResult gradgradcheck(F&& f, const TensorList& inputs, const GradcheckOp
 template <class F>
 GradcheckResult check_jvp(F&& f, const TensorList& inputs, const GradcheckOptions& opts = {}) {
   return detail::check_jvp_impl(detail::as_multi(std::forward<F>(f)), inputs, opts);
+}
+
+struct VmapCheckResult {
+  bool ok = true;       ///< vmap gave the loop's values (and per-example gradients)
+  bool batched = true;  ///< every vmap ran f once on the batch (no fallback loop)
+  std::string report;   ///< on failure: which case and element; else why vmap looped, if it did
+  explicit operator bool() const { return ok; }
+};
+
+/// vmap(f) against a loop over examples (Note [Batching] in vmap.cpp), on
+/// three examples made from the inputs: every input mapped over dim 0; the
+/// first mapped over its last dim with the others shared by every example;
+/// and per-example gradients (vmap of a vjp of f). Values agree to
+/// `tolerance` (relative, summation order may differ); `batched` says
+/// whether the batching rules carried all of it or vmap fell back to the loop.
+template <class F>
+VmapCheckResult check_vmap(F&& f, const TensorList& inputs, double tolerance = 1e-10) {
+  return detail::check_vmap_impl(detail::as_multi(std::forward<F>(f)), inputs, tolerance);
 }
 
 }  // namespace xg

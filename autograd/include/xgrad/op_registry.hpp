@@ -18,6 +18,7 @@ struct OpSample {
   std::vector<Shape> shapes;  ///< one per input; broadcasting cases use different shapes
   Domain domain = Domain::Any;
   std::string family = {};  ///< set by the registry ("elementwise", "losses", ...); free for user rows
+  std::string no_vmap = {};  ///< why vmap does not apply to this row (the vmap check is skipped); empty: it does
 };
 
 /// The public ops a row checks: its name's first word, split at '/'
@@ -42,6 +43,7 @@ struct SweepOptions {
   bool fast = false;           ///< random-projection gradcheck (GradcheckOptions::fast_mode)
   bool second_order = true;    ///< also gradgradcheck
   bool forward_mode = true;    ///< also check_jvp (forward-mode tangents)
+  bool vmap = true;            ///< also check_vmap (batching rules against a loop)
   bool repeatability = true;   ///< two backward passes must agree bit for bit
   bool non_contiguous = true;  ///< every check again on non_contiguous_copies of the inputs
   std::uint64_t seed = 0;
@@ -50,17 +52,20 @@ struct SweepOptions {
 
 struct SweepRow {
   std::string name, family;
-  bool first_order = true, second_order = true, forward_mode = true, repeatable = true;
-  std::string report;  ///< the first failure's report
+  bool first_order = true, second_order = true, forward_mode = true, vmap = true, repeatable = true;
+  bool batched = true;      ///< vmap ran on the whole batch (no fallback loop)
+  std::string report;       ///< the first failure's report
+  std::string loop_reason;  ///< why vmap looped, when it did
   double seconds = 0;
-  bool ok() const { return first_order && second_order && forward_mode && repeatable; }
+  bool ok() const { return first_order && second_order && forward_mode && vmap && repeatable; }
 };
 
 std::vector<SweepRow> gradcheck_sweep(const std::vector<OpSample>& ops, const SweepOptions& options = {});
 /// A Markdown table of the rows, failures with their reports, and a count line.
 std::string sweep_table(const std::vector<SweepRow>& rows);
 /// The README's op table: one line per family (in the rows' order) with its
-/// ops, its number of rows and whether all of them passed.
+/// ops, its number of rows, whether all of them passed, and how many of its
+/// rows vmap ran batched.
 std::string family_table(const std::vector<SweepRow>& rows);
 
 }  // namespace xg
