@@ -65,6 +65,9 @@ Tensor rewrap(Tensor p, std::int64_t upto) {
 }  // namespace
 
 void throw_no_batching_rule(const char* op, const char* why) {
+  if (g_vmap_depth == 0)
+    fail(op, "got a tensor batched by a vmap that has finished (kept from inside the vmapped function); use the "
+             "vmap's outputs instead");
   throw NoBatchingRule(std::string(op) + ": " + why + " for tensors batched by vmap (vmap runs f once per example)");
 }
 
