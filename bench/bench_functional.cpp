@@ -5,7 +5,9 @@
 // two modes); per-sample gradients of the MLP
 // (functional::per_sample_grads, one batched pass) against one forward and
 // backward of the batch and against a loop over the examples (the only way
-// libtorch's C++ API offers).
+// libtorch's C++ API offers), and torch.func's recipe, vmap of the gradient
+// of one example's loss; and vmap of the one-example forward against the
+// batched forward.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -87,6 +89,50 @@ void mlp_per_sample_grads_loop(benchmark::State& state) {
   }
 }
 
+/// The MLP written for one example, its parameters (weight, bias per layer) passed in.
+xg::Tensor mlp_one_example(const xg::TensorList& w, const xg::Tensor& x) {
+  const xg::Tensor h1 = xg::relu(xg::matmul(w[0], x) + w[1]);
+  const xg::Tensor h2 = xg::relu(xg::matmul(w[2], h1) + w[3]);
+  return xg::matmul(w[4], h2) + w[5];
+}
+
+/// vmap of the one-example forward against the batched forward (what vmap's rules cost).
+void mlp_forward_vmap(benchmark::State& state) {
+  Mlp m(state.range(0));
+  xg::NoGradGuard no_grad;
+  xg::TensorList in = m.net->parameters();
+  in.push_back(m.x);
+  xg::functional::InDims dims(6, std::nullopt);
+  dims.push_back(0);
+  const auto f = xg::functional::vmap(
+      [](const xg::TensorList& a) { return xg::TensorList{mlp_one_example(a, a[6])}; }, dims);
+  for (auto _ : state) benchmark::DoNotOptimize(f(in));
+  if (!xg::functional::last_vmap().batched) state.SkipWithError("vmap looped");
+}
+
+/// torch.func's recipe: vmap over examples of the gradient of one example's loss.
+void mlp_per_sample_grads_vmap(benchmark::State& state) {
+  Mlp m(state.range(0));
+  const xg::Tensor y = labels_for(state.range(0));
+  xg::TensorList in = m.net->parameters();
+  in.push_back(m.x);
+  in.push_back(y);
+  xg::functional::InDims dims(6, std::nullopt);
+  dims.push_back(0);
+  dims.push_back(0);
+  const auto per_example = xg::functional::vmap(
+      [](const xg::TensorList& a) {
+        const xg::TensorList w(a.begin(), a.begin() + 6);
+        const xg::functional::Fn loss = [&](const xg::TensorList& p) {
+          return xg::TensorList{xg::cross_entropy(mlp_one_example(p, a[6]), a[7])};
+        };
+        return xg::functional::vjp(loss, w, {xg::ones({})}).vjp;
+      },
+      dims);
+  for (auto _ : state) benchmark::DoNotOptimize(per_example(in));
+  if (!xg::functional::last_vmap().batched) state.SkipWithError("vmap looped");
+}
+
 /// f(x) = Σ tanh(W₂ tanh(W₁ x)) with x of n elements, hidden width n.
 struct Scalar {
   xg::Tensor w1, w2;
@@ -129,6 +175,8 @@ BENCHMARK(mlp_jvp_forward_mode)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->
 BENCHMARK(mlp_jvp_double_vjp)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
 BENCHMARK(mlp_forward_backward)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
 BENCHMARK(mlp_per_sample_grads)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mlp_forward_vmap)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
+BENCHMARK(mlp_per_sample_grads_vmap)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
 BENCHMARK(mlp_per_sample_grads_loop)->ArgName("batch")->Arg(32)->Arg(128)->Unit(benchmark::kMicrosecond);
 BENCHMARK(hessian_forward_over_reverse)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(hessian_reverse_over_reverse)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);

@@ -90,6 +90,9 @@ Tensor matmul_transposed(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const std::int64_t ba = a.dim() == 3 ? a.size(0) : 1, bb = b.dim() == 3 ? b.size(0) : 1;
   XG_CHECK(ba == bb || ba == 1 || bb == 1, "matmul", "batch sizes of ", a.shape(), " and ", b.shape(),
            " do not broadcast (", ba, " vs ", bb, ")");
+  // A sum over one term is an outer product (per-example weight gradients):
+  // one broadcasting pass, where the GEMM would clear, pack and multiply.
+  if (k == 1) return mul(ta ? a.transpose(-1, -2) : a, tb ? b.transpose(-1, -2) : b);
   const std::int64_t batch = std::max(ba, bb);
   const bool batched = a.dim() == 3 || b.dim() == 3;
   Tensor y = detail::make_tensor(batched ? Shape{batch, m, n} : Shape{m, n}, a.dtype());
@@ -129,6 +132,9 @@ namespace {
 /// which matmul broadcasts against the other operand's.
 Tensor batched_matmul(const detail::BatchArgs& args) {
   Tensor x = args.x[0], y = args.x[1];
+  // A shared matrix times each example's vector (a layer applied per
+  // example): one GEMM of the examples' rows, not one GEMV per example.
+  if (!args.batched[0] && x.dim() == 2 && args.example_rank(1) == 1) return matmul(y, x.transpose(0, 1));
   const bool y_vector = args.example_rank(1) == 1;  // then matmul leaves no column dim
   const bool row = args.batched[0] && args.example_rank(0) == 1, column = args.batched[1] && args.example_rank(1) == 1;
   if (row) x = x.unsqueeze(1);
