@@ -26,6 +26,27 @@ TEST_CASE("matmul in 1-d, 2-d and batched 3-d forms") {
   check_values(outer(tensor({1, 2}), tensor({3, 4, 5})), {3, 4, 5, 6, 8, 10});
 }
 
+TEST_CASE("matmul of one expanded matrix with a batch of vectors, and products over one term") {
+  // The shared-matrix GEMM (kernels_shape.cpp) and the outer-product form
+  // (ops_linalg.cpp) give what a product per batch member gives.
+  manual_seed(11);
+  for (const Dtype dtype : {float32, float64}) {
+    const Tensor w = randn({40, 30}, dtype), v = randn({9, 30, 1}, dtype);
+    const double tol = dtype == float32 ? 1e-4 : 1e-12;
+    const Tensor shared = matmul(w.unsqueeze(0).expand({9, 40, 30}), v);
+    const Tensor shared_t = matmul_transposed(w.t().unsqueeze(0).expand({9, 30, 40}), v, true, false);
+    for (std::int64_t b = 0; b < 9; ++b) {
+      const Tensor one = matmul(w, v.select(0, b));
+      CHECK(max(abs(shared.select(0, b) - one)).item<double>() < tol);
+      CHECK(max(abs(shared_t.select(0, b) - one)).item<double>() < tol);
+    }
+    const Tensor col = randn({5, 7, 1}, dtype), row = randn({5, 1, 3}, dtype);
+    const Tensor outer_products = matmul(col, row);
+    CHECK(outer_products.shape() == Shape{5, 7, 3});
+    CHECK(max(abs(outer_products - col * row)).item<double>() == 0.0);
+  }
+}
+
 TEST_CASE("matmul on N-d operands broadcasts the batch dims as torch.matmul does") {
   // Every [i, j] slice of the product is the 2-d product of the broadcast slices.
   const Tensor q = sin(arange(48.0, float64)).reshape({2, 2, 3, 4});

@@ -169,32 +169,24 @@ void gemm_batched(const Tensor& a_in, const Tensor& b_in, Tensor& c, std::int64_
   // 7–20 % faster than with OpenBLAS's threads.
   const int threads = get_num_threads();
   const std::int64_t per_product = m * n * k;
-  if (batch > 1 && a.batch_stride == 0 && n == 1 && (b.trans || ldb == 1) && b.batch_stride >= k) {
-    // One matrix times a batch of vectors (a layer applied per example
-    // under vmap, whose weight is the same expanded tensor for every
-    // example): the vectors as the rows of one GEMM, C = Bᵀ-rows · op(A)ᵀ,
-    // instead of one matrix-vector product (and one packing of A) each.
-    SingleThreadedBlas one_blas_thread;
-    auto rows = [&](auto z) {
-      using T = decltype(z);
-      const T* pa = first_element<T>(a.keep);
-      const T* pb = first_element<T>(b.keep);
-      T* pc = c.data<T>();
-      parallel_for(batch, items_grain(m * k, std::int64_t{1} << 20), [&](std::int64_t b0, std::int64_t b1) {
-        gemm<T>(false, !a.trans, b1 - b0, m, k, pb + b0 * b.batch_stride, b.batch_stride, pa, lda, T(0), pc + b0 * m, m);
-      });
-    };
-    if (c.dtype() == Dtype::Float32) rows(float{});
-    else rows(double{});
-    return;
-  }
   const bool small = per_product < (std::int64_t{1} << 22);
+  // One matrix times a batch of vectors (a layer applied per example under
+  // vmap, whose weight is one expanded tensor): the vectors are the rows of
+  // one GEMM, C = rows · op(A)ᵀ, instead of a matrix-vector product (and a
+  // packing of A) each.
+  const bool shared_matrix = batch > 1 && a.batch_stride == 0 && n == 1 && (b.trans || ldb == 1) && b.batch_stride >= k;
   SingleThreadedBlas one_blas_thread;
   auto run = [&](auto z) {
     using T = decltype(z);
     const T* pa = first_element<T>(a.keep);
     const T* pb = first_element<T>(b.keep);
     T* pc = c.data<T>();
+    if (shared_matrix) {
+      parallel_for(batch, items_grain(m * k, std::int64_t{1} << 20), [&](std::int64_t b0, std::int64_t b1) {
+        gemm<T>(false, !a.trans, b1 - b0, m, k, pb + b0 * b.batch_stride, b.batch_stride, pa, lda, T(0), pc + b0 * m, m);
+      });
+      return;
+    }
     // C[r0:r1, c0:c1] of member i.
     auto block = [&](std::int64_t i, std::int64_t r0, std::int64_t r1, std::int64_t c0, std::int64_t c1) {
       const T* A = pa + i * a.batch_stride + (a.trans ? r0 : r0 * lda);
