@@ -150,6 +150,13 @@ void hessian_forward_over_reverse(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(xg::functional::hessian(f, x, xg::functional::HessianMode::ForwardOverReverse));
 }
 
+void hessian_vectorized(benchmark::State& state) {
+  const Scalar f(state.range(0));
+  const xg::Tensor x = xg::randn({state.range(0)}, xg::float64);
+  for (auto _ : state) benchmark::DoNotOptimize(xg::functional::hessian(f, x, xg::functional::HessianMode::Vectorized));
+  if (!xg::functional::last_vmap().batched) state.SkipWithError("vmap looped");
+}
+
 void hessian_reverse_over_reverse(benchmark::State& state) {
   const Scalar f(state.range(0));
   const xg::Tensor x = xg::randn({state.range(0)}, xg::float64);
@@ -179,6 +186,7 @@ BENCHMARK(mlp_forward_vmap)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit
 BENCHMARK(mlp_per_sample_grads_vmap)->ArgName("batch")->Arg(32)->Arg(128)->Arg(512)->Unit(benchmark::kMicrosecond);
 BENCHMARK(mlp_per_sample_grads_loop)->ArgName("batch")->Arg(32)->Arg(128)->Unit(benchmark::kMicrosecond);
 BENCHMARK(hessian_forward_over_reverse)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);
+BENCHMARK(hessian_vectorized)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(hessian_reverse_over_reverse)->ArgName("n")->Arg(20)->Arg(100)->Unit(benchmark::kMillisecond);
 BENCHMARK(hvp_forward_over_reverse)->ArgName("n")->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);
 BENCHMARK(hvp_reverse_over_reverse)->ArgName("n")->Arg(100)->Arg(1000)->Unit(benchmark::kMicrosecond);

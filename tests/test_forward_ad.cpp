@@ -133,6 +133,9 @@ TEST_CASE("forward over reverse: a backward on dual tensors gives H·v") {
   CHECK(max_abs_diff(functional::hvp(f, x, v, /*create_graph=*/true), hv_reverse).item<double>() < 1e-12);
   CHECK(max_abs_diff(functional::hessian(f, x, functional::HessianMode::ForwardOverReverse), h).item<double>() < 1e-12);
   CHECK(max_abs_diff(functional::hessian(f, x), h).item<double>() < 1e-12);
+  // All rows at once by vmap: the module's layers and log_softmax have batching rules.
+  CHECK(max_abs_diff(functional::hessian(f, x, functional::HessianMode::Vectorized), h).item<double>() < 1e-12);
+  CHECK(functional::last_vmap().batched);
 }
 
 TEST_CASE("jacfwd equals jacrev and jvp by forward mode equals the double-vjp trick") {

@@ -197,12 +197,31 @@ Tensor hessian_times(const std::function<Tensor(const Tensor&)>& f, const Tensor
   return hv.defined() ? hv.detach() : zeros_like(x);
 }
 
+/// Every row eᵢᵀH of the Hessian in one batched pass (HessianMode::Vectorized).
+Tensor hessian_vectorized(const std::function<Tensor(const Tensor&)>& f, const Tensor& x) {
+  const std::int64_t n = x.numel();
+  Shape basis_shape = x.shape();
+  basis_shape.insert(0, n);
+  const Tensor basis = reshape(eye(n, x.dtype()), basis_shape);
+  const Fn row = [&f](const TensorList& in) {
+    const Fn gradient = [&f](const TensorList& xs) {
+      const Tensor g = grad({scalar_of(f, xs[0], "hessian")}, {xs[0]}, {}, true, true, true)[0];
+      return TensorList{g.defined() ? g : xs[0] * 0.0};  // f does not depend on x: H = 0
+    };
+    return vjp(gradient, {in[0]}, {in[1]}).vjp;
+  };
+  Shape s = x.shape();
+  for (std::int64_t d : x.shape()) s.push_back(d);
+  return reshape(vmap(row, {std::nullopt, 0})({x.detach(), basis})[0], s);  // H is symmetric: rows are columns
+}
+
 }  // namespace
 
 Tensor hessian(const std::function<Tensor(const Tensor&)>& f, const Tensor& x, HessianMode mode) {
   detail::check_defined(x, "hessian");
   detail::check_float(x, "hessian");
   if (mode == HessianMode::ReverseOverReverse || fwad::is_active()) return hessian_reverse(f, x);
+  if (mode == HessianMode::Vectorized) return x.numel() == 0 ? hessian_reverse(f, x) : hessian_vectorized(f, x);
   TensorList columns;
   for (std::int64_t k = 0; k < x.numel(); ++k) {
     columns.push_back(reshape(hessian_times(f, x, unit_vector(x, k, "hessian"), "hessian"), Shape{-1}));
