@@ -18,7 +18,10 @@
 // Σgᵢ, Embedding gᵢ scattered to xᵢ's rows. A model with any other module
 // that owns parameters (Conv2d, attention, recurrent layers, ...) is run one
 // example at a time instead (correct, about B times slower). Parameters'
-// .grad are not touched.
+// .grad are not touched. A model written as a function of its parameters
+// can instead use torch.func's recipe, vmap over examples of a vjp of one
+// example's loss (functional.hpp; bench_functional's
+// mlp_per_sample_grads_vmap), which batches every op with a batching rule.
 #include <functional>
 #include <string>
 #include <utility>
