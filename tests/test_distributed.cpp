@@ -4,6 +4,12 @@
 // same data order, and all ranks hold the same parameters.
 // With --fail-on-rank R, rank R throws mid-training: the job must stop with
 // a message naming the rank instead of hanging in a collective.
+// --mode picks how gradients are averaged: allreduce (allreduce_gradients
+// after backward), ddp (DistributedDataParallel, overlapped with backward),
+// ddp-no-sync (each step two half-batches, the first inside no_sync), or
+// ddp-unused (parameters the loss never reaches: the job must stop naming
+// them) or ddp-find-unused (the same with find_unused_parameters: they count
+// as zero gradients).
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
 
@@ -12,6 +18,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <memory>
+#include <string>
 
 namespace {
 
@@ -30,7 +38,15 @@ std::vector<float> flat(xg::nn::Module& m) {
 
 /// Trains for 2 epochs; with pg, on this rank's shard and averaged gradients.
 void train(xg::nn::Module& model, const std::shared_ptr<xg::data::TensorDataset>& data, std::int64_t batch,
-           const xg::dist::ProcessGroup* pg, int fail_on_rank) {
+           const xg::dist::ProcessGroup* pg, int fail_on_rank, const std::string& mode = "allreduce") {
+  std::unique_ptr<xg::dist::DistributedDataParallel> ddp;
+  if (pg && mode != "allreduce") {
+    xg::dist::DataParallelOptions o;
+    o.bucket_bytes = 256;  // several buckets even for this small model
+    o.find_unused_parameters = mode == "ddp-find-unused";
+    ddp = std::make_unique<xg::dist::DistributedDataParallel>(model, *pg, o);
+  }
+  std::size_t buckets = 0, started_in_backward = 0;
   xg::optim::SGDOptions o;
   o.lr = 0.1;
   o.momentum = 0.9;
@@ -47,18 +63,43 @@ void train(xg::nn::Module& model, const std::shared_ptr<xg::data::TensorDataset>
       if (pg && pg->rank() == fail_on_rank && epoch == 1) throw xg::Error("injected failure");
       const xg::data::Example e = loader.batch(b);
       opt.zero_grad();
-      xg::cross_entropy(model.forward(e.input), e.target).backward();
-      if (pg) xg::dist::allreduce_gradients(model, *pg);
+      if (mode == "ddp-no-sync" && ddp) {
+        // Two micro-batches; the mean of their mean losses is the batch's mean loss.
+        const std::int64_t half = e.input.size(0) / 2;
+        {
+          auto local = ddp->no_sync();
+          (xg::cross_entropy(model.forward(e.input.narrow(0, 0, half)), e.target.narrow(0, 0, half)) * 0.5).backward();
+        }
+        (xg::cross_entropy(model.forward(e.input.narrow(0, half, half)), e.target.narrow(0, half, half)) * 0.5).backward();
+      } else if (mode == "ddp-unused" || mode == "ddp-find-unused") {
+        xg::cross_entropy(model.forward(e.input).detach() * model.parameters()[0].sum(), e.target).backward();
+      } else {
+        xg::cross_entropy(model.forward(e.input), e.target).backward();
+      }
+      if (ddp) {
+        ddp->synchronize();
+        buckets += ddp->stats().buckets;
+        started_in_backward += ddp->stats().started_in_backward;
+      } else if (pg) {
+        xg::dist::allreduce_gradients(model, *pg);
+      }
       opt.step();
     }
   }
+  if (ddp && pg->rank() == 0)
+    std::printf("%s: %zu of %zu buckets started during backward\n", mode.c_str(), started_in_backward, buckets);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   auto& pg = xg::dist::ProcessGroup::init(&argc, &argv);
-  const int fail_on_rank = argc > 2 && std::strcmp(argv[1], "--fail-on-rank") == 0 ? std::atoi(argv[2]) : -1;
+  int fail_on_rank = -1;
+  std::string mode = "allreduce";
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--fail-on-rank") == 0) fail_on_rank = std::atoi(argv[i + 1]);
+    if (std::strcmp(argv[i], "--mode") == 0) mode = argv[i + 1];
+  }
   xg::manual_seed(3);
   const xg::Tensor x = xg::randn({64, 6}), y = xg::randint(0, 3, {64});
   auto data = std::make_shared<xg::data::TensorDataset>(x, y);
@@ -67,12 +108,12 @@ int main(int argc, char** argv) {
   auto model = make_model();
   try {
     xg::dist::broadcast_parameters(*model, pg);
-    train(*model, data, B, &pg, fail_on_rank);
+    train(*model, data, B, &pg, fail_on_rank, mode);
   } catch (const std::exception& e) {
     pg.abort(e.what());
   }
   auto reference = make_model();
-  train(*reference, data, B * pg.size(), nullptr, -1);
+  train(*reference, data, B * pg.size(), nullptr, -1, mode);
 
   const auto mine = flat(*model), ref = flat(*reference);
   double worst = 0;

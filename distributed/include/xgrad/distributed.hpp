@@ -8,8 +8,15 @@
 //   after loss.backward(): xg::dist::allreduce_gradients(model, pg);   // average, bucketed
 //
 // Every rank then takes the same optimizer step and keeps identical weights.
+// DistributedDataParallel does the averaging during backward instead:
+//
+//   xg::dist::DistributedDataParallel ddp(model, pg);   // hooks on the parameters
+//   loss.backward();          // buckets of gradients are allreduced as they become ready
+//   ddp.synchronize();        // waits for what is still in flight; then opt.step()
 #include <cstddef>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "xgrad/nn/module.hpp"
 
@@ -41,5 +48,68 @@ void broadcast_parameters(nn::Module& model, const ProcessGroup& pg, int root = 
 /// Averages every parameter's .grad across ranks (parameters without a
 /// gradient get zeros, so all ranks take part in the same collectives).
 void allreduce_gradients(nn::Module& model, const ProcessGroup& pg, std::size_t bucket_bytes = std::size_t{25} << 20);
+
+struct DataParallelOptions {
+  /// Gradients are allreduced in buckets of about this size (PyTorch DDP's
+  /// bucket_cap_mb): smaller starts communicating earlier in backward,
+  /// larger pays fewer latencies.
+  std::size_t bucket_bytes = std::size_t{4} << 20;
+  /// Allow parameters that get no gradient in a backward (they count as
+  /// zero); the buckets then all go at synchronize(), not during backward,
+  /// because which ones are complete can differ between ranks. Without it
+  /// such a parameter stops the job with its name (a rank waiting for it
+  /// would otherwise hang).
+  bool find_unused_parameters = false;
+};
+
+/// What the last synchronize() measured on this rank.
+struct DataParallelStats {
+  std::size_t buckets = 0;              ///< buckets allreduced in the step
+  std::size_t started_in_backward = 0;  ///< of them, started before synchronize()
+  double wait_seconds = 0;              ///< time synchronize() waited for the network
+};
+
+/// Data parallelism as PyTorch's DistributedDataParallel does it: every
+/// parameter gets a post-accumulate hook; when all gradients of a bucket
+/// (buckets in reverse parameter order, the order backward produces them)
+/// are ready, the bucket starts a non-blocking MPI_Iallreduce while backward
+/// goes on, and each hook polls the requests in flight so MPI progresses.
+/// synchronize() waits for the rest and writes the averages into .grad. The
+/// buckets start in the same order on every rank (a bucket waits for the
+/// ones before it), as MPI's non-blocking collectives require. The result
+/// is allreduce_gradients' (float sums in the same order).
+class DistributedDataParallel {
+ public:
+  DistributedDataParallel(nn::Module& model, const ProcessGroup& pg, DataParallelOptions options = {});
+  ~DistributedDataParallel();
+  DistributedDataParallel(const DistributedDataParallel&) = delete;
+  DistributedDataParallel& operator=(const DistributedDataParallel&) = delete;
+
+  /// Waits for the step's allreduce and leaves every rank's .grad equal to
+  /// the mean over ranks. Call it after backward, before the optimizer step.
+  void synchronize();
+
+  /// While a NoSync lives, backward only accumulates into .grad (gradient
+  /// accumulation over micro-batches); the next backward outside it
+  /// allreduces the accumulated sum.
+  class NoSync {
+   public:
+    explicit NoSync(DistributedDataParallel& ddp);
+    ~NoSync();
+    NoSync(const NoSync&) = delete;
+    NoSync& operator=(const NoSync&) = delete;
+
+   private:
+    DistributedDataParallel& ddp_;
+  };
+  NoSync no_sync() { return NoSync(*this); }
+
+  const DataParallelStats& stats() const { return stats_; }
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+  DataParallelStats stats_;
+};
 
 }  // namespace xg::dist
