@@ -1,45 +1,134 @@
-// Data-parallel step time: run under `mpirun -np 1` and `-np 2`. Each rank
-// trains the 784-256-128-10 MLP on its own batch of 128 with one thread, and
-// gradients are averaged with bucketed MPI_Allreduce. Prints the step time
-// and the share spent in the allreduce (rank 0).
+// Data-parallel step time: run under `mpirun -np 1` and `-np 2` (add
+// `--mca btl tcp,self` for Open MPI's TCP transport). Each rank trains one
+// model on its own batch with one thread:
+//   --model mlp      784-256-128-10 MLP, batch 128
+//   --model decoder  a pre-norm GPT-style block (d 256, 4 heads, ff 1024,
+//                    causal) and an LM head over 512 tokens, batch 16 × 64
+//   --model resnet   ResNet-20 (CIFAR), batch 32 of 3×32×32
+// --mode allreduce averages after backward (allreduce_gradients); --mode ddp
+// overlaps it with backward (DistributedDataParallel); --mode none is the
+// plain step (what the wrapper costs when alone). Rank 0 prints the
+// step time, the allreduce's own time (the same gradients through a
+// blocking allreduce, timed apart), the time the step waited for it, the
+// share of it hidden behind backward, and the examples/s of all ranks.
 #include <mpi.h>
 
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
 #include <xgrad/distributed.hpp>
 
 #include "xgrad_workloads.hpp"
 
+namespace {
+
+struct Workload {
+  std::shared_ptr<xg::nn::Module> model;
+  std::function<xg::Tensor()> loss;  // forward and loss on this rank's batch
+  std::int64_t examples = 0;
+};
+
+Workload make(const std::string& name) {
+  Workload w;
+  if (name == "mlp") {
+    auto m = xg::nn::models::mlp();
+    const xg::Tensor x = xg::randn({128, 784}), y = xg::randint(0, 10, {128});
+    w.model = m;
+    w.loss = [m, x, y] { return xg::cross_entropy(m->forward(x), y); };
+    w.examples = 128;
+  } else if (name == "decoder") {
+    xg::nn::TransformerLayerOptions o(256, 4);
+    o.dim_feedforward = 1024;
+    o.dropout = 0.0;
+    o.activation = "gelu";
+    o.batch_first = true;
+    o.norm_first = true;
+    auto block = std::make_shared<xg::nn::TransformerEncoderLayer>(o);
+    auto head = std::make_shared<xg::nn::Linear>(256, 512);
+    auto m = std::make_shared<xg::nn::Sequential>(block, head);
+    const xg::Tensor x = xg::randn({16, 64, 256}), y = xg::randint(0, 512, {16 * 64});
+    w.model = m;
+    w.loss = [block, head, x, y] {
+      const xg::Tensor h = block->forward(x, {}, {}, /*is_causal=*/true);
+      return xg::cross_entropy(head->forward(h).reshape({16 * 64, 512}), y);
+    };
+    w.examples = 16;
+  } else if (name == "resnet") {
+    auto m = xg::nn::models::resnet20(10);
+    const xg::Tensor x = xg::randn({32, 3, 32, 32}), y = xg::randint(0, 10, {32});
+    w.model = m;
+    w.loss = [m, x, y] { return xg::cross_entropy(m->forward(x), y); };
+    w.examples = 32;
+  } else {
+    std::fprintf(stderr, "bench_distributed: --model is mlp, decoder or resnet, got '%s'\n", name.c_str());
+    std::exit(2);
+  }
+  return w;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   auto& pg = xg::dist::ProcessGroup::init(&argc, &argv);
+  std::string model_name = "mlp", mode = "ddp";
+  int steps = 100;
+  std::size_t bucket_kb = 4096;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    if (std::strcmp(argv[i], "--model") == 0) model_name = argv[i + 1];
+    else if (std::strcmp(argv[i], "--mode") == 0) mode = argv[i + 1];
+    else if (std::strcmp(argv[i], "--steps") == 0) steps = std::atoi(argv[i + 1]);
+    else if (std::strcmp(argv[i], "--bucket-kb") == 0) bucket_kb = static_cast<std::size_t>(std::atol(argv[i + 1]));
+  }
   xg::set_num_threads(1);
   xg::manual_seed(1);
-  auto model = xg::nn::models::mlp();
-  xg::dist::broadcast_parameters(*model, pg);
-  xg::optim::SGD opt(model->parameters(), {0.01});
+  Workload w = make(model_name);
+  xg::dist::broadcast_parameters(*w.model, pg);
   xg::manual_seed(static_cast<std::uint64_t>(10 + pg.rank()));
-  const xg::Tensor x = xg::randn({128, 784}), y = xg::randint(0, 10, {128});
+  xg::optim::SGD opt(w.model->parameters(), {0.01});
+  std::unique_ptr<xg::dist::DistributedDataParallel> ddp;
+  xg::dist::DataParallelOptions options;
+  options.bucket_bytes = bucket_kb << 10;
+  if (mode == "ddp") ddp = std::make_unique<xg::dist::DistributedDataParallel>(*w.model, pg, options);
   using clock = std::chrono::steady_clock;
-  double total = 0, in_allreduce = 0;
-  const int steps = 300;
-  for (int i = -20; i < steps; ++i) {  // 20 warm-up steps
+  const auto seconds = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
+  double total = 0, waited = 0, allreduce = 0, backward = 0;
+  const int warm_up = std::max(3, steps / 10);
+  for (int i = -warm_up; i < steps; ++i) {
     const auto t0 = clock::now();
     opt.zero_grad();
-    xg::cross_entropy(model->forward(x), y).backward();
+    w.loss().backward();
     const auto t1 = clock::now();
-    xg::dist::allreduce_gradients(*model, pg);
+    if (ddp) ddp->synchronize();
+    else if (mode == "allreduce") xg::dist::allreduce_gradients(*w.model, pg);
     const auto t2 = clock::now();
     opt.step();
     const auto t3 = clock::now();
+    // The allreduce's own cost: the same gradients through a blocking one, outside the step.
+    xg::TensorList copies;
+    for (const xg::Tensor& p : w.model->parameters()) copies.push_back(p.grad().clone());
+    pg.barrier();
+    const auto t4 = clock::now();
+    pg.allreduce_mean(copies, std::size_t{4} << 20);
+    const auto t5 = clock::now();
     if (i >= 0) {
-      total += std::chrono::duration<double>(t3 - t0).count();
-      in_allreduce += std::chrono::duration<double>(t2 - t1).count();
+      total += seconds(t0, t3);
+      backward += seconds(t0, t1);
+      waited += ddp ? ddp->stats().wait_seconds : seconds(t1, t2);
+      allreduce += seconds(t4, t5);
     }
   }
-  if (pg.rank() == 0)
-    std::printf("processes %d: step %.3f ms (each rank a batch of 128), allreduce %.3f ms = %.1f%% of the step, "
+  // Waiting includes waiting for a slower rank: show the slowest forward+backward too.
+  double slowest = backward;
+  MPI_Allreduce(MPI_IN_PLACE, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  if (pg.rank() == 0) {
+    const double hidden = allreduce > 0 ? std::max(0.0, 1.0 - waited / allreduce) : 0.0;
+    std::printf("%s, %s, %d process(es): step %.3f ms (forward+backward %.3f, slowest rank %.3f), allreduce %.3f ms, waited %.3f ms, hidden %.0f%%, "
                 "%.0f examples/s in all\n",
-                pg.size(), 1e3 * total / steps, 1e3 * in_allreduce / steps, 100 * in_allreduce / total,
-                128.0 * pg.size() * steps / total);
+                model_name.c_str(), mode.c_str(), pg.size(), 1e3 * total / steps, 1e3 * backward / steps, 1e3 * slowest / steps,
+                1e3 * allreduce / steps,
+                1e3 * waited / steps, 100 * hidden, static_cast<double>(w.examples) * pg.size() * steps / total);
+  }
   return 0;
 }
