@@ -7,12 +7,15 @@
 //   --model resnet   ResNet-20 (CIFAR), batch 32 of 3×32×32
 // --mode allreduce averages after backward (allreduce_gradients); --mode ddp
 // overlaps it with backward (DistributedDataParallel); --mode none is the
-// plain step (what the wrapper costs when alone). Rank 0 prints the
+// plain step (what the wrapper costs when alone); --mode sweep times one
+// allreduce at sizes from 4 B to 16 MiB and fits latency and bandwidth.
+// Otherwise rank 0 prints the
 // step time, the allreduce's own time (the same gradients through a
 // blocking allreduce, timed apart), the time the step waited for it, the
 // share of it hidden behind backward, and the examples/s of all ranks.
 #include <mpi.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -23,6 +26,38 @@
 #include "xgrad_workloads.hpp"
 
 namespace {
+
+/// --mode sweep: the time of one allreduce of S bytes (median of repeats)
+/// for S from 4 B to 16 MiB, and the fit t = a + S·b by least squares (the
+/// latency-bandwidth model bench/README.md scales with).
+void allreduce_sweep(const xg::dist::ProcessGroup& pg) {
+  std::vector<double> sizes, times;
+  for (std::int64_t n = 1; n <= (std::int64_t{4} << 20); n *= 4) {
+    const xg::Tensor t = xg::ones({n});
+    const int repeats = n < (1 << 16) ? 200 : n < (1 << 22) ? 30 : 8;
+    std::vector<double> samples;
+    for (int r = 0; r < repeats + 2; ++r) {
+      pg.barrier();
+      const auto t0 = std::chrono::steady_clock::now();
+      pg.allreduce_mean({t}, std::size_t{64} << 20);
+      const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      if (r >= 2) samples.push_back(dt);
+    }
+    std::sort(samples.begin(), samples.end());
+    sizes.push_back(4.0 * static_cast<double>(n));
+    times.push_back(samples[samples.size() / 2]);
+    if (pg.rank() == 0) std::printf("allreduce %10.0f bytes: %10.1f us\n", sizes.back(), 1e6 * times.back());
+  }
+  // Least squares for t = a + b·S (every size weighted by 1/t, so small sizes count as much as large).
+  double sw = 0, ss = 0, st = 0, sss = 0, sst = 0;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const double w = 1.0 / (times[i] * times[i]);
+    sw += w, ss += w * sizes[i], st += w * times[i], sss += w * sizes[i] * sizes[i], sst += w * sizes[i] * times[i];
+  }
+  const double b = (sw * sst - ss * st) / (sw * sss - ss * ss), a = (st - b * ss) / sw;
+  if (pg.rank() == 0)
+    std::printf("fit, %d processes: t = %.1f us + S / (%.2f GB/s)\n", pg.size(), 1e6 * a, 1e-9 / b);
+}
 
 struct Workload {
   std::shared_ptr<xg::nn::Module> model;
@@ -82,6 +117,10 @@ int main(int argc, char** argv) {
     else if (std::strcmp(argv[i], "--bucket-kb") == 0) bucket_kb = static_cast<std::size_t>(std::atol(argv[i + 1]));
   }
   xg::set_num_threads(1);
+  if (mode == "sweep") {
+    allreduce_sweep(pg);
+    return 0;
+  }
   xg::manual_seed(1);
   Workload w = make(model_name);
   xg::dist::broadcast_parameters(*w.model, pg);
