@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include <filesystem>
+#include <fstream>
 #include <random>
 
 #include "helpers.hpp"
@@ -177,12 +178,13 @@ TEST_CASE("xgrad-train: Ctrl-C finishes the batch, writes a checkpoint, says how
   CHECK(contains(stopped.output, "resume with: " + train_exe));
   CHECK(contains(stopped.output, "--resume"));
   CHECK(fs::exists(out / "checkpoint.safetensors"));
-  // Resuming mid-epoch with another batch size would continue on different batches: refused.
+  // Resuming with another (global) batch size would continue on different batches: refused.
   std::vector<std::string> other = with(out, {"--resume"});
   other[7] = "16";  // --batch-size
   const Run mismatch = run(train_exe, other);
   CHECK(mismatch.exit_code == 1);
-  CHECK(contains(mismatch.output, "key 'partial_epoch': the run was interrupted in an epoch of 172 batches but this training loader has 344"));
+  CHECK(contains(mismatch.output, "key 'global_batch' is 32 (1 process(es) × 32) but this run's is 16 (1 × 16); resume "
+                                  "with the same global batch (--batch-size 32 on 1 process(es))"));
   const Run resumed = run(train_exe, with(out, {"--resume"}));
   CHECK(resumed.exit_code == 0);
   const Run whole = run(train_exe, with(straight, {}));
@@ -198,6 +200,64 @@ TEST_CASE("xgrad-train: Ctrl-C finishes the batch, writes a checkpoint, says how
   fs::remove_all(out);
   fs::remove_all(straight);
 }
+
+#ifdef XGRAD_MPIEXEC
+namespace {
+/// The validation loss of the last epoch in <out>/metrics.jsonl.
+double last_val_loss(const fs::path& out) {
+  std::ifstream in(out / "metrics.jsonl");
+  std::string line, last;
+  while (std::getline(in, line))
+    if (!line.empty()) last = line;
+  const std::size_t at = last.find("\"val_loss\":");
+  REQUIRE(at != std::string::npos);
+  return std::stod(last.substr(at + 11));
+}
+}  // namespace
+
+TEST_CASE("xgrad-train --distributed: a run checkpointed on 2 processes resumes on 1, and one on 1 resumes on 2") {
+  // 2048 training examples: 32 global batches of 64 (32 per process on two).
+  const fs::path data = fake_fashion_mnist("apps_elastic", 2304, 100);
+  const fs::path base = fs::temp_directory_path() / "xgrad_test_apps_elastic_out";
+  fs::remove_all(base);
+  auto train = [&](int processes, int batch, int epochs, const std::string& out, bool resume) {
+    std::vector<std::string> a = {"--allow-run-as-root", "--oversubscribe", "-np", std::to_string(processes), train_exe,
+                                  "--distributed", "--data", data.string(), "--validation", "256", "--threads", "1",
+                                  "--schedule", "none", "--batch-size", std::to_string(batch), "--epochs",
+                                  std::to_string(epochs), "--out", (base / out).string()};
+    if (resume) a.push_back("--resume");
+    const Run r = run(XGRAD_MPIEXEC, a);
+    CAPTURE(r.output);
+    CHECK(r.exit_code == 0);
+    return r;
+  };
+  train(2, 32, 2, "straight_2", false);
+  train(1, 64, 2, "straight_1", false);
+  train(2, 32, 1, "two_then_one", false);
+  train(1, 64, 2, "two_then_one", true);
+  train(1, 64, 1, "one_then_two", false);
+  const Run resumed_on_two = train(2, 32, 2, "one_then_two", true);
+  CHECK(contains(resumed_on_two.output, "resumed after epoch 1"));
+  // The same steps on the same examples: equal to float rounding (the mean
+  // over two half-batches sums in another order than over one batch).
+  const double straight = last_val_loss(base / "straight_2");
+  MESSAGE("validation loss after 2 epochs: straight on 2 processes ", straight, ", on 1 ", last_val_loss(base / "straight_1"),
+          ", 2 then 1 ", last_val_loss(base / "two_then_one"), ", 1 then 2 ", last_val_loss(base / "one_then_two"));
+  CHECK(last_val_loss(base / "straight_1") == doctest::Approx(straight).epsilon(1e-5));
+  CHECK(last_val_loss(base / "two_then_one") == doctest::Approx(straight).epsilon(1e-5));
+  CHECK(last_val_loss(base / "one_then_two") == doctest::Approx(straight).epsilon(1e-5));
+  // Another global batch would train on other batches: refused, saying what would match.
+  const Run other = run(XGRAD_MPIEXEC, {"--allow-run-as-root", "-np", "1", train_exe, "--distributed", "--data",
+                                        data.string(), "--validation", "256", "--threads", "1", "--schedule", "none",
+                                        "--batch-size", "32", "--epochs", "2", "--out", (base / "one_then_two").string(),
+                                        "--resume"});
+  CHECK(other.exit_code != 0);
+  CHECK(contains(other.output, "key 'global_batch' is 64 (2 process(es) × 32) but this run's is 32 (1 × 32); resume "
+                               "with the same global batch (--batch-size 64 on 1 process(es))"));
+  fs::remove_all(data);
+  fs::remove_all(base);
+}
+#endif
 
 TEST_CASE("xgrad-gradcheck --filter that matches nothing fails and says so") {
   const Run r = run(XGRAD_GRADCHECK_EXE, {"--filter", "no_such_op", "--fast"});

@@ -184,6 +184,8 @@ FitResult Trainer::fit(DataLoader& train, DataLoader* validation) {
   FitResult result;
   std::int64_t first_epoch = 1;
   Partial resume_at;
+  batch_per_process_ = train.options().batch_size;
+  processes_ = train.options().num_replicas;
   if (options_.resume && file_exists(checkpoint_path())) {
     result.resumed_from = load_checkpoint(stopper, result.history, resume_at);
     first_epoch = result.resumed_from + 1;
@@ -267,7 +269,9 @@ void Trainer::save_checkpoint(std::int64_t epoch, const EarlyStopping& stopper, 
                          {"bad_epochs", stopper.bad_epochs()}, {"epochs", stopper.epochs_seen()}};
   nn::Metadata meta{{"epoch", std::to_string(epoch)}, {"rng_state", get_rng_state()}, {"history", h.dump()},
                     {"early_stopping", stop.dump()}, {"format", kCheckpointFormat},
-                    {"seed", options_.seed ? std::to_string(*options_.seed) : std::string("none")}};
+                    {"seed", options_.seed ? std::to_string(*options_.seed) : std::string("none")},
+                    {"global_batch", std::to_string(batch_per_process_ * processes_)},
+                    {"processes", std::to_string(processes_)}};
   if (partial)
     meta["partial_epoch"] = nlohmann::json{{"epoch", partial->epoch}, {"batches", partial->batches},
                                            {"of_batches", partial->of_batches}, {"seen", partial->seen},
@@ -319,6 +323,26 @@ std::int64_t Trainer::load_checkpoint(EarlyStopping& stopper, std::vector<EpochL
     if (part.epoch != epoch + 1 || part.batches < 1 || part.batches >= part.of_batches || part.seen < part.batches ||
         !std::isfinite(part.loss_sum))
       bad("partial_epoch", "is inconsistent with epoch " + std::to_string(epoch) + ": " + meta.at("partial_epoch"));
+  }
+  // Note [Elastic resume]: each step takes one global batch of the epoch's
+  // order, split over the processes (process r takes positions r, r + P,
+  // ...), and averages their gradients; so with the same global batch a run
+  // continues on another number of processes with the same steps (to float
+  // rounding; exactly the same examples when the training set divides into
+  // whole global batches, since the last one is padded per process count).
+  if (meta.count("global_batch")) {
+    const std::int64_t saved = count("global_batch", meta.at("global_batch"));
+    const std::int64_t saved_processes = meta.count("processes") ? count("processes", meta.at("processes")) : 1;
+    const std::int64_t mine = batch_per_process_ * processes_;
+    if (saved != mine) {
+      std::string hint = saved % processes_ == 0 ? " (--batch-size " + std::to_string(saved / processes_) + " on " +
+                                                       std::to_string(processes_) + " process(es))"
+                                                 : "";
+      bad("global_batch", "is " + std::to_string(saved) + " (" + std::to_string(saved_processes) + " process(es) × " +
+                              std::to_string(saved_processes > 0 ? saved / saved_processes : 0) + ") but this run's is " +
+                              std::to_string(mine) + " (" + std::to_string(processes_) + " × " +
+                              std::to_string(batch_per_process_) + "); resume with the same global batch" + hint);
+    }
   }
   if (options_.seed) {
     const std::string saved = meta.count("seed") ? meta.at("seed") : "none";

@@ -138,6 +138,10 @@ class Trainer {
   optim::LRScheduler* scheduler_ = nullptr;
   optim::ReduceLROnPlateau* plateau_ = nullptr;
   std::vector<std::function<void(const EpochLog&, Trainer&)>> callbacks_;
+  // The training loader's batching across processes: batch_size × num_replicas
+  // examples per step. A checkpoint records it; a run may resume on another
+  // number of processes with the same global batch (elastic resume).
+  std::int64_t batch_per_process_ = 0, processes_ = 1;
   bool stop_requested_ = false;
 };
 
