@@ -9,7 +9,8 @@
 // ddp-no-sync (each step two half-batches, the first inside no_sync), or
 // ddp-unused (parameters the loss never reaches: the job must stop naming
 // them) or ddp-find-unused (the same with find_unused_parameters: they count
-// as zero gradients).
+// as zero gradients), or ddp-bn (a BatchNorm model: every rank ends with
+// rank 0's running statistics).
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
 
@@ -23,8 +24,12 @@
 
 namespace {
 
-std::shared_ptr<xg::nn::Sequential> make_model() {
+std::shared_ptr<xg::nn::Sequential> make_model(bool batch_norm = false) {
   xg::manual_seed(11);
+  if (batch_norm)
+    return std::make_shared<xg::nn::Sequential>(std::initializer_list<std::shared_ptr<xg::nn::Module>>{
+        std::make_shared<xg::nn::Linear>(6, 16), std::make_shared<xg::nn::BatchNorm1d>(16),
+        std::make_shared<xg::nn::Tanh>(), std::make_shared<xg::nn::Linear>(16, 3)});
   return std::make_shared<xg::nn::Sequential>(std::initializer_list<std::shared_ptr<xg::nn::Module>>{
       std::make_shared<xg::nn::Linear>(6, 16), std::make_shared<xg::nn::Tanh>(), std::make_shared<xg::nn::Linear>(16, 3)});
 }
@@ -105,12 +110,26 @@ int main(int argc, char** argv) {
   auto data = std::make_shared<xg::data::TensorDataset>(x, y);
   const std::int64_t B = 8;
 
-  auto model = make_model();
+  auto model = make_model(mode == "ddp-bn");
   try {
     xg::dist::broadcast_parameters(*model, pg);
     train(*model, data, B, &pg, fail_on_rank, mode);
   } catch (const std::exception& e) {
     pg.abort(e.what());
+  }
+  if (mode == "ddp-bn") {
+    // Each rank's batch statistics differ, so the parameters differ from one
+    // process's; but broadcast_buffers leaves every rank rank 0's running statistics.
+    bool same = true;
+    for (const xg::Tensor& b : model->buffers()) {
+      xg::Tensor mine_b = b.to(xg::float64).contiguous(), root = mine_b.clone();
+      pg.broadcast({root});
+      same = same && root.to_vector<double>() == mine_b.to_vector<double>();
+    }
+    int ok = same;
+    MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (pg.rank() == 0) std::printf("%s\n", ok ? "buffers identical: distributed check passed" : "distributed check FAILED");
+    return ok ? 0 : 1;
   }
   auto reference = make_model();
   train(*reference, data, B * pg.size(), nullptr, -1, mode);

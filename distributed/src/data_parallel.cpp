@@ -32,6 +32,7 @@ struct DistributedDataParallel::State {
 
   const ProcessGroup& pg;
   DataParallelOptions options;
+  TensorList buffers;  // broadcast from rank 0 after each step's averaging
   std::vector<std::pair<std::string, Tensor>> params;  // the ones that require grad
   std::vector<std::size_t> bucket_of;
   std::vector<bool> ready;
@@ -92,6 +93,11 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& model, const Proces
     : state_(std::make_unique<State>(pg, options)) {
   XG_CHECK(options.bucket_bytes > 0, "DistributedDataParallel", "bucket_bytes must be positive");
   State& s = *state_;
+  if (options.broadcast_buffers)
+    for (const auto& [name, b] : model.named_buffers()) {
+      XG_CHECK(b.is_contiguous(), "DistributedDataParallel", "buffer '", name, "' is not contiguous");
+      s.buffers.push_back(b);
+    }
   for (auto& [name, p] : model.named_parameters())
     if (p.requires_grad()) {
       XG_CHECK(is_floating(p.dtype()), "DistributedDataParallel", "parameter '", name, "' is ", p.dtype(),
@@ -162,6 +168,7 @@ void DistributedDataParallel::synchronize() {
       g.mul_(scale);
     }
   }
+  if (!s.buffers.empty()) s.pg.broadcast(s.buffers);
   s.reset();
 }
 

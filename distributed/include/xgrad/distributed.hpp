@@ -60,6 +60,12 @@ struct DataParallelOptions {
   /// such a parameter stops the job with its name (a rank waiting for it
   /// would otherwise hang).
   bool find_unused_parameters = false;
+  /// After every synchronize(), rank 0's buffers (BatchNorm's running
+  /// statistics) overwrite the others', as PyTorch's broadcast_buffers does
+  /// before each forward: every rank then evaluates and checkpoints the
+  /// same model. (Each rank's running statistics still come from its own
+  /// batches; SyncBatchNorm is what normalises with the global batch.)
+  bool broadcast_buffers = true;
 };
 
 /// What the last synchronize() measured on this rank.
