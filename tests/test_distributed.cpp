@@ -9,8 +9,9 @@
 // ddp-no-sync (each step two half-batches, the first inside no_sync), or
 // ddp-unused (parameters the loss never reaches: the job must stop naming
 // them) or ddp-find-unused (the same with find_unused_parameters: they count
-// as zero gradients), or ddp-bn (a BatchNorm model: every rank ends with
-// rank 0's running statistics).
+// as zero gradients), ddp-bn (a BatchNorm model: every rank ends with
+// rank 0's running statistics), or ddp-syncbn (SyncBatchNorm on 2 processes
+// equals BatchNorm on one with the combined batch, running statistics too).
 #include <xgrad/distributed.hpp>
 #include <xgrad/xgrad.hpp>
 
@@ -24,12 +25,16 @@
 
 namespace {
 
-std::shared_ptr<xg::nn::Sequential> make_model(bool batch_norm = false) {
+/// The MLP, or with batch_norm one with a BatchNorm1d (a SyncBatchNorm when sync is given).
+std::shared_ptr<xg::nn::Sequential> make_model(bool batch_norm = false, const xg::dist::ProcessGroup* sync = nullptr) {
   xg::manual_seed(11);
-  if (batch_norm)
+  if (batch_norm) {
+    std::shared_ptr<xg::nn::Module> norm = std::make_shared<xg::nn::BatchNorm1d>(16);
+    if (sync) norm = std::make_shared<xg::dist::SyncBatchNorm>(16, *sync);
     return std::make_shared<xg::nn::Sequential>(std::initializer_list<std::shared_ptr<xg::nn::Module>>{
-        std::make_shared<xg::nn::Linear>(6, 16), std::make_shared<xg::nn::BatchNorm1d>(16),
-        std::make_shared<xg::nn::Tanh>(), std::make_shared<xg::nn::Linear>(16, 3)});
+        std::make_shared<xg::nn::Linear>(6, 16), norm, std::make_shared<xg::nn::Tanh>(),
+        std::make_shared<xg::nn::Linear>(16, 3)});
+  }
   return std::make_shared<xg::nn::Sequential>(std::initializer_list<std::shared_ptr<xg::nn::Module>>{
       std::make_shared<xg::nn::Linear>(6, 16), std::make_shared<xg::nn::Tanh>(), std::make_shared<xg::nn::Linear>(16, 3)});
 }
@@ -110,7 +115,8 @@ int main(int argc, char** argv) {
   auto data = std::make_shared<xg::data::TensorDataset>(x, y);
   const std::int64_t B = 8;
 
-  auto model = make_model(mode == "ddp-bn");
+  const bool syncbn = mode == "ddp-syncbn";
+  auto model = make_model(mode == "ddp-bn" || syncbn, syncbn ? &pg : nullptr);
   try {
     xg::dist::broadcast_parameters(*model, pg);
     train(*model, data, B, &pg, fail_on_rank, mode);
@@ -131,10 +137,16 @@ int main(int argc, char** argv) {
     if (pg.rank() == 0) std::printf("%s\n", ok ? "buffers identical: distributed check passed" : "distributed check FAILED");
     return ok ? 0 : 1;
   }
-  auto reference = make_model();
+  auto reference = make_model(syncbn);
   train(*reference, data, B * pg.size(), nullptr, -1, mode);
 
-  const auto mine = flat(*model), ref = flat(*reference);
+  auto mine = flat(*model), ref = flat(*reference);
+  if (syncbn) {  // SyncBatchNorm's running statistics are the global batch's, as one process's BatchNorm
+    for (const xg::Tensor& b : model->buffers())
+      for (double v : b.to(xg::float64).to_vector<double>()) mine.push_back(static_cast<float>(v));
+    for (const xg::Tensor& b : reference->buffers())
+      for (double v : b.to(xg::float64).to_vector<double>()) ref.push_back(static_cast<float>(v));
+  }
   double worst = 0;
   for (std::size_t i = 0; i < mine.size(); ++i) worst = std::max(worst, std::abs(double(mine[i]) - ref[i]));
   // All ranks identical: compare with rank 0's copy.

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "xgrad/nn/layers.hpp"
 #include "xgrad/nn/module.hpp"
 
 namespace xg::dist {
@@ -48,6 +49,27 @@ void broadcast_parameters(nn::Module& model, const ProcessGroup& pg, int root = 
 /// Averages every parameter's .grad across ranks (parameters without a
 /// gradient get zeros, so all ranks take part in the same collectives).
 void allreduce_gradients(nn::Module& model, const ProcessGroup& pg, std::size_t bucket_bytes = std::size_t{25} << 20);
+
+/// The sum of t over all ranks, differentiable: its gradient is the sum of
+/// the ranks' gradients (every rank calls it in the same order, forward and
+/// backward, as any collective).
+Tensor all_reduce_sum(const Tensor& t);
+
+/// Batch normalisation whose training statistics are those of the global
+/// batch, all ranks' examples together (torch.nn.SyncBatchNorm): two
+/// allreduces per forward (the sum, then the squared deviations from the
+/// global mean: no cancellation) and their transposes in backward. Same
+/// parameters, buffers and eval behaviour as BatchNorm, for [N, C, *] inputs;
+/// on one process it equals BatchNorm.
+class SyncBatchNorm : public nn::BatchNorm {
+ public:
+  SyncBatchNorm(std::int64_t num_features, const ProcessGroup& pg, double eps = 1e-5, double momentum = 0.1,
+                bool affine = true);
+  Tensor forward(const Tensor& x) override;
+
+ private:
+  const ProcessGroup& pg_;
+};
 
 struct DataParallelOptions {
   /// Gradients are allreduced in buckets of about this size (PyTorch DDP's
