@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
   auto& pg = xg::dist::ProcessGroup::init(&argc, &argv);
   std::string model_name = "mlp", mode = "ddp";
   int steps = 100;
-  std::size_t bucket_kb = 4096;
+  std::size_t bucket_kb = 1024;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--model") == 0) model_name = argv[i + 1];
     else if (std::strcmp(argv[i], "--mode") == 0) mode = argv[i + 1];
@@ -132,7 +132,7 @@ int main(int argc, char** argv) {
   if (mode == "ddp") ddp = std::make_unique<xg::dist::DistributedDataParallel>(*w.model, pg, options);
   using clock = std::chrono::steady_clock;
   const auto seconds = [](clock::time_point a, clock::time_point b) { return std::chrono::duration<double>(b - a).count(); };
-  double total = 0, waited = 0, allreduce = 0, backward = 0;
+  double total = 0, waited = 0, allreduce = 0, backward = 0, finished_early = 0;
   const int warm_up = std::max(3, steps / 10);
   for (int i = -warm_up; i < steps; ++i) {
     const auto t0 = clock::now();
@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
       total += seconds(t0, t3);
       backward += seconds(t0, t1);
       waited += ddp ? ddp->stats().wait_seconds : seconds(t1, t2);
+      if (ddp) finished_early += ddp->stats().finished_in_backward;
       allreduce += seconds(t4, t5);
     }
   }
@@ -164,10 +165,11 @@ int main(int argc, char** argv) {
   if (pg.rank() == 0) {
     const double hidden = allreduce > 0 ? std::max(0.0, 1.0 - waited / allreduce) : 0.0;
     std::printf("%s, %s, %d process(es): step %.3f ms (forward+backward %.3f, slowest rank %.3f), allreduce %.3f ms, waited %.3f ms, hidden %.0f%%, "
-                "%.0f examples/s in all\n",
+                "%.0f%% of the gradient bytes reduced during backward, %.0f examples/s in all\n",
                 model_name.c_str(), mode.c_str(), pg.size(), 1e3 * total / steps, 1e3 * backward / steps, 1e3 * slowest / steps,
                 1e3 * allreduce / steps,
-                1e3 * waited / steps, 100 * hidden, static_cast<double>(w.examples) * pg.size() * steps / total);
+                1e3 * waited / steps, 100 * hidden, 100 * finished_early / steps,
+                static_cast<double>(w.examples) * pg.size() * steps / total);
   }
   return 0;
 }

@@ -28,6 +28,7 @@ struct DistributedDataParallel::State {
     std::size_t waiting = 0;  // parameters not ready yet this step
     MPI_Request request = MPI_REQUEST_NULL;
     bool started = false;
+    bool finished = false;  // its allreduce completed (seen by a hook's MPI_Test)
   };
 
   const ProcessGroup& pg;
@@ -65,6 +66,7 @@ struct DistributedDataParallel::State {
     for (std::size_t k = 0; k < next_to_start; ++k) {
       int done = 0;
       if (buckets[k].request != MPI_REQUEST_NULL) MPI_Test(&buckets[k].request, &done, MPI_STATUS_IGNORE);
+      if (done) buckets[k].finished = true;
     }
   }
 
@@ -83,6 +85,7 @@ struct DistributedDataParallel::State {
     for (Bucket& b : buckets) {
       b.waiting = b.params.size();
       b.started = false;
+      b.finished = false;
       b.request = MPI_REQUEST_NULL;
     }
     next_to_start = 0;
@@ -137,6 +140,12 @@ void DistributedDataParallel::synchronize() {
   stats_ = DataParallelStats{};
   stats_.buckets = s.buckets.size();
   stats_.started_in_backward = s.next_to_start;
+  double finished = 0, total = 0;
+  for (const State::Bucket& b : s.buckets) {
+    total += static_cast<double>(b.buffer.size());
+    if (b.finished) finished += static_cast<double>(b.buffer.size());
+  }
+  stats_.finished_in_backward = total > 0 ? finished / total : 0;
   std::vector<std::string> unused;
   for (std::size_t i = 0; i < s.params.size(); ++i)
     if (!s.ready[i]) unused.push_back(s.params[i].first);
