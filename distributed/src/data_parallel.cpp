@@ -96,6 +96,9 @@ DistributedDataParallel::DistributedDataParallel(nn::Module& model, const Proces
     : state_(std::make_unique<State>(pg, options)) {
   XG_CHECK(options.bucket_bytes > 0, "DistributedDataParallel", "bucket_bytes must be positive");
   State& s = *state_;
+  // Alone, the gradients already are the mean: no hooks, no buckets, no
+  // copies, so the wrapper costs nothing (the plain step, measured).
+  if (pg.size() == 1) return;
   if (options.broadcast_buffers)
     for (const auto& [name, b] : model.named_buffers()) {
       XG_CHECK(b.is_contiguous(), "DistributedDataParallel", "buffer '", name, "' is not contiguous");
@@ -136,7 +139,7 @@ DistributedDataParallel::~DistributedDataParallel() {
 
 void DistributedDataParallel::synchronize() {
   State& s = *state_;
-  if (s.no_sync_depth > 0) return;
+  if (s.no_sync_depth > 0 || s.pg.size() == 1) return;
   stats_ = DataParallelStats{};
   stats_.buckets = s.buckets.size();
   stats_.started_in_backward = s.next_to_start;
